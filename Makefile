@@ -1,0 +1,62 @@
+# Vizora: `make run` serves the app, `make test` runs every test, `make dev` watches.
+# Each target installs what it needs first (scripts/bootstrap.sh skips what is there).
+SHELL := /bin/bash
+TOOLS_DIR ?= $(HOME)/.cache/vizora-tools
+# The npm wasm-opt (binaryen 123) must come before any other on PATH.
+export PATH := $(TOOLS_DIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export VIZORA_TOOLS_DIR := $(TOOLS_DIR)
+
+.PHONY: run dev test setup build lint unit unit-postgres e2e bench clean-data
+
+setup:
+	@scripts/bootstrap.sh
+
+build: setup
+	cargo leptos build --release
+
+## Serve at http://127.0.0.1:3000 on SQLite under ./data, with a demo fleet on first start.
+run: build
+	./target/release/vizora serve --demo --data-dir data
+
+## cargo-leptos watch: rebuilds and restarts on every change.
+dev: setup
+	VIZORA_DEMO=true VIZORA_DATA_DIR=data cargo leptos watch
+
+lint:
+	cargo fmt --check
+	cargo clippy --features ssr --all-targets -- -D warnings
+	cargo clippy --features hydrate --lib --target wasm32-unknown-unknown -- -D warnings
+
+PG_SERVER ?= postgres://postgres@127.0.0.1:5432
+
+unit:
+	cargo test --features ssr
+	$(MAKE) unit-postgres
+
+## The change-path and stream tests again on PostgreSQL, one fresh database per test.
+unit-postgres:
+	@if pg_isready -q -h 127.0.0.1 -p 5432; then \
+	  VIZORA_TEST_POSTGRES=$(PG_SERVER) cargo test --features ssr server::tests; status=$$?; \
+	  psql "$(PG_SERVER)/postgres" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'vizora_test_%'" \
+	    | while read -r db; do psql -q "$(PG_SERVER)/postgres" -c "DROP DATABASE $$db"; done; \
+	  exit $$status; \
+	else echo "PostgreSQL is not running on 127.0.0.1:5432: skipping the PostgreSQL run"; fi
+
+e2e: build
+	@scripts/bootstrap.sh --browser
+	cd end2end && npm ci --no-audit --no-fund --loglevel=error && npx playwright test
+
+## Browser benchmarks (click to DOM, click to confirmation, outbox replay); prints figures.
+bench: build
+	@scripts/bootstrap.sh --browser
+	cd end2end && npm ci --no-audit --no-fund --loglevel=error && npx playwright test -c playwright.bench.config.ts
+
+## Every test: formatting, clippy (server and browser builds), Rust tests, Playwright.
+test: setup
+	@scripts/bootstrap.sh --browser
+	$(MAKE) lint
+	$(MAKE) unit
+	$(MAKE) e2e
+
+clean-data:
+	rm -rf data

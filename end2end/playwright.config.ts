@@ -1,0 +1,48 @@
+import { defineConfig } from '@playwright/test';
+
+// The suite runs against the release build (`make e2e` builds it first), on a
+// fresh SQLite data directory, in Debian's Chromium: Playwright's own browser
+// download cannot work on these machines.
+export const PORT = 3100;
+export const DATA_DIR = 'target/e2e-data';
+export const ADMIN = { email: 'admin@vizora.test', password: 'e2e-admin-password' };
+
+export default defineConfig({
+  testDir: './tests',
+  timeout: 30_000,
+  expect: { timeout: 5_000 },
+  fullyParallel: true,
+  workers: 2,
+  retries: 0,
+  reporter: [['list']],
+  use: {
+    baseURL: `http://127.0.0.1:${PORT}`,
+    trace: 'retain-on-failure',
+    screenshot: 'only-on-failure',
+    launchOptions: {
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    },
+  },
+  webServer: {
+    command: `rm -rf ${DATA_DIR} && ./target/release/vizora serve --demo --bind 127.0.0.1:${PORT} --data-dir ${DATA_DIR}`,
+    cwd: '..',
+    url: `http://127.0.0.1:${PORT}/readyz`,
+    reuseExistingServer: !!process.env.E2E_REUSE_SERVER,
+    timeout: 60_000,
+    stdout: 'pipe',
+    env: {
+      VIZORA_ADMIN_EMAIL: ADMIN.email,
+      VIZORA_ADMIN_PASSWORD: ADMIN.password,
+      VIZORA_LOG: 'warn',
+    },
+  },
+});

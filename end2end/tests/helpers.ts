@@ -1,0 +1,73 @@
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { expect, type Browser, type Page } from '@playwright/test';
+import { ADMIN, DATA_DIR } from '../playwright.config';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+export function unique(prefix: string): string {
+  return `${prefix} ${randomUUID().slice(0, 8)}`;
+}
+
+/** Adds an operator through the real CLI, against the suite's database. */
+export function addUser(role: 'admin' | 'editor' | 'viewer'): { email: string; password: string } {
+  const email = `${role}-${randomUUID().slice(0, 8)}@vizora.test`;
+  const password = `pw-${randomUUID()}`;
+  execFileSync(
+    path.join(ROOT, process.env.VIZORA_BIN ?? 'target/release/vizora'),
+    ['user', 'add', email, '--role', role, '--data-dir', path.join(ROOT, DATA_DIR)],
+    { input: `${password}\n`, cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  return { email, password };
+}
+
+/** Waits until the WebAssembly has taken over the server-rendered page. */
+export async function hydrated(page: Page): Promise<void> {
+  await expect(page.locator('body[data-hydrated="true"]')).toBeAttached({ timeout: 15_000 });
+}
+
+export async function signIn(page: Page, who = ADMIN, next = '/'): Promise<void> {
+  await page.goto(next === '/' ? '/login' : `/login?next=${encodeURIComponent(next)}`);
+  await page.getByLabel('Email').fill(who.email);
+  await page.getByLabel('Password').fill(who.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(new RegExp(`${next === '/' ? '/$' : next}`));
+}
+
+/** A page signed in as `who`, on /devices, hydrated and live. */
+export async function devicesPage(browser: Browser, who = ADMIN): Promise<Page> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.log(`[${who.email}] page error: ${e.message}`));
+  page.on('console', (m) => m.type() === 'error' && console.log(`[${who.email}] console: ${m.text()}`));
+  await signIn(page, who, '/devices');
+  await hydrated(page);
+  await expect(page.locator('.connection[data-state="live"]')).toBeVisible({ timeout: 10_000 });
+  return page;
+}
+
+export function row(page: Page, name: string) {
+  return page.getByRole('row').filter({ has: page.getByRole('rowheader', { name, exact: false }) });
+}
+
+/** Adds a display through the UI and waits until the server confirmed it. */
+export async function addDisplay(page: Page, name: string): Promise<void> {
+  await page.getByRole('button', { name: 'Add display' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Add display' });
+  await dialog.getByLabel('Name').fill(name);
+  await dialog.getByLabel('Time zone').fill('Europe/Berlin');
+  await dialog.getByLabel('Tags (comma-separated)').fill('e2e, lobby');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await expect(row(page, name)).toBeVisible();
+  await expect(page.locator('.sync .pending')).toHaveAttribute('data-count', '0');
+}
+
+/** Renames a display through its Edit dialog and waits for the optimistic row. */
+export async function rename(page: Page, from: string, to: string): Promise<void> {
+  await row(page, from).getByRole('button', { name: 'Edit' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Edit display' });
+  await dialog.getByLabel('Name').fill(to);
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await expect(row(page, to)).toBeVisible();
+}

@@ -1,0 +1,32 @@
+use leptos::prelude::*;
+
+use crate::{
+    error::AppError,
+    model::{ApiToken, CreatedToken, Role},
+};
+
+/// The organization's API tokens (admins only).
+#[server(endpoint = "tokens/list")]
+pub async fn list_tokens() -> Result<Vec<ApiToken>, AppError> {
+    use super::ssr::*;
+    respond(async { crate::server::tokens::list(&state()?.db, &current_user()?).await }.await)
+}
+
+/// Makes a token; the answer is the only time its secret is shown.
+#[server(endpoint = "tokens/create")]
+pub async fn create_token(name: String, role: Role) -> Result<CreatedToken, AppError> {
+    use super::ssr::*;
+    respond(
+        async { crate::server::tokens::create(&state()?.db, &current_user()?, &name, role).await }
+            .await,
+    )
+}
+
+/// Revokes a token at once: its next request is refused.
+#[server(endpoint = "tokens/revoke")]
+pub async fn revoke_token(id: String) -> Result<(), AppError> {
+    use super::ssr::*;
+    respond(
+        async { crate::server::tokens::revoke(&state()?.db, &current_user()?, &id).await }.await,
+    )
+}

@@ -1,0 +1,29 @@
+#![recursion_limit = "256"]
+//! Vizora: a real-time console for fleets of digital-signage displays.
+//!
+//! One crate, two builds: the server (`ssr`: axum, sqlx, the stream hub) and the
+//! browser (`hydrate`: the same components compiled to WebAssembly).
+
+pub mod api;
+pub mod app;
+pub mod components;
+pub mod error;
+pub mod model;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod server;
+pub mod sync;
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+    // Playwright waits for this marker before it clicks.
+    if let Some(body) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.body())
+    {
+        let _ = body.set_attribute("data-hydrated", "true");
+    }
+}

@@ -1,0 +1,89 @@
+use serde::{Deserialize, Serialize};
+
+use super::{Device, Millis};
+
+/// One row of the append-only event log. `seq` increases strictly per organization.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub seq: i64,
+    pub at: Millis,
+    /// The op that caused it, so the client that sent it can acknowledge it.
+    pub op_id: Option<String>,
+    /// Email of the operator, or `None` for the system (heartbeats, scheduler).
+    pub actor: Option<String>,
+    pub body: EventBody,
+}
+
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventBody {
+    DeviceUpserted { device: Device },
+    DeviceDeleted { device_id: String, version: i64 },
+}
+
+impl EventBody {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EventBody::DeviceUpserted { .. } => "device_upserted",
+            EventBody::DeviceDeleted { .. } => "device_deleted",
+        }
+    }
+    /// Applied first within a batch: lower is sooner (alerts will be 0).
+    pub fn priority(&self) -> u8 {
+        match self {
+            EventBody::DeviceUpserted { .. } | EventBody::DeviceDeleted { .. } => 1,
+        }
+    }
+
+    /// State-like events: only the latest for one entity matters within a batch.
+    pub fn coalesces(&self) -> bool {
+        matches!(self, EventBody::DeviceUpserted { .. })
+    }
+
+    pub fn entity_id(&self) -> &str {
+        match self {
+            EventBody::DeviceUpserted { device } => &device.id,
+            EventBody::DeviceDeleted { device_id, .. } => device_id,
+        }
+    }
+}
+
+/// What the server sends on `GET /api/v1/stream`, one JSON object per message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum StreamFrame {
+    /// First frame: the stream's epoch and its head at connect time. Catch-up
+    /// events after `since` follow at once.
+    Hello {
+        epoch: String,
+        head: i64,
+    },
+    Event {
+        event: Event,
+    },
+    /// The client's position cannot be resumed (older than the retained log, ahead of
+    /// it, or from another epoch): refetch a snapshot, then resume from `head`.
+    Reset {
+        epoch: String,
+        head: i64,
+        reason: String,
+    },
+    /// Sent every few seconds so the client can tell a dead socket from a quiet one.
+    Ping {
+        at: Millis,
+    },
+}
+
+/// `GET /api/v1/events?since=SEQ`: the long-poll fallback of the stream. Waits
+/// up to `wait` seconds (default 25) for something after `since`.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventsPage {
+    pub epoch: String,
+    pub head: i64,
+    /// Set when `since` cannot be resumed: refetch, then poll from `head`.
+    pub reset: Option<String>,
+    pub events: Vec<Event>,
+}

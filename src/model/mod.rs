@@ -1,0 +1,17 @@
+//! Types shared by the server and the browser: one file per domain, plus the
+//! op (what a client asks to change) and the event (what changed).
+
+pub mod device;
+pub mod event;
+pub mod op;
+pub mod token;
+pub mod user;
+
+pub use device::*;
+pub use event::*;
+pub use op::*;
+pub use token::*;
+pub use user::*;
+
+/// Milliseconds since the Unix epoch, UTC. Every instant Vizora stores is one of these.
+pub type Millis = i64;

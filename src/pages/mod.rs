@@ -1,0 +1,11 @@
+//! One file per page: a public `*Page` component and its private parts.
+
+pub mod analytics;
+pub mod content;
+pub mod devices;
+pub mod health;
+pub mod login;
+pub mod overview;
+pub mod playlists;
+pub mod schedules;
+pub mod settings;

@@ -1,0 +1,99 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::{
+    api::devices::fetch_devices,
+    components::ago,
+    model::{DeviceStatus, EventBody},
+    sync::{platform::now_ms, use_sync},
+};
+
+#[component]
+pub fn OverviewPage() -> impl IntoView {
+    let sync = use_sync();
+    let snapshot = Resource::new_blocking(move || sync.refetch.get(), |_| fetch_devices());
+    let counts = Memo::new(move |_| {
+        sync.store.with(|s| {
+            let devices = s.devices();
+            let count = |st: DeviceStatus| devices.iter().filter(|d| d.status == st).count();
+            (
+                devices.len(),
+                count(DeviceStatus::Online),
+                count(DeviceStatus::Idle),
+                count(DeviceStatus::Offline),
+                count(DeviceStatus::Error),
+            )
+        })
+    });
+    let activity = Memo::new(move |_| {
+        sync.store.with(|s| {
+            s.recent()
+                .rev()
+                .take(12)
+                .map(|e| {
+                    let what = match &e.body {
+                        EventBody::DeviceUpserted { device } => {
+                            format!("“{}” changed", device.name)
+                        }
+                        EventBody::DeviceDeleted { .. } => "A display was deleted".to_string(),
+                    };
+                    (
+                        e.seq,
+                        what,
+                        e.actor.clone().unwrap_or_else(|| "system".into()),
+                        e.at,
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+    });
+    view! {
+        <Title text="Overview"/>
+        <header class="page-header">
+            <h1>"Overview"</h1>
+        </header>
+        <Suspense fallback=|| view! { <p class="muted">"Loading the fleet…"</p> }>
+            {move || snapshot.get().map(|r| r.map(|snap| {
+                sync.seed_devices(&snap);
+                view! {
+                    <section class="kpis" aria-label="Fleet">
+                        <Kpi label="Displays" value=Signal::derive(move || counts.get().0) href="/devices"/>
+                        <Kpi label="Online" value=Signal::derive(move || counts.get().1) href="/devices?status=online"/>
+                        <Kpi label="Idle" value=Signal::derive(move || counts.get().2) href="/devices?status=idle"/>
+                        <Kpi label="Offline" value=Signal::derive(move || counts.get().3) href="/devices?status=offline"/>
+                        <Kpi label="Error" value=Signal::derive(move || counts.get().4) href="/devices?status=error"/>
+                    </section>
+                }
+            }))}
+        </Suspense>
+        <section class="panel">
+            <h2>"Recent activity"</h2>
+            <ul class="activity">
+                {move || {
+                    let items = activity.get();
+                    if items.is_empty() {
+                        view! { <li class="muted">"Changes made by anyone in your organization will appear here as they happen."</li> }.into_any()
+                    } else {
+                        let now = now_ms();
+                        items.into_iter().map(|(seq, what, who, at)| view! {
+                            <li data-seq=seq.to_string()>
+                                <span>{what}</span>
+                                <span class="muted">{format!(" by {who}, {}", ago(Some(at), now))}</span>
+                            </li>
+                        }).collect_view().into_any()
+                    }
+                }}
+            </ul>
+        </section>
+    }
+}
+
+#[component]
+fn Kpi(label: &'static str, value: Signal<usize>, href: &'static str) -> impl IntoView {
+    view! {
+        <a class="kpi" href=href>
+            <span class="kpi-value">{move || value.get()}</span>
+            <span class="kpi-label">{label}</span>
+        </a>
+    }
+}

@@ -1,0 +1,182 @@
+//! The one path every change takes (DESIGN.md): in one transaction, take the
+//! stream's lock by handing out the next seq, look the op's receipt up (a replay
+//! returns the stored answer and changes nothing), check `base_version` (stale:
+//! a conflict carrying the current entity), apply, bump `version`, append the
+//! event, store the receipt. Commit, then wake the stream hub.
+
+use sqlx::{Any, Row, Transaction};
+
+use super::{auth::CurrentUser, db::now_ms, devices, log, state::AppState};
+use crate::{
+    error::AppError,
+    model::{Change, EventBody, Op, OpAck},
+};
+
+const MAX_OP_ID_CHARS: usize = 64;
+
+fn validate_op_id(op_id: &str) -> Result<(), AppError> {
+    let ok = !op_id.is_empty()
+        && op_id.len() <= MAX_OP_ID_CHARS
+        && op_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::validation(
+            "op_id must be 1 to 64 letters, digits, '-' or '_' (a UUID is best).",
+        ))
+    }
+}
+
+/// Applies `op` for `user`. Safe to call again with the same `op_id`.
+pub async fn apply(state: &AppState, user: &CurrentUser, op: Op) -> Result<OpAck, AppError> {
+    user.require_editor()?;
+    validate_op_id(&op.op_id)?;
+    let db = &state.db;
+    let mut tx = db.pool.begin().await?;
+    let seq = log::next_seq(&mut tx, &user.org_id).await?;
+    if let Some(stored) = receipt(&mut tx, &user.org_id, &op.op_id).await? {
+        tx.rollback().await?;
+        return stored;
+    }
+    match apply_change(&mut tx, user, &op).await {
+        Ok(body) => {
+            let event = log::append(
+                &mut tx,
+                &user.org_id,
+                seq,
+                Some(&op.op_id),
+                Some(&user.email),
+                body,
+            )
+            .await?;
+            let ack = OpAck {
+                op_id: op.op_id.clone(),
+                event,
+            };
+            store_receipt(&mut tx, user, &op.op_id, Ok(&ack)).await?;
+            log::notify(&mut tx, db.backend, &user.org_id).await?;
+            tx.commit().await?;
+            state.hub.wake(&user.org_id).await;
+            Ok(ack)
+        }
+        // A conflict is an answer about the current state, not about the op: the
+        // client merges and sends a new op, so it is not stored.
+        Err(err @ AppError::Conflict { .. }) => {
+            tx.rollback().await?;
+            Err(err)
+        }
+        Err(err) if err.is_transient() => {
+            tx.rollback().await?;
+            Err(err)
+        }
+        Err(err) => {
+            tx.rollback().await?;
+            // The refusal is the op's outcome: replaying the op_id gets it again.
+            let mut tx = db.pool.begin().await?;
+            log::lock_stream(&mut tx, &user.org_id).await?; // write lock first, as above
+            if let Some(stored) = receipt(&mut tx, &user.org_id, &op.op_id).await? {
+                tx.rollback().await?;
+                return stored;
+            }
+            store_receipt(&mut tx, user, &op.op_id, Err(&err)).await?;
+            tx.commit().await?;
+            Err(err)
+        }
+    }
+}
+
+async fn apply_change(
+    tx: &mut Transaction<'_, Any>,
+    user: &CurrentUser,
+    op: &Op,
+) -> Result<EventBody, AppError> {
+    match &op.change {
+        Change::CreateDevice {
+            device_id,
+            name,
+            group_id,
+            tags,
+            timezone,
+        } => {
+            devices::create(
+                tx,
+                &user.org_id,
+                device_id,
+                name,
+                group_id.as_deref(),
+                tags,
+                timezone,
+            )
+            .await
+        }
+        Change::UpdateDevice { device_id, patch } => {
+            devices::update(tx, &user.org_id, device_id, op.base_version, patch).await
+        }
+        Change::DeleteDevice { device_id } => {
+            devices::delete(tx, &user.org_id, device_id, op.base_version).await
+        }
+    }
+}
+
+async fn receipt(
+    tx: &mut Transaction<'_, Any>,
+    org_id: &str,
+    op_id: &str,
+) -> Result<Option<Result<OpAck, AppError>>, AppError> {
+    let row =
+        sqlx::query("SELECT outcome, response FROM op_receipts WHERE org_id = $1 AND op_id = $2")
+            .bind(org_id)
+            .bind(op_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let Some(row) = row else { return Ok(None) };
+    let outcome: String = row.get("outcome");
+    let response: String = row.get("response");
+    let decoded = if outcome == "applied" {
+        serde_json::from_str::<OpAck>(&response).map(Ok)
+    } else {
+        serde_json::from_str::<AppError>(&response).map(Err)
+    };
+    decoded.map(Some).map_err(|e| {
+        tracing::error!(error = %e, "undecodable op receipt");
+        AppError::internal()
+    })
+}
+
+async fn store_receipt(
+    tx: &mut Transaction<'_, Any>,
+    user: &CurrentUser,
+    op_id: &str,
+    outcome: Result<&OpAck, &AppError>,
+) -> Result<(), AppError> {
+    let (kind, response) = match outcome {
+        Ok(ack) => ("applied", serde_json::to_string(ack)),
+        Err(err) => ("refused", serde_json::to_string(err)),
+    };
+    sqlx::query(
+        "INSERT INTO op_receipts (org_id, op_id, user_id, created_at, outcome, response) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&user.org_id)
+    .bind(op_id)
+    .bind(&user.user_id)
+    .bind(now_ms())
+    .bind(kind)
+    .bind(response.map_err(|_| AppError::internal())?)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Receipts are kept at least this long (Stripe keeps idempotency keys 24 hours).
+pub const RECEIPT_RETENTION_MS: i64 = 7 * 24 * 3_600_000;
+
+pub async fn prune_receipts(state: &AppState) -> Result<u64, AppError> {
+    let res = sqlx::query("DELETE FROM op_receipts WHERE created_at < $1")
+        .bind(now_ms() - RECEIPT_RETENTION_MS)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(res.rows_affected())
+}

@@ -1,0 +1,156 @@
+//! The command line: `vizora serve | migrate | user add`.
+
+use std::{io::BufRead, net::SocketAddr, path::PathBuf, process::ExitCode};
+
+use clap::{Args, Parser, Subcommand};
+
+use super::db::{default_url, Db};
+use crate::model::Role;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "vizora",
+    version,
+    about = "Vizora: a real-time console for fleets of digital-signage displays"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GlobalArgs {
+    /// Where the SQLite database and media live.
+    #[arg(long, env = "VIZORA_DATA_DIR", default_value = "data", global = true)]
+    pub data_dir: PathBuf,
+    /// sqlite://PATH or postgres://USER@HOST/DB; default sqlite://DATA_DIR/vizora.db.
+    #[arg(long, env = "VIZORA_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// The settings file ([site] and [vizora] sections).
+    #[arg(
+        long,
+        env = "VIZORA_CONFIG",
+        default_value = "Leptos.toml",
+        global = true
+    )]
+    pub config: PathBuf,
+}
+
+impl GlobalArgs {
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| default_url(&self.data_dir))
+    }
+    pub async fn open_db(&self) -> Result<Db, String> {
+        let db = Db::connect(&self.database_url()).await?;
+        db.migrate().await?;
+        Ok(db)
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the console, the API and the stream (migrates first).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage operator accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on; overrides Leptos.toml's [site] addr.
+    #[arg(long, env = "VIZORA_BIND")]
+    pub bind: Option<SocketAddr>,
+    /// On an empty database, also load a demo fleet of 60 displays.
+    #[arg(long, env = "VIZORA_DEMO")]
+    pub demo: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Add an operator. The password is read from the first line of stdin.
+    Add {
+        email: String,
+        #[arg(long, default_value = "editor", value_parser = parse_role)]
+        role: Role,
+        /// Organization name; default the first organization.
+        #[arg(long, env = "VIZORA_ORG")]
+        org: Option<String>,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse()
+}
+
+pub async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => super::serve(&cli.global, args).await,
+        Command::Migrate => cli.global.open_db().await.map(|_| {
+            println!("migrations applied to {}", cli.global.database_url());
+        }),
+        Command::User {
+            command: UserCommand::Add { email, role, org },
+        } => add_user(&cli.global, &email, role, org.as_deref()).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("vizora: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn add_user(
+    global: &GlobalArgs,
+    email: &str,
+    role: Role,
+    org: Option<&str>,
+) -> Result<(), String> {
+    let db = global.open_db().await?;
+    let row: Option<(String, String)> = match org {
+        Some(name) => {
+            sqlx::query_as("SELECT id, name FROM organizations WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&db.pool)
+                .await
+        }
+        None => {
+            sqlx::query_as("SELECT id, name FROM organizations ORDER BY created_at, id LIMIT 1")
+                .fetch_optional(&db.pool)
+                .await
+        }
+    }
+    .map_err(|e| e.to_string())?;
+    let Some((org_id, org_name)) = row else {
+        return Err(match org {
+            Some(name) => format!("no organization named '{name}'"),
+            None => "no organization yet: run `vizora serve` once to create one".into(),
+        });
+    };
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        eprint!("Password for {email} (input is shown): ");
+    }
+    let mut password = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut password)
+        .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+    let password = password.trim_end_matches(['\n', '\r']);
+    super::auth::create_user(&db, &org_id, email, password, role).await?;
+    println!(
+        "added {} as {role} in {org_name}",
+        email.trim().to_lowercase()
+    );
+    Ok(())
+}

@@ -1,0 +1,179 @@
+//! Start-up settings: `Leptos.toml` (site and Vizora sections), `LEPTOS_*`
+//! overrides, and the build outputs cargo-leptos compiled in.
+
+use std::{net::SocketAddr, path::Path, time::Duration};
+
+use leptos::config::{Env, LeptosOptions};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsFile {
+    #[serde(default)]
+    pub site: SiteSettings,
+    #[serde(default)]
+    pub vizora: Settings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct SiteSettings {
+    pub addr: SocketAddr,
+    pub env: String,
+    pub reload_port: u32,
+}
+
+impl Default for SiteSettings {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            env: "PROD".into(),
+            reload_port: 3001,
+        }
+    }
+}
+
+/// Vizora's own settings. Defaults are the values in the shipped `Leptos.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct Settings {
+    pub stream_ping_seconds: u64,
+    pub event_retention: i64,
+    pub session_hours: i64,
+    pub login_attempts: u32,
+    pub login_window_seconds: u64,
+    pub outbox_limit: usize,
+    pub retry_base_ms: u64,
+    pub retry_cap_ms: u64,
+    pub op_max_age_hours: u64,
+    pub breaker_failures: u32,
+    pub breaker_open_ms: u64,
+    pub breaker_successes: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            stream_ping_seconds: 15,
+            event_retention: 100_000,
+            session_hours: 336,
+            login_attempts: 10,
+            login_window_seconds: 900,
+            outbox_limit: 1_000,
+            retry_base_ms: 500,
+            retry_cap_ms: 30_000,
+            op_max_age_hours: 24,
+            breaker_failures: 5,
+            breaker_open_ms: 10_000,
+            breaker_successes: 2,
+        }
+    }
+}
+
+impl Settings {
+    pub fn stream_ping(&self) -> Duration {
+        Duration::from_secs(self.stream_ping_seconds.max(1))
+    }
+    /// What the browser's sender uses (see `model::RetrySettings`).
+    pub fn retry(&self) -> crate::model::RetrySettings {
+        crate::model::RetrySettings {
+            base_ms: self.retry_base_ms.max(1) as f64,
+            cap_ms: self.retry_cap_ms.max(self.retry_base_ms.max(1)) as f64,
+            op_max_age_ms: (self.op_max_age_hours.max(1) * 3_600_000) as f64,
+            breaker_failures: self.breaker_failures.max(1),
+            breaker_open_ms: self.breaker_open_ms as f64,
+            breaker_successes: self.breaker_successes.max(1),
+        }
+    }
+
+    pub fn login_window(&self) -> Duration {
+        Duration::from_secs(self.login_window_seconds)
+    }
+}
+
+/// Reads the settings file; a missing file means defaults, a malformed one is an error.
+pub fn load(path: &Path) -> Result<SettingsFile, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(SettingsFile::default()),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+fn env_or(key: &str, fallback: &str) -> String {
+    std::env::var(key).unwrap_or_else(|_| fallback.to_string())
+}
+
+/// Leptos options: build outputs from what cargo-leptos compiled in (overridable by
+/// the same `LEPTOS_*` variables it sets when it runs the server), site settings
+/// from the file, and the address from `bind` when given.
+pub fn leptos_options(
+    site: &SiteSettings,
+    bind: Option<SocketAddr>,
+) -> Result<LeptosOptions, String> {
+    let addr = match (bind, std::env::var("LEPTOS_SITE_ADDR")) {
+        (Some(addr), _) => addr,
+        (None, Ok(text)) => text
+            .parse()
+            .map_err(|e| format!("LEPTOS_SITE_ADDR '{text}': {e}"))?,
+        (None, Err(_)) => site.addr,
+    };
+    let env = match env_or("LEPTOS_ENV", &site.env)
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "prod" | "production" => Env::PROD,
+        "dev" | "development" => Env::DEV,
+        other => return Err(format!("unknown site env '{other}': use PROD or DEV")),
+    };
+    let reload_port = match std::env::var("LEPTOS_RELOAD_PORT") {
+        Ok(p) => p
+            .parse()
+            .map_err(|e| format!("LEPTOS_RELOAD_PORT '{p}': {e}"))?,
+        Err(_) => site.reload_port,
+    };
+    Ok(LeptosOptions::builder()
+        .output_name(env_or(
+            "LEPTOS_OUTPUT_NAME",
+            option_env!("LEPTOS_OUTPUT_NAME").unwrap_or(env!("CARGO_PKG_NAME")),
+        ))
+        .site_root(env_or(
+            "LEPTOS_SITE_ROOT",
+            option_env!("LEPTOS_SITE_ROOT").unwrap_or("target/site"),
+        ))
+        .site_pkg_dir(env_or(
+            "LEPTOS_SITE_PKG_DIR",
+            option_env!("LEPTOS_SITE_PKG_DIR").unwrap_or("pkg"),
+        ))
+        .site_addr(addr)
+        .env(env)
+        .reload_port(reload_port)
+        .build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_leptos_toml_parses_and_matches_the_defaults() {
+        let file = load(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/Leptos.toml"
+        )))
+        .unwrap();
+        let d = Settings::default();
+        assert_eq!(file.vizora.stream_ping_seconds, d.stream_ping_seconds);
+        assert_eq!(file.vizora.event_retention, d.event_retention);
+        assert_eq!(file.vizora.session_hours, d.session_hours);
+        assert_eq!(file.vizora.outbox_limit, d.outbox_limit);
+        assert_eq!(file.vizora.retry(), crate::model::RetrySettings::default());
+        assert_eq!(file.site.addr, SiteSettings::default().addr);
+    }
+
+    #[test]
+    fn an_unknown_key_is_an_error_that_names_it() {
+        let err = toml::from_str::<SettingsFile>("[vizora]\nstream-pong = 3\n").unwrap_err();
+        assert!(err.to_string().contains("stream-pong"), "{err}");
+    }
+}

@@ -1,0 +1,268 @@
+//! Displays on the server: reads scoped to one organization, and the
+//! validated writes the change path calls inside its transaction.
+
+use sqlx::{any::AnyRow, Any, Row, Transaction};
+
+use super::db::{now_ms, Db};
+use crate::{
+    error::AppError,
+    model::{validate_device_name, validate_tags, Device, DeviceGroup, DevicePatch, EventBody},
+};
+
+const COLUMNS: &str = "id, name, group_id, tags, timezone, status, last_seen, version";
+
+fn device_from_row(row: &AnyRow) -> Result<Device, AppError> {
+    let tags: String = row.get("tags");
+    let status: String = row.get("status");
+    Ok(Device {
+        id: row.get("id"),
+        name: row.get("name"),
+        group_id: row.get("group_id"),
+        tags: serde_json::from_str(&tags).unwrap_or_default(),
+        timezone: row.get("timezone"),
+        status: status.parse().map_err(|_| AppError::internal())?,
+        last_seen: row.get("last_seen"),
+        version: row.get("version"),
+    })
+}
+
+pub async fn list(db: &Db, org_id: &str) -> Result<Vec<Device>, AppError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM devices WHERE org_id = $1 ORDER BY name, id"
+    ))
+    .bind(org_id)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter().map(device_from_row).collect()
+}
+
+pub async fn get(db: &Db, org_id: &str, id: &str) -> Result<Option<Device>, AppError> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM devices WHERE org_id = $1 AND id = $2"
+    ))
+    .bind(org_id)
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await?;
+    row.as_ref().map(device_from_row).transpose()
+}
+
+pub async fn list_groups(db: &Db, org_id: &str) -> Result<Vec<DeviceGroup>, AppError> {
+    let rows = sqlx::query("SELECT id, name FROM device_groups WHERE org_id = $1 ORDER BY name")
+        .bind(org_id)
+        .fetch_all(&db.pool)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| DeviceGroup {
+            id: r.get("id"),
+            name: r.get("name"),
+        })
+        .collect())
+}
+
+async fn find(
+    tx: &mut Transaction<'_, Any>,
+    org_id: &str,
+    id: &str,
+) -> Result<Option<Device>, AppError> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM devices WHERE org_id = $1 AND id = $2"
+    ))
+    .bind(org_id)
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.as_ref().map(device_from_row).transpose()
+}
+
+fn gone() -> AppError {
+    AppError::not_found("This display no longer exists; someone may have deleted it.")
+}
+
+fn check_version(current: &Device, base: Option<i64>) -> Result<(), AppError> {
+    match base {
+        Some(v) if v == current.version => Ok(()),
+        Some(_) => Err(AppError::Conflict {
+            message: format!(
+                "“{}” was changed by someone else while you were editing it.",
+                current.name
+            ),
+            current: serde_json::to_value(current).ok(),
+        }),
+        None => Err(AppError::validation(
+            "base_version is required to change a display (use If-Match or the version you read).",
+        )),
+    }
+}
+
+fn validate_timezone(tz: &str) -> Result<String, AppError> {
+    let tz = tz.trim();
+    tz.parse::<chrono_tz::Tz>()
+        .map(|_| tz.to_string())
+        .map_err(|_| {
+            AppError::validation(format!(
+                "'{tz}' is not a time zone; use an IANA name such as Europe/Berlin."
+            ))
+        })
+}
+
+async fn check_group(
+    tx: &mut Transaction<'_, Any>,
+    org_id: &str,
+    group_id: Option<&str>,
+) -> Result<(), AppError> {
+    let Some(group_id) = group_id else {
+        return Ok(());
+    };
+    let found = sqlx::query("SELECT id FROM device_groups WHERE org_id = $1 AND id = $2")
+        .bind(org_id)
+        .bind(group_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    match found {
+        Some(_) => Ok(()),
+        None => Err(AppError::validation("That group does not exist.")),
+    }
+}
+
+fn validate_id(id: &str) -> Result<(), AppError> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::validation(
+            "A display id must be 1 to 64 letters, digits or '-' (a UUID is best).",
+        ))
+    }
+}
+
+pub async fn create(
+    tx: &mut Transaction<'_, Any>,
+    org_id: &str,
+    id: &str,
+    name: &str,
+    group_id: Option<&str>,
+    tags: &[String],
+    timezone: &str,
+) -> Result<EventBody, AppError> {
+    validate_id(id)?;
+    let name = validate_device_name(name).map_err(AppError::validation)?;
+    let tags = validate_tags(tags).map_err(AppError::validation)?;
+    let timezone = validate_timezone(timezone)?;
+    check_group(tx, org_id, group_id).await?;
+    let taken = sqlx::query("SELECT id FROM devices WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if taken.is_some() {
+        return Err(AppError::validation(
+            "A display with this id already exists.",
+        ));
+    }
+    let now = now_ms();
+    let device = Device {
+        id: id.to_string(),
+        name,
+        group_id: group_id.map(str::to_string),
+        tags,
+        timezone,
+        status: crate::model::DeviceStatus::Offline,
+        last_seen: None,
+        version: 1,
+    };
+    insert(tx, org_id, &device, now).await?;
+    Ok(EventBody::DeviceUpserted { device })
+}
+
+/// Inserts a display row as given (also used by the demo fleet).
+pub async fn insert(
+    tx: &mut Transaction<'_, Any>,
+    org_id: &str,
+    d: &Device,
+    now: i64,
+) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO devices (id, org_id, name, group_id, tags, timezone, status, last_seen, version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+    )
+    .bind(&d.id)
+    .bind(org_id)
+    .bind(&d.name)
+    .bind(&d.group_id)
+    .bind(serde_json::to_string(&d.tags).unwrap_or_else(|_| "[]".into()))
+    .bind(&d.timezone)
+    .bind(d.status.as_str())
+    .bind(d.last_seen)
+    .bind(d.version)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn update(
+    tx: &mut Transaction<'_, Any>,
+    org_id: &str,
+    id: &str,
+    base_version: Option<i64>,
+    patch: &DevicePatch,
+) -> Result<EventBody, AppError> {
+    let current = find(tx, org_id, id).await?.ok_or_else(gone)?;
+    check_version(&current, base_version)?;
+    if patch.fields().is_empty() {
+        return Err(AppError::validation("The change sets no field."));
+    }
+    let mut patch = patch.clone();
+    if let Some(name) = &patch.name {
+        patch.name = Some(validate_device_name(name).map_err(AppError::validation)?);
+    }
+    if let Some(tags) = &patch.tags {
+        patch.tags = Some(validate_tags(tags).map_err(AppError::validation)?);
+    }
+    if let Some(tz) = &patch.timezone {
+        patch.timezone = Some(validate_timezone(tz)?);
+    }
+    if let Some(group) = &patch.group_id {
+        check_group(tx, org_id, group.as_deref()).await?;
+    }
+    let mut device = current;
+    patch.apply_to(&mut device);
+    device.version += 1;
+    sqlx::query(
+        "UPDATE devices SET name = $1, group_id = $2, tags = $3, timezone = $4, version = $5, updated_at = $6 \
+         WHERE org_id = $7 AND id = $8",
+    )
+    .bind(&device.name)
+    .bind(&device.group_id)
+    .bind(serde_json::to_string(&device.tags).unwrap_or_else(|_| "[]".into()))
+    .bind(&device.timezone)
+    .bind(device.version)
+    .bind(now_ms())
+    .bind(org_id)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(EventBody::DeviceUpserted { device })
+}
+
+pub async fn delete(
+    tx: &mut Transaction<'_, Any>,
+    org_id: &str,
+    id: &str,
+    base_version: Option<i64>,
+) -> Result<EventBody, AppError> {
+    let current = find(tx, org_id, id).await?.ok_or_else(gone)?;
+    check_version(&current, base_version)?;
+    sqlx::query("DELETE FROM devices WHERE org_id = $1 AND id = $2")
+        .bind(org_id)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(EventBody::DeviceDeleted {
+        device_id: id.to_string(),
+        version: current.version + 1,
+    })
+}

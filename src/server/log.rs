@@ -1,0 +1,221 @@
+//! The event log: append inside a change transaction, read in `seq` order, prune
+//! to the retention, and decide whether a client's position can be resumed.
+
+use sqlx::{any::AnyRow, Any, Row, Transaction};
+
+use super::db::{now_ms, Backend, Db};
+use crate::{
+    error::AppError,
+    model::{Event, EventBody},
+};
+
+/// Hands out the next seq of the organization's stream. Must be the first write
+/// of the transaction: it takes the lock that orders appends (see the migration).
+pub async fn next_seq(tx: &mut Transaction<'_, Any>, org_id: &str) -> Result<i64, AppError> {
+    let row = sqlx::query(
+        "UPDATE organizations SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq",
+    )
+    .bind(org_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.get::<i64, _>(0))
+}
+
+/// Takes the same lock as [`next_seq`] without handing out a seq, for
+/// transactions that write but append nothing.
+pub async fn lock_stream(tx: &mut Transaction<'_, Any>, org_id: &str) -> Result<(), AppError> {
+    sqlx::query("UPDATE organizations SET last_seq = last_seq WHERE id = $1")
+        .bind(org_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn append(
+    tx: &mut Transaction<'_, Any>,
+    org_id: &str,
+    seq: i64,
+    op_id: Option<&str>,
+    actor: Option<&str>,
+    body: EventBody,
+) -> Result<Event, AppError> {
+    let event = Event {
+        seq,
+        at: now_ms(),
+        op_id: op_id.map(str::to_string),
+        actor: actor.map(str::to_string),
+        body,
+    };
+    let payload = serde_json::to_string(&event.body).map_err(|_| AppError::internal())?;
+    sqlx::query(
+        "INSERT INTO events (org_id, seq, at, kind, entity_id, op_id, actor, payload) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(org_id)
+    .bind(seq)
+    .bind(event.at)
+    .bind(event.body.kind())
+    .bind(event.body.entity_id())
+    .bind(op_id)
+    .bind(actor)
+    .bind(payload)
+    .execute(&mut **tx)
+    .await?;
+    Ok(event)
+}
+
+fn event_from_row(row: &AnyRow) -> Result<Event, AppError> {
+    let payload: String = row.get("payload");
+    Ok(Event {
+        seq: row.get("seq"),
+        at: row.get("at"),
+        op_id: row.get("op_id"),
+        actor: row.get("actor"),
+        body: serde_json::from_str(&payload).map_err(|e| {
+            tracing::error!(error = %e, "undecodable event payload");
+            AppError::internal()
+        })?,
+    })
+}
+
+/// The channel every node's hub listens on (PostgreSQL only).
+pub const NOTIFY_CHANNEL: &str = "vizora_events";
+
+/// Queues a wake-up for the other nodes, delivered by PostgreSQL only if the
+/// transaction commits. It carries only the organization id: NOTIFY payloads are
+/// capped at 8,000 bytes and lost while a listener is away, so readers always
+/// read the rows from the log.
+pub async fn notify(
+    tx: &mut Transaction<'_, Any>,
+    backend: Backend,
+    org_id: &str,
+) -> Result<(), AppError> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(NOTIFY_CHANNEL)
+            .bind(org_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Up to `limit` events after `since`, in order.
+pub async fn read_since(
+    db: &Db,
+    org_id: &str,
+    since: i64,
+    limit: i64,
+) -> Result<Vec<Event>, AppError> {
+    let rows = sqlx::query(
+        "SELECT seq, at, op_id, actor, payload FROM events \
+         WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+    )
+    .bind(org_id)
+    .bind(since)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter().map(event_from_row).collect()
+}
+
+/// The stream's epoch and head (last committed seq).
+pub async fn position(db: &Db, org_id: &str) -> Result<(String, i64), AppError> {
+    let row = sqlx::query("SELECT epoch, last_seq FROM organizations WHERE id = $1")
+        .bind(org_id)
+        .fetch_one(&db.pool)
+        .await?;
+    Ok((row.get("epoch"), row.get("last_seq")))
+}
+
+pub async fn oldest_retained(db: &Db, org_id: &str) -> Result<Option<i64>, AppError> {
+    let row = sqlx::query("SELECT MIN(seq) AS oldest FROM events WHERE org_id = $1")
+        .bind(org_id)
+        .fetch_one(&db.pool)
+        .await?;
+    Ok(row.try_get::<Option<i64>, _>("oldest").unwrap_or(None))
+}
+
+/// Whether a client at `since` (in `client_epoch`) can resume, or must refetch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resume {
+    From(i64),
+    Reset(String),
+}
+
+pub fn plan_resume(
+    since: i64,
+    client_epoch: Option<&str>,
+    epoch: &str,
+    head: i64,
+    oldest: Option<i64>,
+) -> Resume {
+    if client_epoch.is_some_and(|e| e != epoch) {
+        return Resume::Reset("the event log was reset or restored".into());
+    }
+    if since > head {
+        return Resume::Reset(format!(
+            "position {since} is ahead of the log (head {head})"
+        ));
+    }
+    if since < head {
+        // Events since+1 ..= head must all still be there.
+        let first_needed = since + 1;
+        match oldest {
+            Some(o) if o <= first_needed => {}
+            _ => return Resume::Reset(format!("position {since} is older than the retained log")),
+        }
+    }
+    Resume::From(since)
+}
+
+/// Drops events beyond the retention, keeping the newest `keep` per organization.
+pub async fn prune(db: &Db, keep: i64) -> Result<u64, AppError> {
+    let res = sqlx::query(
+        "DELETE FROM events WHERE seq <= \
+         (SELECT o.last_seq FROM organizations o WHERE o.id = events.org_id) - $1",
+    )
+    .bind(keep)
+    .execute(&db.pool)
+    .await?;
+    Ok(res.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_current_client_resumes() {
+        assert_eq!(
+            plan_resume(10, Some("e"), "e", 10, Some(1)),
+            Resume::From(10)
+        );
+        assert_eq!(plan_resume(0, None, "e", 0, None), Resume::From(0));
+    }
+
+    #[test]
+    fn a_client_behind_resumes_while_the_log_still_holds_the_next_event() {
+        assert_eq!(plan_resume(4, None, "e", 10, Some(5)), Resume::From(4));
+        assert!(matches!(
+            plan_resume(3, None, "e", 10, Some(5)),
+            Resume::Reset(_)
+        ));
+        assert!(matches!(
+            plan_resume(3, None, "e", 10, None),
+            Resume::Reset(_)
+        ));
+    }
+
+    #[test]
+    fn another_epoch_or_a_future_position_is_a_reset() {
+        assert!(matches!(
+            plan_resume(10, Some("old"), "new", 10, Some(1)),
+            Resume::Reset(_)
+        ));
+        assert!(matches!(
+            plan_resume(11, None, "e", 10, Some(1)),
+            Resume::Reset(_)
+        ));
+    }
+}

@@ -1,0 +1,23 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+
+use super::{auth::LoginLimiter, config::Settings, db::Db, hub::StreamHub};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: Db,
+    pub hub: Arc<StreamHub>,
+    pub settings: Arc<Settings>,
+    pub login_limiter: Arc<LoginLimiter>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}

@@ -1,0 +1,970 @@
+//! The client store: confirmed state from the server plus the operator's pending
+//! ops, replayed in order. What a page shows is always that fold.
+//!
+//! - Rollback is dropping an op; nothing else needs undoing.
+//! - An event whose `op_id` matches a pending op acknowledges (drops) it.
+//! - A remote event for an entity with pending ops is a rebase: the ops stay and
+//!   are replayed on the new confirmed state; ops whose fields the remote change
+//!   did not touch move to the new version, so they will not conflict.
+//!
+//! Pure data, no signals and no I/O, so the rules are tested with plain `#[test]`.
+//! Persistence (the outbox) and sending live beside it and only call these methods.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use crate::model::{Change, Device, Event, EventBody, Op};
+
+/// An entity a collection holds.
+pub trait Entity: Clone + PartialEq {
+    fn id(&self) -> &str;
+    fn version(&self) -> i64;
+    /// Operator-editable fields that differ between `self` and `newer`.
+    fn changed_fields(&self, newer: &Self) -> Vec<&'static str>;
+    /// What `change` does to this kind of entity, or `None` if it is not about it.
+    fn project(change: &Change, current: Option<&Self>) -> Option<Projection<Self>>;
+    /// The confirmed state an event carries for this kind of entity, if any.
+    fn from_event(body: &EventBody) -> Option<Confirmed<Self>>;
+}
+
+pub enum Projection<E> {
+    Upsert(E),
+    Remove,
+}
+
+pub enum Confirmed<E> {
+    Upsert(E),
+    Removed { id: String, version: i64 },
+}
+
+impl Entity for Device {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+    fn changed_fields(&self, newer: &Self) -> Vec<&'static str> {
+        Device::changed_fields(self, newer)
+    }
+    fn project(change: &Change, current: Option<&Self>) -> Option<Projection<Self>> {
+        match change {
+            Change::CreateDevice { .. }
+            | Change::UpdateDevice { .. }
+            | Change::DeleteDevice { .. } => Some(match change.apply_to_device(current) {
+                Some(d) => Projection::Upsert(d),
+                None => Projection::Remove,
+            }),
+        }
+    }
+    fn from_event(body: &EventBody) -> Option<Confirmed<Self>> {
+        match body {
+            EventBody::DeviceUpserted { device } => Some(Confirmed::Upsert(device.clone())),
+            EventBody::DeviceDeleted { device_id, version } => Some(Confirmed::Removed {
+                id: device_id.clone(),
+                version: *version,
+            }),
+        }
+    }
+}
+
+/// Confirmed entities of one kind, and the stream position they were read at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Collection<E> {
+    confirmed: BTreeMap<String, E>,
+    /// Versions of deleted entities, so a late, older upsert cannot revive one.
+    tombstones: HashMap<String, i64>,
+    /// Events at or below this seq are already in `confirmed`.
+    as_of_seq: i64,
+    seeded: bool,
+}
+
+impl<E> Default for Collection<E> {
+    fn default() -> Self {
+        Self {
+            confirmed: BTreeMap::new(),
+            tombstones: HashMap::new(),
+            as_of_seq: 0,
+            seeded: false,
+        }
+    }
+}
+
+impl<E: Entity> Collection<E> {
+    pub fn is_seeded(&self) -> bool {
+        self.seeded
+    }
+    pub fn as_of_seq(&self) -> i64 {
+        self.as_of_seq
+    }
+    pub fn confirmed(&self, id: &str) -> Option<&E> {
+        self.confirmed.get(id)
+    }
+
+    /// Replaces the collection with a snapshot read at `seq`. A snapshot older than
+    /// what the collection already holds is ignored (returns `false`).
+    pub fn seed(&mut self, entities: Vec<E>, seq: i64) -> bool {
+        if self.seeded && seq < self.as_of_seq {
+            return false;
+        }
+        self.confirmed = entities
+            .into_iter()
+            .map(|e| (e.id().to_string(), e))
+            .collect();
+        self.tombstones.clear();
+        self.as_of_seq = seq;
+        self.seeded = true;
+        true
+    }
+
+    /// Folds one confirmed change in. Returns the fields that changed, `None` if the
+    /// event was older than what is held.
+    fn confirm(
+        &mut self,
+        seq: i64,
+        change: Confirmed<E>,
+    ) -> Option<(String, i64, Vec<&'static str>)> {
+        if seq <= self.as_of_seq {
+            return None;
+        }
+        match change {
+            Confirmed::Upsert(entity) => {
+                let id = entity.id().to_string();
+                if self
+                    .tombstones
+                    .get(&id)
+                    .is_some_and(|v| *v >= entity.version())
+                {
+                    return None;
+                }
+                let old = self.confirmed.get(&id);
+                if old.is_some_and(|o| o.version() >= entity.version()) {
+                    return None;
+                }
+                let fields = match old {
+                    Some(o) => o.changed_fields(&entity),
+                    None => vec!["*"],
+                };
+                let version = entity.version();
+                self.confirmed.insert(id.clone(), entity);
+                Some((id, version, fields))
+            }
+            Confirmed::Removed { id, version } => {
+                self.confirmed.remove(&id);
+                self.tombstones.insert(id.clone(), version);
+                Some((id, version, vec!["*"]))
+            }
+        }
+    }
+
+    /// Folds in an entity the server reported outside the stream (a conflict
+    /// answer) if it is newer than what is held; the stream confirms it later.
+    pub fn observe(&mut self, entity: E) {
+        let newer = self
+            .confirmed
+            .get(entity.id())
+            .is_none_or(|held| held.version() < entity.version());
+        if newer {
+            self.confirmed.insert(entity.id().to_string(), entity);
+        }
+    }
+
+    /// Confirmed state with `pending` replayed on top, in order.
+    pub fn fold<'a>(&self, pending: impl IntoIterator<Item = &'a PendingOp>) -> BTreeMap<String, E>
+    where
+        E: 'a,
+    {
+        let mut view = self.confirmed.clone();
+        for op in pending {
+            let id = op.op.change.entity_id();
+            match E::project(&op.op.change, view.get(id)) {
+                Some(Projection::Upsert(e)) => {
+                    view.insert(id.to_string(), e);
+                }
+                Some(Projection::Remove) => {
+                    view.remove(id);
+                }
+                None => {}
+            }
+        }
+        view
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpState {
+    /// Waiting to be sent (or to be retried).
+    Queued,
+    /// Sent; the answer has not come back yet.
+    InFlight,
+    /// The server has a newer version whose changes collide with this op's;
+    /// it waits for the operator to keep theirs or mine.
+    Conflicted,
+}
+
+/// An op the server has not confirmed yet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingOp {
+    pub op: Op,
+    pub state: OpState,
+    /// Client clock, milliseconds.
+    pub queued_at: f64,
+    /// Breaks ties between ops queued in the same millisecond.
+    pub order: u64,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    /// The confirmed entity (as JSON) the op was made against, for the merge rule.
+    pub base: Option<serde_json::Value>,
+}
+
+impl PendingOp {
+    /// Changes whenever anything saved about the op changes, and is cheap to
+    /// compute: persisting compares these instead of serializing every op.
+    pub fn fingerprint(&self) -> (Option<i64>, u32, usize, bool) {
+        (
+            self.op.base_version,
+            self.attempts,
+            self.last_error.as_ref().map_or(0, String::len),
+            self.state == OpState::Conflicted,
+        )
+    }
+}
+
+/// An op waiting for the operator: what they set, and the server's version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenConflict {
+    pub op_id: String,
+    pub entity_id: String,
+    pub fields: Vec<String>,
+    pub mine: serde_json::Value,
+    pub theirs: serde_json::Value,
+}
+
+/// What happened to an op the server answered with a conflict.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConflictOutcome {
+    /// Nothing collided: the op moved onto the current version and is queued again.
+    Merged,
+    /// These fields collide; the operator decides.
+    Collides(Vec<String>),
+}
+
+/// Everything the console holds: one collection per kind of entity, the ordered
+/// pending ops across all of them, and the stream position.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Store {
+    pub devices: Collection<Device>,
+    pending: Vec<PendingOp>,
+    /// The last stream `seq` applied.
+    seq: i64,
+    /// Ops the operator must resolve, keyed by op id.
+    conflicts: BTreeMap<String, OpenConflict>,
+    /// The outbox bound (see `outbox::DEFAULT_LIMIT`); 0 means the default.
+    limit: usize,
+    next_order: u64,
+    /// The latest stream events, newest last: the activity feed, and what a
+    /// snapshot fetched after the stream started is brought up to date with.
+    recent: VecDeque<Event>,
+}
+
+/// How many stream events the store keeps for replay and the activity feed.
+pub const RECENT_EVENTS: usize = 1_000;
+
+impl Store {
+    pub fn pending(&self) -> &[PendingOp] {
+        &self.pending
+    }
+    pub fn seq(&self) -> i64 {
+        self.seq
+    }
+    /// Sets the stream position after a reset; collections refetch on their own.
+    pub fn reset_seq(&mut self, seq: i64) {
+        self.seq = seq;
+    }
+
+    pub fn recent(&self) -> impl DoubleEndedIterator<Item = &Event> {
+        self.recent.iter()
+    }
+
+    /// Where the stream must resume so that no collection misses an event: the
+    /// oldest position among the session's and every seeded snapshot.
+    pub fn resume_point(&self, session_seq: i64) -> i64 {
+        if self.devices.is_seeded() {
+            session_seq.min(self.devices.as_of_seq())
+        } else {
+            session_seq
+        }
+    }
+
+    /// Seeds the displays from a snapshot read at `seq`, then replays the stream
+    /// events newer than it that arrived before the snapshot did.
+    pub fn seed_devices(&mut self, devices: Vec<Device>, seq: i64) -> bool {
+        if !self.devices.seed(devices, seq) {
+            return false;
+        }
+        let newer: Vec<Event> = self
+            .recent
+            .iter()
+            .filter(|e| e.seq > seq)
+            .cloned()
+            .collect();
+        for event in &newer {
+            self.apply_event(event);
+        }
+        true
+    }
+
+    /// The displays as the operator sees them: confirmed plus pending ops.
+    pub fn devices(&self) -> Vec<Device> {
+        self.devices
+            .fold(self.pending.iter())
+            .into_values()
+            .collect()
+    }
+
+    pub fn device(&self, id: &str) -> Option<Device> {
+        self.devices.fold(self.pending.iter()).remove(id)
+    }
+
+    pub fn set_limit(&mut self, limit: usize) {
+        self.limit = limit;
+    }
+
+    pub fn limit(&self) -> usize {
+        if self.limit == 0 {
+            super::outbox::DEFAULT_LIMIT
+        } else {
+            self.limit
+        }
+    }
+
+    /// Queues an op; it shows at once in every fold. Refused, with a message the
+    /// operator can act on, when the outbox is full: a queued op is never dropped.
+    pub fn push(&mut self, op: Op, now: f64) -> Result<(), String> {
+        if self.pending.len() >= self.limit() {
+            return Err(format!(
+                "{} changes are already waiting to be sent, the most this console keeps. \
+                 Reconnect, or discard some pending changes, before making more.",
+                self.pending.len()
+            ));
+        }
+        let base = self
+            .devices
+            .confirmed(op.change.entity_id())
+            .and_then(|d| serde_json::to_value(d).ok());
+        self.next_order += 1;
+        self.pending.push(PendingOp {
+            op,
+            state: OpState::Queued,
+            queued_at: now,
+            order: self.next_order,
+            attempts: 0,
+            last_error: None,
+            base,
+        });
+        Ok(())
+    }
+
+    /// Puts back ops saved in the outbox (after a reload, or added by another
+    /// tab), keeping queue order; ops already held are left as they are.
+    pub fn restore(&mut self, ops: Vec<PendingOp>) {
+        let mut added = false;
+        for op in ops {
+            if !self.pending.iter().any(|p| p.op.op_id == op.op.op_id) {
+                self.next_order = self.next_order.max(op.order);
+                self.pending.push(op);
+                added = true;
+            }
+        }
+        if added {
+            // A stable sort keeps what is in flight where it is relative to its peers.
+            self.pending.sort_by(|a, b| {
+                a.queued_at
+                    .total_cmp(&b.queued_at)
+                    .then(a.order.cmp(&b.order))
+            });
+        }
+    }
+
+    /// Another tab changed a saved op (its sender rebased or retried it).
+    pub fn mirror(&mut self, op: PendingOp) {
+        match self.pending.iter_mut().find(|p| p.op.op_id == op.op.op_id) {
+            Some(p) if p.state != OpState::InFlight => {
+                p.op = op.op;
+                p.attempts = op.attempts;
+                p.last_error = op.last_error;
+                p.base = op.base;
+            }
+            Some(_) => {}
+            None => self.restore(vec![op]),
+        }
+    }
+
+    pub fn conflicts(&self) -> impl Iterator<Item = &OpenConflict> {
+        self.conflicts.values()
+    }
+
+    /// The server refused `op_id` because the entity is now `current`: merge if
+    /// nothing collides, else hold it for the operator.
+    pub fn conflict(&mut self, op_id: &str, current: serde_json::Value) -> Option<ConflictOutcome> {
+        if let Ok(device) = serde_json::from_value::<Device>(current.clone()) {
+            self.devices.observe(device);
+        }
+        let p = self.pending.iter_mut().find(|p| p.op.op_id == op_id)?;
+        let mine = match &p.op.change {
+            Change::UpdateDevice { patch, .. } => serde_json::to_value(patch).unwrap_or_default(),
+            _ => serde_json::json!({"deleted": true}),
+        };
+        let base = p.base.clone().unwrap_or(serde_json::Value::Null);
+        let fields = match &p.op.change {
+            Change::UpdateDevice { .. } => super::merge::colliding_fields(&base, &current, &mine),
+            // Deleting something others changed is the operator's call.
+            _ => vec!["*".to_string()],
+        };
+        let version = current.get("version").and_then(serde_json::Value::as_i64);
+        if fields.is_empty() {
+            p.op.base_version = version;
+            p.base = Some(current);
+            p.state = OpState::Queued;
+            return Some(ConflictOutcome::Merged);
+        }
+        p.state = OpState::Conflicted;
+        self.conflicts.insert(
+            op_id.to_string(),
+            OpenConflict {
+                op_id: op_id.to_string(),
+                entity_id: p.op.change.entity_id().to_string(),
+                fields: fields.clone(),
+                mine,
+                theirs: current,
+            },
+        );
+        Some(ConflictOutcome::Collides(fields))
+    }
+
+    /// "Keep mine": send the op again on top of the server's version.
+    pub fn keep_mine(&mut self, op_id: &str) {
+        let Some(c) = self.conflicts.remove(op_id) else {
+            return;
+        };
+        if let Some(p) = self.pending.iter_mut().find(|p| p.op.op_id == op_id) {
+            p.op.base_version = c.theirs.get("version").and_then(serde_json::Value::as_i64);
+            p.base = Some(c.theirs);
+            p.state = OpState::Queued;
+        }
+    }
+
+    /// "Keep theirs": drop the op; the view shows the server's version.
+    pub fn keep_theirs(&mut self, op_id: &str) {
+        self.conflicts.remove(op_id);
+        self.rollback(op_id);
+    }
+
+    /// Drops an op: the fold no longer contains it, which is the whole rollback.
+    pub fn rollback(&mut self, op_id: &str) -> Option<PendingOp> {
+        self.conflicts.remove(op_id);
+        let at = self.pending.iter().position(|p| p.op.op_id == op_id)?;
+        Some(self.pending.remove(at))
+    }
+
+    /// The oldest queued op, marked in flight, unless one is already in flight
+    /// (ops go out one at a time, in order). Ops behind a conflict on the same
+    /// entity wait for it to be resolved.
+    pub fn next_to_send(&mut self) -> Option<Op> {
+        if self.pending.iter().any(|p| p.state == OpState::InFlight) {
+            return None;
+        }
+        let blocked: Vec<String> = self
+            .pending
+            .iter()
+            .filter(|p| p.state == OpState::Conflicted)
+            .map(|p| p.op.change.entity_id().to_string())
+            .collect();
+        let next = self.pending.iter_mut().find(|p| {
+            p.state == OpState::Queued && !blocked.iter().any(|b| b == p.op.change.entity_id())
+        })?;
+        next.state = OpState::InFlight;
+        next.attempts += 1;
+        Some(next.op.clone())
+    }
+
+    /// A send failed in a way worth retrying: the op goes back to the queue.
+    pub fn requeue(&mut self, op_id: &str, error: String) {
+        if let Some(p) = self.pending.iter_mut().find(|p| p.op.op_id == op_id) {
+            p.state = OpState::Queued;
+            p.last_error = Some(error);
+        }
+    }
+
+    /// Folds a stream event (or the event an op's answer carried) into confirmed
+    /// state, acknowledges the op that caused it and rebases the others. Events at
+    /// or below the stream position are ignored, so a resume never applies twice.
+    pub fn apply_stream_event(&mut self, event: &Event) -> bool {
+        if event.seq <= self.seq {
+            return false;
+        }
+        self.seq = event.seq;
+        self.apply_event(event);
+        if self.recent.len() == RECENT_EVENTS {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(event.clone());
+        true
+    }
+
+    /// Folds a burst of stream events in one go (one re-render): events already
+    /// applied are skipped, remote state-like events for one entity coalesce to
+    /// the latest, acknowledgements are never skipped, and higher-priority kinds
+    /// (alerts) go first. Returns how many new events the batch held.
+    pub fn apply_stream_batch(&mut self, mut events: Vec<Event>) -> usize {
+        events.retain(|e| e.seq > self.seq);
+        events.sort_by_key(|e| e.seq);
+        events.dedup_by_key(|e| e.seq);
+        let Some(last) = events.last().map(|e| e.seq) else {
+            return 0;
+        };
+        let mut latest: HashMap<&str, i64> = HashMap::new();
+        for e in events
+            .iter()
+            .filter(|e| e.op_id.is_none() && e.body.coalesces())
+        {
+            latest.insert(e.body.entity_id(), e.seq);
+        }
+        let mut apply: Vec<&Event> = events
+            .iter()
+            .filter(|e| {
+                e.op_id.is_some()
+                    || !e.body.coalesces()
+                    || latest.get(e.body.entity_id()) == Some(&e.seq)
+            })
+            .collect();
+        apply.sort_by_key(|e| e.body.priority()); // stable: seq order within a priority
+        let apply: Vec<Event> = apply.into_iter().cloned().collect();
+        for event in &apply {
+            self.apply_event(event);
+        }
+        self.seq = last;
+        for event in &events {
+            if self.recent.len() == RECENT_EVENTS {
+                self.recent.pop_front();
+            }
+            self.recent.push_back(event.clone());
+        }
+        events.len()
+    }
+
+    /// Folds an event that came back as the answer to one of our ops. It may
+    /// arrive before the stream delivers it; versions keep that harmless.
+    pub fn apply_event(&mut self, event: &Event) {
+        let own = event
+            .op_id
+            .as_deref()
+            .and_then(|id| self.pending.iter().position(|p| p.op.op_id == id));
+        let prior_version = self
+            .devices
+            .confirmed(event.body.entity_id())
+            .map(|d| d.version);
+        let confirmed = <Device as Entity>::from_event(&event.body)
+            .and_then(|c| self.devices.confirm(event.seq, c));
+        if let Some(at) = own {
+            self.pending.remove(at);
+        }
+        if let Some((id, version, fields)) = confirmed {
+            let new_base = self
+                .devices
+                .confirmed(&id)
+                .and_then(|d| serde_json::to_value(d).ok());
+            self.rebase(
+                &id,
+                prior_version,
+                version,
+                &fields,
+                own.is_some(),
+                new_base,
+            );
+        }
+    }
+
+    /// Moves queued ops on `id` that were made against `prior` onto `version`
+    /// when the confirmed change cannot collide with them: it was our own op, or
+    /// it touched none of their fields.
+    fn rebase(
+        &mut self,
+        id: &str,
+        prior: Option<i64>,
+        version: i64,
+        changed: &[&str],
+        own: bool,
+        new_base: Option<serde_json::Value>,
+    ) {
+        // An entity this client created shows at version 0 until its create is confirmed.
+        let prior = prior.unwrap_or(0);
+        for p in self
+            .pending
+            .iter_mut()
+            .filter(|p| p.state == OpState::Queued && p.op.change.entity_id() == id)
+        {
+            if p.op.base_version != Some(prior) {
+                continue;
+            }
+            let collides =
+                p.op.change
+                    .fields()
+                    .iter()
+                    .any(|f| *f == "*" || changed.contains(f) || changed.contains(&"*"));
+            if own || !collides {
+                p.op.base_version = Some(version);
+                p.base = new_base.clone();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{DevicePatch, DeviceStatus};
+
+    fn device(id: &str, name: &str, version: i64) -> Device {
+        Device {
+            id: id.into(),
+            name: name.into(),
+            group_id: None,
+            tags: vec![],
+            timezone: "UTC".into(),
+            status: DeviceStatus::Online,
+            last_seen: None,
+            version,
+        }
+    }
+
+    fn rename(op_id: &str, id: &str, base: i64, name: &str) -> Op {
+        Op {
+            op_id: op_id.into(),
+            base_version: Some(base),
+            change: Change::UpdateDevice {
+                device_id: id.into(),
+                patch: DevicePatch {
+                    name: Some(name.into()),
+                    ..Default::default()
+                },
+            },
+        }
+    }
+
+    fn retag(op_id: &str, id: &str, base: i64, tag: &str) -> Op {
+        Op {
+            op_id: op_id.into(),
+            base_version: Some(base),
+            change: Change::UpdateDevice {
+                device_id: id.into(),
+                patch: DevicePatch {
+                    tags: Some(vec![tag.into()]),
+                    ..Default::default()
+                },
+            },
+        }
+    }
+
+    fn upserted(seq: i64, op_id: Option<&str>, d: Device) -> Event {
+        Event {
+            seq,
+            at: 0,
+            op_id: op_id.map(str::to_string),
+            actor: None,
+            body: EventBody::DeviceUpserted { device: d },
+        }
+    }
+
+    fn seeded() -> Store {
+        let mut s = Store::default();
+        s.devices
+            .seed(vec![device("a", "Lobby", 1), device("b", "Bar", 1)], 10);
+        s.reset_seq(10);
+        s
+    }
+
+    #[test]
+    fn view_is_confirmed_plus_pending_in_order() {
+        let mut s = seeded();
+        s.push(rename("o1", "a", 1, "First"), 0.0).unwrap();
+        s.push(rename("o2", "a", 1, "Second"), 0.0).unwrap();
+        assert_eq!(s.device("a").unwrap().name, "Second");
+        assert_eq!(s.devices.confirmed("a").unwrap().name, "Lobby");
+    }
+
+    #[test]
+    fn rollback_drops_only_that_op() {
+        let mut s = seeded();
+        s.push(rename("o1", "a", 1, "First"), 0.0).unwrap();
+        s.push(retag("o2", "a", 1, "4k"), 0.0).unwrap();
+        s.rollback("o1").unwrap();
+        let a = s.device("a").unwrap();
+        assert_eq!(a.name, "Lobby");
+        assert_eq!(a.tags, vec!["4k"]);
+        assert!(s.rollback("o1").is_none());
+    }
+
+    #[test]
+    fn own_event_acknowledges_the_op_and_rebases_the_next() {
+        let mut s = seeded();
+        s.push(rename("o1", "a", 1, "First"), 0.0).unwrap();
+        s.push(rename("o2", "a", 1, "Second"), 0.0).unwrap();
+        let sent = s.next_to_send().unwrap();
+        assert_eq!(sent.op_id, "o1");
+        assert!(s.next_to_send().is_none(), "one op in flight at a time");
+        assert!(s.apply_stream_event(&upserted(11, Some("o1"), device("a", "First", 2))));
+        assert_eq!(s.pending().len(), 1);
+        assert_eq!(s.pending()[0].op.base_version, Some(2));
+        assert_eq!(s.device("a").unwrap().name, "Second");
+    }
+
+    #[test]
+    fn remote_change_to_other_fields_rebases_without_losing_the_local_edit() {
+        let mut s = seeded();
+        s.push(retag("o1", "a", 1, "4k"), 0.0).unwrap();
+        s.apply_stream_event(&upserted(11, None, device("a", "Renamed elsewhere", 2)));
+        let a = s.device("a").unwrap();
+        assert_eq!(a.name, "Renamed elsewhere");
+        assert_eq!(a.tags, vec!["4k"]);
+        assert_eq!(s.pending()[0].op.base_version, Some(2));
+    }
+
+    #[test]
+    fn remote_change_to_the_same_field_keeps_the_old_base_so_the_server_can_flag_it() {
+        let mut s = seeded();
+        s.push(rename("o1", "a", 1, "Mine"), 0.0).unwrap();
+        s.apply_stream_event(&upserted(11, None, device("a", "Theirs", 2)));
+        assert_eq!(
+            s.device("a").unwrap().name,
+            "Mine",
+            "local edit still shown"
+        );
+        assert_eq!(s.pending()[0].op.base_version, Some(1));
+    }
+
+    #[test]
+    fn stream_events_at_or_below_the_position_are_ignored() {
+        let mut s = seeded();
+        assert!(!s.apply_stream_event(&upserted(10, None, device("a", "Old", 5))));
+        assert!(s.apply_stream_event(&upserted(12, None, device("a", "New", 2))));
+        assert!(!s.apply_stream_event(&upserted(12, None, device("a", "Dup", 3))));
+        assert_eq!(s.device("a").unwrap().name, "New");
+        assert_eq!(s.seq(), 12);
+    }
+
+    #[test]
+    fn an_older_version_never_overwrites_a_newer_one() {
+        let mut s = seeded();
+        s.apply_event(&upserted(13, None, device("a", "v3", 3)));
+        s.apply_event(&upserted(12, None, device("a", "v2", 2)));
+        assert_eq!(s.device("a").unwrap().name, "v3");
+    }
+
+    #[test]
+    fn a_deleted_display_is_not_revived_by_a_late_upsert() {
+        let mut s = seeded();
+        s.apply_stream_event(&Event {
+            seq: 11,
+            at: 0,
+            op_id: None,
+            actor: None,
+            body: EventBody::DeviceDeleted {
+                device_id: "a".into(),
+                version: 2,
+            },
+        });
+        s.apply_event(&upserted(12, None, device("a", "late", 2)));
+        assert!(s.device("a").is_none());
+    }
+
+    #[test]
+    fn pending_create_and_delete_show_in_the_view() {
+        let mut s = seeded();
+        s.push(
+            Op {
+                op_id: "c".into(),
+                base_version: None,
+                change: Change::CreateDevice {
+                    device_id: "n".into(),
+                    name: " New ".into(),
+                    group_id: None,
+                    tags: vec![],
+                    timezone: "UTC".into(),
+                },
+            },
+            0.0,
+        )
+        .unwrap();
+        s.push(
+            Op {
+                op_id: "d".into(),
+                base_version: Some(1),
+                change: Change::DeleteDevice {
+                    device_id: "b".into(),
+                },
+            },
+            0.0,
+        )
+        .unwrap();
+        let ids: Vec<String> = s.devices().into_iter().map(|d| d.id).collect();
+        assert_eq!(ids, vec!["a", "n"]);
+        assert_eq!(s.device("n").unwrap().name, "New");
+    }
+
+    #[test]
+    fn an_older_snapshot_does_not_replace_a_newer_one() {
+        let mut c: Collection<Device> = Collection::default();
+        assert!(c.seed(vec![device("a", "new", 2)], 20));
+        assert!(!c.seed(vec![device("a", "old", 1)], 15));
+        assert_eq!(c.confirmed("a").unwrap().name, "new");
+    }
+
+    #[test]
+    fn an_edit_of_a_display_still_being_created_follows_the_create() {
+        let mut s = seeded();
+        s.push(
+            Op {
+                op_id: "c".into(),
+                base_version: None,
+                change: Change::CreateDevice {
+                    device_id: "n".into(),
+                    name: "New".into(),
+                    group_id: None,
+                    tags: vec![],
+                    timezone: "UTC".into(),
+                },
+            },
+            0.0,
+        )
+        .unwrap();
+        s.push(rename("r", "n", 0, "Renamed"), 0.0).unwrap();
+        s.next_to_send();
+        s.apply_stream_event(&upserted(11, Some("c"), device("n", "New", 1)));
+        assert_eq!(s.pending()[0].op.base_version, Some(1));
+        assert_eq!(s.device("n").unwrap().name, "Renamed");
+    }
+
+    #[test]
+    fn a_late_snapshot_is_brought_up_to_date_from_recent_events() {
+        let mut s = Store::default();
+        s.reset_seq(10);
+        s.apply_stream_event(&upserted(11, None, device("a", "after", 2)));
+        assert!(s.seed_devices(vec![device("a", "before", 1)], 10));
+        assert_eq!(s.device("a").unwrap().name, "after");
+        assert_eq!(s.resume_point(12), 10);
+    }
+
+    #[test]
+    fn a_full_outbox_refuses_the_next_edit_and_keeps_the_queued_ones() {
+        let mut s = seeded();
+        s.set_limit(2);
+        s.push(rename("o1", "a", 1, "x"), 0.0).unwrap();
+        s.push(rename("o2", "b", 1, "y"), 0.0).unwrap();
+        let err = s.push(rename("o3", "a", 1, "z"), 0.0).unwrap_err();
+        assert!(err.contains("2 changes are already waiting"), "{err}");
+        assert_eq!(s.pending().len(), 2);
+    }
+
+    #[test]
+    fn a_conflict_on_untouched_fields_merges_and_requeues_on_the_new_version() {
+        let mut s = seeded();
+        s.push(retag("o1", "a", 1, "4k"), 0.0).unwrap();
+        s.next_to_send();
+        let current = serde_json::to_value(device("a", "Bob renamed it", 2)).unwrap();
+        assert_eq!(s.conflict("o1", current), Some(ConflictOutcome::Merged));
+        assert_eq!(s.pending()[0].op.base_version, Some(2));
+        assert_eq!(s.pending()[0].state, OpState::Queued);
+        let a = s.device("a").unwrap();
+        assert_eq!(
+            (a.name.as_str(), a.tags.clone()),
+            ("Bob renamed it", vec!["4k".to_string()])
+        );
+    }
+
+    #[test]
+    fn a_conflict_on_the_same_field_waits_for_the_operator_and_both_choices_work() {
+        for keep_mine in [true, false] {
+            let mut s = seeded();
+            s.push(rename("o1", "a", 1, "Mine"), 0.0).unwrap();
+            s.push(retag("o2", "a", 1, "later"), 0.0).unwrap();
+            s.next_to_send();
+            let current = serde_json::to_value(device("a", "Theirs", 2)).unwrap();
+            assert_eq!(
+                s.conflict("o1", current),
+                Some(ConflictOutcome::Collides(vec!["name".into()]))
+            );
+            assert_eq!(s.conflicts().count(), 1);
+            assert!(s.next_to_send().is_none(), "ops on the same display wait");
+            if keep_mine {
+                s.keep_mine("o1");
+                assert_eq!(s.device("a").unwrap().name, "Mine");
+                let resent = s.next_to_send().unwrap();
+                assert_eq!(
+                    (resent.op_id.as_str(), resent.base_version),
+                    ("o1", Some(2))
+                );
+            } else {
+                s.keep_theirs("o1");
+                assert_eq!(s.device("a").unwrap().name, "Theirs");
+                assert_eq!(s.next_to_send().unwrap().op_id, "o2");
+            }
+            assert_eq!(s.conflicts().count(), 0);
+        }
+    }
+
+    #[test]
+    fn restored_ops_keep_their_order_and_are_not_doubled() {
+        let mut s = seeded();
+        s.push(rename("o1", "a", 1, "x"), 0.0).unwrap();
+        let saved = s.pending().to_vec();
+        let mut fresh = seeded();
+        fresh.restore(saved.clone());
+        fresh.restore(saved);
+        assert_eq!(fresh.pending().len(), 1);
+        assert_eq!(fresh.device("a").unwrap().name, "x");
+    }
+
+    #[test]
+    fn a_batch_coalesces_remote_state_keeps_every_ack_and_skips_what_was_applied() {
+        let mut s = seeded();
+        s.push(retag("mine", "b", 1, "4k"), 0.0).unwrap();
+        s.next_to_send();
+        let mut b2 = device("b", "Bar", 2);
+        b2.tags = vec!["4k".into()];
+        let batch = vec![
+            upserted(12, None, device("a", "second", 3)),
+            upserted(10, None, device("a", "already applied", 9)),
+            upserted(11, None, device("a", "first", 2)),
+            upserted(13, Some("mine"), b2),
+            upserted(11, None, device("a", "duplicate", 2)),
+        ];
+        assert_eq!(s.apply_stream_batch(batch), 3);
+        assert_eq!(s.seq(), 13);
+        assert_eq!(s.device("a").unwrap().name, "second");
+        assert!(
+            s.pending().is_empty(),
+            "the ack inside the batch was applied"
+        );
+        assert_eq!(
+            s.recent().map(|e| e.seq).collect::<Vec<_>>(),
+            vec![11, 12, 13]
+        );
+        assert_eq!(
+            s.apply_stream_batch(vec![upserted(13, None, device("a", "again", 4))]),
+            0
+        );
+    }
+
+    #[test]
+    fn requeued_op_is_sent_again_first() {
+        let mut s = seeded();
+        s.push(rename("o1", "a", 1, "x"), 0.0).unwrap();
+        s.push(rename("o2", "b", 1, "y"), 0.0).unwrap();
+        assert_eq!(s.next_to_send().unwrap().op_id, "o1");
+        s.requeue("o1", "timeout".into());
+        let again = s.next_to_send().unwrap();
+        assert_eq!(again.op_id, "o1");
+        assert_eq!(s.pending()[0].attempts, 2);
+        assert_eq!(s.pending()[0].last_error.as_deref(), Some("timeout"));
+    }
+}
