@@ -24,6 +24,12 @@ pub enum AppError {
         message: String,
         current: Option<serde_json::Value>,
     },
+    /// An upload larger than the configured limit (HTTP 413).
+    #[error("{message}")]
+    TooLarge { message: String },
+    /// An upload of a type Vizora does not play (HTTP 415); the message names it.
+    #[error("{message}")]
+    UnsupportedType { message: String },
     /// Too many attempts; try again later.
     #[error("{message}")]
     RateLimited { message: String },
@@ -70,6 +76,8 @@ impl AppError {
             Self::Forbidden { .. } => "forbidden",
             Self::NotFound { .. } => "not_found",
             Self::Conflict { .. } => "conflict",
+            Self::TooLarge { .. } => "too_large",
+            Self::UnsupportedType { .. } => "unsupported_type",
             Self::RateLimited { .. } => "rate_limited",
             Self::Network { .. } => "network",
             Self::Internal { .. } => "internal",
@@ -83,6 +91,8 @@ impl AppError {
             Self::Forbidden { .. } => 403,
             Self::NotFound { .. } => 404,
             Self::Conflict { .. } => 409,
+            Self::TooLarge { .. } => 413,
+            Self::UnsupportedType { .. } => 415,
             Self::RateLimited { .. } => 429,
             Self::Network { .. } => 503,
             Self::Internal { .. } => 500,
@@ -136,6 +146,29 @@ mod tests {
         assert_eq!(json["message"], "Name is empty");
         let back: AppError = serde_json::from_value(json).unwrap();
         assert_eq!(back, AppError::validation("Name is empty"));
+    }
+
+    #[test]
+    fn the_json_code_is_the_documented_code() {
+        let m = || "m".to_string();
+        for err in [
+            AppError::validation("m"),
+            AppError::unauthenticated(),
+            AppError::forbidden("m"),
+            AppError::not_found("m"),
+            AppError::Conflict {
+                message: m(),
+                current: None,
+            },
+            AppError::TooLarge { message: m() },
+            AppError::UnsupportedType { message: m() },
+            AppError::RateLimited { message: m() },
+            AppError::Network { message: m() },
+            AppError::internal(),
+        ] {
+            let json = serde_json::to_value(&err).unwrap();
+            assert_eq!(json["code"], err.code(), "{err:?}");
+        }
     }
 
     #[test]

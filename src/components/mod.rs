@@ -5,6 +5,7 @@ pub mod nav;
 pub mod status_badge;
 pub mod sync_indicator;
 pub mod toasts;
+pub mod uploader;
 
 /// "12 s ago", "3 min ago", "2 h ago", "4 d ago" from a millisecond instant.
 pub fn ago(then: Option<i64>, now: f64) -> String {

@@ -54,6 +54,11 @@ impl FromStr for DeviceStatus {
 pub struct DeviceGroup {
     pub id: String,
     pub name: String,
+    /// What the group's displays play when they have no playlist of their own.
+    #[serde(default)]
+    pub playlist_id: Option<String>,
+    #[serde(default)]
+    pub version: i64,
 }
 
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -67,6 +72,9 @@ pub struct Device {
     pub timezone: String,
     pub status: DeviceStatus,
     pub last_seen: Option<Millis>,
+    /// The display's own default playlist; `None` falls back to its group's.
+    #[serde(default)]
+    pub playlist_id: Option<String>,
     /// Bumped by every accepted change; ops carry the version they were made against.
     pub version: i64,
 }
@@ -88,10 +96,17 @@ pub struct DevicePatch {
     pub tags: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
+    /// `Some(None)` clears the display's own playlist (it plays its group's).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_or_null"
+    )]
+    pub playlist_id: Option<Option<String>>,
 }
 
 /// Tells "field absent" (`None`) from "field set to null" (`Some(None)`).
-fn present_or_null<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+pub(crate) fn present_or_null<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de>,
@@ -115,6 +130,9 @@ impl DevicePatch {
         if self.timezone.is_some() {
             out.push("timezone");
         }
+        if self.playlist_id.is_some() {
+            out.push("playlist_id");
+        }
         out
     }
 
@@ -130,6 +148,9 @@ impl DevicePatch {
         }
         if let Some(tz) = &self.timezone {
             device.timezone = tz.trim().to_string();
+        }
+        if let Some(playlist) = &self.playlist_id {
+            device.playlist_id = playlist.clone();
         }
     }
 }
@@ -149,6 +170,9 @@ impl Device {
         }
         if self.timezone != other.timezone {
             out.push("timezone");
+        }
+        if self.playlist_id != other.playlist_id {
+            out.push("playlist_id");
         }
         out
     }
@@ -192,7 +216,7 @@ pub fn validate_tags(tags: &[String]) -> Result<Vec<String>, String> {
     let tags = normalize_tags(tags);
     if tags.len() > MAX_TAGS {
         return Err(format!(
-            "A display can have at most {MAX_TAGS} tags; this change gives it {}.",
+            "At most {MAX_TAGS} tags are allowed; this change sets {}.",
             tags.len()
         ));
     }

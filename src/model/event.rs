@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::{Device, Millis};
+use super::{Content, Device, DeviceGroup, Millis, Playlist};
 
 /// One row of the append-only event log. `seq` increases strictly per organization.
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -21,6 +21,11 @@ pub struct Event {
 pub enum EventBody {
     DeviceUpserted { device: Device },
     DeviceDeleted { device_id: String, version: i64 },
+    GroupUpserted { group: DeviceGroup },
+    ContentUpserted { content: Content },
+    ContentDeleted { content_id: String, version: i64 },
+    PlaylistUpserted { playlist: Playlist },
+    PlaylistDeleted { playlist_id: String, version: i64 },
 }
 
 impl EventBody {
@@ -28,24 +33,38 @@ impl EventBody {
         match self {
             EventBody::DeviceUpserted { .. } => "device_upserted",
             EventBody::DeviceDeleted { .. } => "device_deleted",
+            EventBody::GroupUpserted { .. } => "group_upserted",
+            EventBody::ContentUpserted { .. } => "content_upserted",
+            EventBody::ContentDeleted { .. } => "content_deleted",
+            EventBody::PlaylistUpserted { .. } => "playlist_upserted",
+            EventBody::PlaylistDeleted { .. } => "playlist_deleted",
         }
     }
     /// Applied first within a batch: lower is sooner (alerts will be 0).
     pub fn priority(&self) -> u8 {
-        match self {
-            EventBody::DeviceUpserted { .. } | EventBody::DeviceDeleted { .. } => 1,
-        }
+        1
     }
 
     /// State-like events: only the latest for one entity matters within a batch.
     pub fn coalesces(&self) -> bool {
-        matches!(self, EventBody::DeviceUpserted { .. })
+        matches!(
+            self,
+            EventBody::DeviceUpserted { .. }
+                | EventBody::GroupUpserted { .. }
+                | EventBody::ContentUpserted { .. }
+                | EventBody::PlaylistUpserted { .. }
+        )
     }
 
     pub fn entity_id(&self) -> &str {
         match self {
             EventBody::DeviceUpserted { device } => &device.id,
             EventBody::DeviceDeleted { device_id, .. } => device_id,
+            EventBody::GroupUpserted { group } => &group.id,
+            EventBody::ContentUpserted { content } => &content.id,
+            EventBody::ContentDeleted { content_id, .. } => content_id,
+            EventBody::PlaylistUpserted { playlist } => &playlist.id,
+            EventBody::PlaylistDeleted { playlist_id, .. } => playlist_id,
         }
     }
 }
@@ -53,6 +72,8 @@ impl EventBody {
 /// What the server sends on `GET /api/v1/stream`, one JSON object per message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+// Frames are built, serialized and dropped: their size on the stack never adds up.
+#[allow(clippy::large_enum_variant)]
 pub enum StreamFrame {
     /// First frame: the stream's epoch and its head at connect time. Catch-up
     /// events after `since` follow at once.

@@ -1,15 +1,19 @@
 //! Types shared by the server and the browser: one file per domain, plus the
 //! op (what a client asks to change) and the event (what changed).
 
+pub mod content;
 pub mod device;
 pub mod event;
 pub mod op;
+pub mod playlist;
 pub mod token;
 pub mod user;
 
+pub use content::*;
 pub use device::*;
 pub use event::*;
 pub use op::*;
+pub use playlist::*;
 pub use token::*;
 pub use user::*;
 

@@ -1,6 +1,9 @@
 use serde::{Deserialize, Serialize};
 
-use super::{Device, DevicePatch, DeviceStatus, Event};
+use super::{
+    Content, ContentKind, ContentPatch, Device, DeviceGroup, DevicePatch, DeviceStatus, Event,
+    ItemEdit, Playlist, PlaylistItem,
+};
 
 /// A change a client asks for. `op_id` is made by the client (a UUID) and makes the
 /// op idempotent: the server applies an `op_id` at most once and answers a replay
@@ -33,6 +36,83 @@ pub enum Change {
     DeleteDevice {
         device_id: String,
     },
+    /// Sets the default playlist of a group (`None` clears it).
+    UpdateGroup {
+        group_id: String,
+        playlist_id: Option<String>,
+    },
+    /// A web page by URL, shown for its duration and reloaded every
+    /// `reload_seconds`.
+    CreateWebPage {
+        content_id: String,
+        name: String,
+        url: String,
+        reload_seconds: i64,
+        #[serde(default)]
+        tags: Vec<String>,
+    },
+    /// Made by the server when an upload is stored (`POST /api/v1/content`);
+    /// refused when a client sends it.
+    AddMedia {
+        content_id: String,
+        name: String,
+        media: MediaInfo,
+    },
+    UpdateContent {
+        content_id: String,
+        patch: ContentPatch,
+    },
+    /// Refused while a playlist uses the item.
+    DeleteContent {
+        content_id: String,
+    },
+    CreatePlaylist {
+        playlist_id: String,
+        name: String,
+    },
+    RenamePlaylist {
+        playlist_id: String,
+        name: String,
+    },
+    /// Refused while a display or group has it as its default.
+    DeletePlaylist {
+        playlist_id: String,
+    },
+    /// Item-level playlist edits carry no version check: they apply on top of
+    /// whatever others did meanwhile (anchors, see `model::playlist`).
+    InsertItem {
+        playlist_id: String,
+        item: PlaylistItem,
+        /// The item it goes after; `None` puts it first.
+        after: Option<String>,
+    },
+    MoveItem {
+        playlist_id: String,
+        item_id: String,
+        after: Option<String>,
+    },
+    RemoveItem {
+        playlist_id: String,
+        item_id: String,
+    },
+    SetItemDuration {
+        playlist_id: String,
+        item_id: String,
+        duration_ms: i64,
+    },
+}
+
+/// What the server learned from an uploaded file's bytes.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MediaInfo {
+    pub kind: ContentKind,
+    pub mime: String,
+    pub sha256: String,
+    pub size: i64,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+    pub duration_ms: Option<i64>,
 }
 
 impl Change {
@@ -41,6 +121,18 @@ impl Change {
             Change::CreateDevice { device_id, .. }
             | Change::UpdateDevice { device_id, .. }
             | Change::DeleteDevice { device_id } => device_id,
+            Change::UpdateGroup { group_id, .. } => group_id,
+            Change::CreateWebPage { content_id, .. }
+            | Change::AddMedia { content_id, .. }
+            | Change::UpdateContent { content_id, .. }
+            | Change::DeleteContent { content_id } => content_id,
+            Change::CreatePlaylist { playlist_id, .. }
+            | Change::RenamePlaylist { playlist_id, .. }
+            | Change::DeletePlaylist { playlist_id }
+            | Change::InsertItem { playlist_id, .. }
+            | Change::MoveItem { playlist_id, .. }
+            | Change::RemoveItem { playlist_id, .. }
+            | Change::SetItemDuration { playlist_id, .. } => playlist_id,
         }
     }
 
@@ -48,7 +140,50 @@ impl Change {
     pub fn fields(&self) -> Vec<&'static str> {
         match self {
             Change::UpdateDevice { patch, .. } => patch.fields(),
-            Change::CreateDevice { .. } | Change::DeleteDevice { .. } => vec!["*"],
+            Change::UpdateContent { patch, .. } => patch.fields(),
+            Change::UpdateGroup { .. } => vec!["playlist_id"],
+            Change::RenamePlaylist { .. } => vec!["name"],
+            Change::InsertItem { .. }
+            | Change::MoveItem { .. }
+            | Change::RemoveItem { .. }
+            | Change::SetItemDuration { .. } => vec!["items"],
+            Change::CreateDevice { .. }
+            | Change::DeleteDevice { .. }
+            | Change::CreateWebPage { .. }
+            | Change::AddMedia { .. }
+            | Change::DeleteContent { .. }
+            | Change::CreatePlaylist { .. }
+            | Change::DeletePlaylist { .. } => vec!["*"],
+        }
+    }
+
+    /// Whether the server checks `base_version` for this change. Item edits
+    /// apply on top of concurrent ones instead, and creates have no base.
+    pub fn is_versioned(&self) -> bool {
+        !matches!(
+            self,
+            Change::CreateDevice { .. }
+                | Change::CreateWebPage { .. }
+                | Change::AddMedia { .. }
+                | Change::CreatePlaylist { .. }
+                | Change::InsertItem { .. }
+                | Change::MoveItem { .. }
+                | Change::RemoveItem { .. }
+                | Change::SetItemDuration { .. }
+        )
+    }
+
+    /// The fields the operator set, as JSON, for the three-way merge after a
+    /// conflict; `None` for changes that replace or remove the whole entity.
+    pub fn patch_json(&self) -> Option<serde_json::Value> {
+        match self {
+            Change::UpdateDevice { patch, .. } => serde_json::to_value(patch).ok(),
+            Change::UpdateContent { patch, .. } => serde_json::to_value(patch).ok(),
+            Change::UpdateGroup { playlist_id, .. } => {
+                Some(serde_json::json!({ "playlist_id": playlist_id }))
+            }
+            Change::RenamePlaylist { name, .. } => Some(serde_json::json!({ "name": name })),
+            _ => None,
         }
     }
 
@@ -65,6 +200,23 @@ impl Change {
                 }
             }
             Change::DeleteDevice { .. } => "Delete display".into(),
+            Change::UpdateGroup { .. } => "Set group playlist".into(),
+            Change::CreateWebPage { name, .. } => format!("Add web page “{}”", name.trim()),
+            Change::AddMedia { name, .. } => format!("Upload “{name}”"),
+            Change::UpdateContent { patch, .. } => {
+                format!(
+                    "Edit item ({})",
+                    patch.fields().join(", ").replace('_', " ")
+                )
+            }
+            Change::DeleteContent { .. } => "Delete item".into(),
+            Change::CreatePlaylist { name, .. } => format!("Add playlist “{}”", name.trim()),
+            Change::RenamePlaylist { name, .. } => format!("Rename playlist to “{}”", name.trim()),
+            Change::DeletePlaylist { .. } => "Delete playlist".into(),
+            Change::InsertItem { .. } => "Add to playlist".into(),
+            Change::MoveItem { .. } => "Reorder playlist".into(),
+            Change::RemoveItem { .. } => "Remove from playlist".into(),
+            Change::SetItemDuration { .. } => "Set item duration".into(),
         }
     }
 
@@ -86,6 +238,7 @@ impl Change {
                 timezone: timezone.trim().to_string(),
                 status: DeviceStatus::Offline,
                 last_seen: None,
+                playlist_id: None,
                 version: 0,
             }),
             Change::UpdateDevice { patch, .. } => current.map(|d| {
@@ -94,8 +247,152 @@ impl Change {
                 d
             }),
             Change::DeleteDevice { .. } => None,
+            _ => current.cloned(),
         }
     }
+
+    /// The item-level edit an op makes to a playlist, if it is one.
+    pub fn item_edit(&self) -> Option<ItemEdit<'_>> {
+        Some(match self {
+            Change::InsertItem { item, after, .. } => ItemEdit::Insert {
+                item: item.clone(),
+                after: after.as_deref(),
+            },
+            Change::MoveItem { item_id, after, .. } => ItemEdit::Move {
+                item_id,
+                after: after.as_deref(),
+            },
+            Change::RemoveItem { item_id, .. } => ItemEdit::Remove { item_id },
+            Change::SetItemDuration {
+                item_id,
+                duration_ms,
+                ..
+            } => ItemEdit::SetDuration {
+                item_id,
+                duration_ms: *duration_ms,
+            },
+            _ => return None,
+        })
+    }
+
+    /// What the change does to a playlist as the client shows it at once.
+    /// `None` means it is gone.
+    pub fn apply_to_playlist(&self, current: Option<&Playlist>) -> Option<Playlist> {
+        match self {
+            Change::CreatePlaylist { playlist_id, name } => Some(Playlist {
+                id: playlist_id.clone(),
+                name: name.trim().to_string(),
+                items: Vec::new(),
+                version: 0,
+            }),
+            Change::RenamePlaylist { name, .. } => current.map(|p| Playlist {
+                name: name.trim().to_string(),
+                ..p.clone()
+            }),
+            Change::DeletePlaylist { .. } => None,
+            _ => {
+                let mut p = current?.clone();
+                if let Some(edit) = self.item_edit() {
+                    // The server has the last word; a failed edit just shows nothing.
+                    let _ = p.apply_edit(&edit);
+                }
+                Some(p)
+            }
+        }
+    }
+
+    /// What the change does to a library item as the client shows it at once.
+    pub fn apply_to_content(&self, current: Option<&Content>, now: i64) -> Option<Content> {
+        match self {
+            Change::CreateWebPage {
+                content_id,
+                name,
+                url,
+                reload_seconds,
+                tags,
+            } => Some(Content {
+                id: content_id.clone(),
+                name: name.trim().to_string(),
+                kind: ContentKind::Web,
+                mime: None,
+                sha256: None,
+                size: None,
+                width: None,
+                height: None,
+                duration_ms: None,
+                url: Some(url.trim().to_string()),
+                reload_seconds: Some(*reload_seconds),
+                tags: super::normalize_tags(tags),
+                valid_from: None,
+                valid_until: None,
+                created_at: now,
+                version: 0,
+            }),
+            Change::AddMedia {
+                content_id,
+                name,
+                media,
+            } => Some(Content {
+                id: content_id.clone(),
+                name: name.trim().to_string(),
+                kind: media.kind,
+                mime: Some(media.mime.clone()),
+                sha256: Some(media.sha256.clone()),
+                size: Some(media.size),
+                width: media.width,
+                height: media.height,
+                duration_ms: media.duration_ms,
+                url: None,
+                reload_seconds: None,
+                tags: Vec::new(),
+                valid_from: None,
+                valid_until: None,
+                created_at: now,
+                version: 0,
+            }),
+            Change::UpdateContent { patch, .. } => current.map(|c| {
+                let mut c = c.clone();
+                patch.apply_to(&mut c);
+                c
+            }),
+            Change::DeleteContent { .. } => None,
+            _ => current.cloned(),
+        }
+    }
+
+    /// What the change does to a group as the client shows it at once.
+    pub fn apply_to_group(&self, current: Option<&DeviceGroup>) -> Option<DeviceGroup> {
+        match self {
+            Change::UpdateGroup { playlist_id, .. } => current.map(|g| DeviceGroup {
+                playlist_id: playlist_id.clone(),
+                ..g.clone()
+            }),
+            _ => current.cloned(),
+        }
+    }
+
+    /// Which kind of entity the change is about.
+    pub fn target(&self) -> Target {
+        match self {
+            Change::CreateDevice { .. }
+            | Change::UpdateDevice { .. }
+            | Change::DeleteDevice { .. } => Target::Device,
+            Change::UpdateGroup { .. } => Target::Group,
+            Change::CreateWebPage { .. }
+            | Change::AddMedia { .. }
+            | Change::UpdateContent { .. }
+            | Change::DeleteContent { .. } => Target::Content,
+            _ => Target::Playlist,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Device,
+    Group,
+    Content,
+    Playlist,
 }
 
 /// The server's answer to an accepted op: the event it appended to the log.

@@ -7,10 +7,10 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::{
-    api::devices::fetch_devices,
+    api::{devices::fetch_devices, library::fetch_library},
     app::use_session,
     components::{ago, status_badge::StatusBadge},
-    model::{parse_tags, Change, Device, DeviceGroup, DevicePatch, DeviceStatus},
+    model::{parse_tags, Change, Device, DeviceGroup, DevicePatch, DeviceStatus, Playlist},
     sync::{
         platform::{new_op_id, now_ms},
         use_sync, SyncHandle,
@@ -80,6 +80,8 @@ pub fn DevicesPage() -> impl IntoView {
     let sync = use_sync();
     let query = use_query_map();
     let snapshot = Resource::new_blocking(move || sync.refetch.get(), |_| fetch_devices());
+    // Playlist names for the Playlist column and pickers.
+    let library = Resource::new_blocking(move || sync.refetch.get(), |_| fetch_library());
     let filters = Filters {
         search: RwSignal::new(query.with_untracked(|q| q.get("q").unwrap_or_default())),
         group: RwSignal::new(query.with_untracked(|q| q.get("group").unwrap_or_default())),
@@ -107,15 +109,21 @@ pub fn DevicesPage() -> impl IntoView {
             </Suspense>
         </header>
         <Suspense fallback=|| view! { <p class="muted">"Loading displays…"</p> }>
-            {move || snapshot.get().map(|result| result.map(|snap| {
-                sync.seed_devices(&snap);
-                let groups = StoredValue::new(snap.groups.clone());
-                view! {
-                    <Toolbar filters groups/>
-                    <DeviceTable filters groups dialogs/>
-                    <DialogHost dialogs groups/>
+            {move || {
+                if let Some(Ok(lib)) = library.get() {
+                    sync.seed_library(&lib);
                 }
-            }))}
+                snapshot.get().map(|result| result.map(|snap| {
+                    sync.seed_devices(&snap);
+                    let groups = StoredValue::new(snap.groups.clone());
+                    view! {
+                        <Toolbar filters groups/>
+                        <GroupPlaylists/>
+                        <DeviceTable filters groups dialogs/>
+                        <DialogHost dialogs groups/>
+                    }
+                }))
+            }}
         </Suspense>
     }
 }
@@ -124,6 +132,73 @@ fn group_name(groups: &[DeviceGroup], id: Option<&str>) -> String {
     id.and_then(|id| groups.iter().find(|g| g.id == id))
         .map(|g| g.name.clone())
         .unwrap_or_else(|| "—".into())
+}
+
+fn playlist_name(lists: &[Playlist], id: Option<&str>) -> Option<String> {
+    id.and_then(|id| lists.iter().find(|p| p.id == id))
+        .map(|p| p.name.clone())
+}
+
+/// What a display plays by default: its own playlist, else its group's.
+fn effective_playlist(d: &Device, groups: &[DeviceGroup], lists: &[Playlist]) -> String {
+    if let Some(name) = playlist_name(lists, d.playlist_id.as_deref()) {
+        return name;
+    }
+    let group = d
+        .group_id
+        .as_deref()
+        .and_then(|g| groups.iter().find(|x| x.id == g));
+    match group.and_then(|g| playlist_name(lists, g.playlist_id.as_deref())) {
+        Some(name) => format!("{name} (group)"),
+        None => "—".into(),
+    }
+}
+
+/// Each group's default playlist, set inline; live for every operator.
+#[component]
+fn GroupPlaylists() -> impl IntoView {
+    let sync = use_sync();
+    let session = use_session();
+    let data = Memo::new(move |_| sync.store.with(|s| (s.groups(), s.playlists())));
+    view! {
+        <details class="panel group-playlists">
+            <summary>"Group playlists"</summary>
+            <table class="table">
+                <caption class="visually-hidden">"Default playlist of each group"</caption>
+                <thead><tr><th scope="col">"Group"</th><th scope="col">"Default playlist"</th></tr></thead>
+                <tbody>
+                    {move || {
+                        let (groups, lists) = data.get();
+                        groups.into_iter().map(|g| {
+                            let current = g.playlist_id.clone().unwrap_or_default();
+                            let label = format!("Default playlist of {}", g.name);
+                            let group = StoredValue::new(g.clone());
+                            view! {
+                                <tr data-group=g.id.clone()>
+                                    <th scope="row">{g.name.clone()}</th>
+                                    <td>
+                                        <select aria-label=label disabled=move || !session.can_edit()
+                                            on:change=move |ev| {
+                                                let value = event_target_value(&ev);
+                                                let playlist_id = Some(value).filter(|v| !v.is_empty());
+                                                group.with_value(|g| if playlist_id != g.playlist_id {
+                                                    sync.submit(Change::UpdateGroup { group_id: g.id.clone(), playlist_id }, Some(g.version));
+                                                });
+                                            }>
+                                            <option value="" selected=current.is_empty()>"None"</option>
+                                            {lists.iter().map(|p| view! {
+                                                <option value=p.id.clone() selected=p.id == current>{p.name.clone()}</option>
+                                            }).collect_view()}
+                                        </select>
+                                    </td>
+                                </tr>
+                            }
+                        }).collect_view()
+                    }}
+                </tbody>
+            </table>
+        </details>
+    }
 }
 
 #[component]
@@ -256,6 +331,7 @@ fn DeviceTable(
     });
     // One fold of the store per change; rows and the count derive from it.
     let all = Memo::new(move |_| sync.store.with(|s| s.devices()));
+    let assignments = Memo::new(move |_| sync.store.with(|s| (s.groups(), s.playlists())));
     let rows = Memo::new(move |_| groups.with_value(|g| visible(all.get(), g, filters)));
     let total = Memo::new(move |_| all.with(Vec::len));
     view! {
@@ -271,6 +347,7 @@ fn DeviceTable(
                     <SortHeader label="Status" key=SortKey::Status filters/>
                     <SortHeader label="Last seen" key=SortKey::LastSeen filters/>
                     <SortHeader label="Time zone" key=SortKey::TimeZone filters/>
+                    <th scope="col">"Playlist"</th>
                     <th scope="col">"Tags"</th>
                     <Show when=move || session.can_edit()>
                         <th scope="col"><span class="visually-hidden">"Actions"</span></th>
@@ -283,10 +360,11 @@ fn DeviceTable(
                     let rows = rows.get();
                     if rows.is_empty() {
                         return view! {
-                            <tr class="empty"><td colspan="7">"No display matches. Clear the search or filters, or add a display."</td></tr>
+                            <tr class="empty"><td colspan="8">"No display matches. Clear the search or filters, or add a display."</td></tr>
                         }.into_any();
                     }
                     let pending = pending_ids.get();
+                    let (live_groups, lists) = assignments.get();
                     rows.into_iter().map(|d| {
                         let is_pending = pending.contains(&d.id);
                         let id = StoredValue::new(d.id.clone());
@@ -300,6 +378,7 @@ fn DeviceTable(
                                 <td><StatusBadge status=d.status/></td>
                                 <td>{ago(d.last_seen, now)}</td>
                                 <td>{d.timezone.clone()}</td>
+                                <td class="playlist">{effective_playlist(&d, &live_groups, &lists)}</td>
                                 <td class="tags">{d.tags.iter().map(|t| view! { <span class="tag">{t.clone()}</span> }).collect_view()}</td>
                                 <Show when=move || session.can_edit()>
                                     <td class="actions">
@@ -356,6 +435,7 @@ fn DeviceForm(
 ) -> impl IntoView {
     let sync = use_sync();
     let editing = device.clone();
+    let editing_existing = device.is_some();
     let title = if device.is_some() {
         "Edit display"
     } else {
@@ -379,16 +459,27 @@ fn DeviceForm(
             .map(|d| d.tags.join(", "))
             .unwrap_or_default(),
     );
+    let playlist = RwSignal::new(
+        device
+            .as_ref()
+            .and_then(|d| d.playlist_id.clone())
+            .unwrap_or_default(),
+    );
+    let lists = sync.store.with_untracked(|s| s.playlists());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let group_id = Some(group.get_untracked()).filter(|g| !g.is_empty());
+        let playlist_id = Some(playlist.get_untracked()).filter(|p| !p.is_empty());
         save(
             sync,
             editing.as_ref(),
-            name.get_untracked(),
-            group_id,
-            timezone.get_untracked(),
-            parse_tags(&tags.get_untracked()),
+            Fields {
+                name: name.get_untracked(),
+                group_id,
+                timezone: timezone.get_untracked(),
+                tags: parse_tags(&tags.get_untracked()),
+                playlist_id,
+            },
         );
         on_done();
     };
@@ -416,6 +507,16 @@ fn DeviceForm(
                 <label for="device-tags">"Tags (comma-separated)"</label>
                 <input id="device-tags" type="text"
                     prop:value=move || tags.get() on:input=move |ev| tags.set(event_target_value(&ev))/>
+                <Show when=move || editing_existing>
+                    <label for="device-playlist">"Playlist"</label>
+                    <select id="device-playlist" on:change=move |ev| playlist.set(event_target_value(&ev))>
+                        <option value="" selected=playlist.get_untracked().is_empty()>"Group default"</option>
+                        {lists.iter().map(|p| {
+                            let selected = p.id == playlist.get_untracked();
+                            view! { <option value=p.id.clone() selected=selected>{p.name.clone()}</option> }
+                        }).collect_view()}
+                    </select>
+                </Show>
                 <div class="dialog-actions">
                     <button type="button" class="button ghost" on:click=move |_| on_done()>"Cancel"</button>
                     <button type="submit" class="button primary">"Save"</button>
@@ -425,15 +526,24 @@ fn DeviceForm(
     }
 }
 
-/// Sends only the fields that changed, against the version the operator saw.
-fn save(
-    sync: SyncHandle,
-    existing: Option<&Device>,
+/// What the display form holds.
+struct Fields {
     name: String,
     group_id: Option<String>,
     timezone: String,
     tags: Vec<String>,
-) {
+    playlist_id: Option<String>,
+}
+
+/// Sends only the fields that changed, against the version the operator saw.
+fn save(sync: SyncHandle, existing: Option<&Device>, f: Fields) {
+    let Fields {
+        name,
+        group_id,
+        timezone,
+        tags,
+        playlist_id,
+    } = f;
     match existing {
         None => {
             sync.submit(
@@ -453,6 +563,7 @@ fn save(
                 group_id: (group_id != d.group_id).then_some(group_id),
                 tags: (tags != d.tags).then_some(tags),
                 timezone: (timezone != d.timezone).then_some(timezone),
+                playlist_id: (playlist_id != d.playlist_id).then_some(playlist_id),
             };
             if !patch.fields().is_empty() {
                 sync.submit(

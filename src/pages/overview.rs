@@ -36,6 +36,19 @@ pub fn OverviewPage() -> impl IntoView {
                             format!("“{}” changed", device.name)
                         }
                         EventBody::DeviceDeleted { .. } => "A display was deleted".to_string(),
+                        EventBody::GroupUpserted { group } => {
+                            format!("Group “{}” changed", group.name)
+                        }
+                        EventBody::ContentUpserted { content } => {
+                            format!("“{}” changed in the library", content.name)
+                        }
+                        EventBody::ContentDeleted { .. } => {
+                            "A library item was deleted".to_string()
+                        }
+                        EventBody::PlaylistUpserted { playlist } => {
+                            format!("Playlist “{}” changed", playlist.name)
+                        }
+                        EventBody::PlaylistDeleted { .. } => "A playlist was deleted".to_string(),
                     };
                     (
                         e.seq,

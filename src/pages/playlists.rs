@@ -1,19 +1,398 @@
+//! Playlists: the list (items, total duration) and the editor of the one chosen
+//! (`?id=`): rename, delete, add library items, reorder by drag-and-drop or with
+//! Move up / Move down, duplicate, remove, set durations. Every edit is an
+//! item-level op, so two operators editing one playlist both land.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_query_map};
 
-use crate::components::empty_table::EmptyTable;
+use crate::{
+    api::library::fetch_library,
+    app::use_session,
+    model::{format_duration, Change, Content, Playlist, PlaylistItem},
+    sync::{platform::new_op_id, use_sync, SyncHandle},
+};
 
 #[component]
 pub fn PlaylistsPage() -> impl IntoView {
+    let sync = use_sync();
+    let snapshot = Resource::new_blocking(move || sync.refetch.get(), |_| fetch_library());
+    let query = use_query_map();
+    let selected = Memo::new(move |_| query.with(|q| q.get("id")));
     view! {
         <Title text="Playlists"/>
         <header class="page-header">
             <h1>"Playlists"</h1>
         </header>
-        <EmptyTable
-            caption="Playlists"
-            columns=&["Name", "Items", "Total duration", "Default for", "Updated"]
-            sentence="Playlists you create will appear here, with their items, total duration and the displays they play on."
-        />
+        <Suspense fallback=|| view! { <p class="muted">"Loading playlists…"</p> }>
+            {move || snapshot.get().map(|result| result.map(|snap| {
+                sync.seed_library(&snap);
+                view! {
+                    <div class="split">
+                        <PlaylistList selected/>
+                        <div class="editor-pane">
+                            {move || match selected.get() {
+                                Some(id) => view! { <Editor id/> }.into_any(),
+                                None => view! { <p class="empty-state">"Choose a playlist to edit it, or create one."</p> }.into_any(),
+                            }}
+                        </div>
+                    </div>
+                }
+            }))}
+        </Suspense>
+    }
+}
+
+#[component]
+fn PlaylistList(selected: Memo<Option<String>>) -> impl IntoView {
+    let sync = use_sync();
+    let session = use_session();
+    let lists = Memo::new(move |_| sync.store.with(|s| s.playlists()));
+    let name = RwSignal::new(String::new());
+    let navigate = use_navigate();
+    let create = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let n = name.get_untracked();
+        if n.trim().is_empty() {
+            sync.notices.error("A playlist needs a name.");
+            return;
+        }
+        let id = new_op_id();
+        if sync
+            .submit(
+                Change::CreatePlaylist {
+                    playlist_id: id.clone(),
+                    name: n,
+                },
+                None,
+            )
+            .is_some()
+        {
+            name.set(String::new());
+            navigate(&format!("/playlists?id={id}"), Default::default());
+        }
+    };
+    view! {
+        <nav class="panel playlist-list" aria-label="Playlists">
+            <Suspense fallback=|| ()>
+                <Show when=move || session.can_edit()>
+                    <form class="inline-form" on:submit=create.clone()>
+                        <input type="text" placeholder="New playlist name" aria-label="Playlist name"
+                            prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
+                        <button type="submit" class="button primary">"Create playlist"</button>
+                    </form>
+                </Show>
+            </Suspense>
+            {move || {
+                let lists = lists.get();
+                if lists.is_empty() {
+                    return view! { <p class="muted">"No playlists yet."</p> }.into_any();
+                }
+                view! {
+                    <ul class="list">
+                        {lists.into_iter().map(|p| {
+                            let current = selected.get().as_deref() == Some(p.id.as_str());
+                            view! {
+                                <li data-id=p.id.clone()>
+                                    <a href=format!("/playlists?id={}", p.id) aria-current=current.then_some("page")>
+                                        <strong>{p.name.clone()}</strong>
+                                        <span class="muted">{format!(" {} items · {}", p.items.len(), format_duration(p.total_ms()))}</span>
+                                    </a>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+        </nav>
+    }
+}
+
+/// Where an item lands when dropped on `target`: after it when dragged down,
+/// before it (after its predecessor) when dragged up.
+fn drop_anchor(items: &[PlaylistItem], dragged: &str, target: &str) -> Option<Option<String>> {
+    let from = items.iter().position(|i| i.id == dragged)?;
+    let to = items.iter().position(|i| i.id == target)?;
+    if from == to {
+        return None;
+    }
+    Some(if from < to {
+        Some(items[to].id.clone())
+    } else if to == 0 {
+        None
+    } else {
+        Some(items[to - 1].id.clone())
+    })
+}
+
+/// The anchor for moving the item at `index` one step up or down.
+fn step_anchor(items: &[PlaylistItem], index: usize, up: bool) -> Option<Option<String>> {
+    if up {
+        match index {
+            0 => None,
+            1 => Some(None),
+            i => Some(Some(items[i - 2].id.clone())),
+        }
+    } else {
+        items.get(index + 1).map(|next| Some(next.id.clone()))
+    }
+}
+
+fn move_item(sync: SyncHandle, p: &Playlist, item_id: &str, after: Option<String>) {
+    sync.submit(
+        Change::MoveItem {
+            playlist_id: p.id.clone(),
+            item_id: item_id.to_string(),
+            after,
+        },
+        Some(p.version),
+    );
+}
+
+#[component]
+fn Editor(id: String) -> impl IntoView {
+    let sync = use_sync();
+    let session = use_session();
+    let key = id.clone();
+    let playlist = Memo::new(move |_| {
+        sync.store
+            .with(|s| s.playlists().into_iter().find(|p| p.id == key))
+    });
+    let library = Memo::new(move |_| sync.store.with(|s| s.content()));
+    let pending = {
+        let id = id.clone();
+        Memo::new(move |_| {
+            sync.store.with(|s| {
+                s.pending()
+                    .iter()
+                    .filter(|p| p.op.change.entity_id() == id)
+                    .count()
+            })
+        })
+    };
+    let dragging = RwSignal::new(None::<String>);
+    let confirm_delete = RwSignal::new(false);
+    move || {
+        let Some(p) = playlist.get() else {
+            return view! { <p class="empty-state">"This playlist no longer exists."</p> }
+                .into_any();
+        };
+        let p = StoredValue::new(p);
+        let name = RwSignal::new(p.with_value(|p| p.name.clone()));
+        let content_of = move |content_id: &str| -> Option<Content> {
+            library.with(|l| l.iter().find(|c| c.id == content_id).cloned())
+        };
+        let items = p.with_value(|p| p.items.clone());
+        let count = items.len();
+        view! {
+            <section class="panel editor" aria-label="Playlist editor" data-id=p.with_value(|p| p.id.clone())>
+                <header class="editor-head">
+                    <form class="inline-form" on:submit=move |ev| {
+                        ev.prevent_default();
+                        let n = name.get_untracked();
+                        p.with_value(|p| if n.trim() != p.name {
+                            sync.submit(Change::RenamePlaylist { playlist_id: p.id.clone(), name: n }, Some(p.version));
+                        });
+                    }>
+                        <label class="visually-hidden" for="playlist-name">"Playlist name"</label>
+                        <input id="playlist-name" type="text" class="title-input" prop:value=move || name.get()
+                            on:input=move |ev| name.set(event_target_value(&ev)) disabled=move || !session.can_edit()/>
+                        <Show when=move || session.can_edit()>
+                            <button type="submit" class="button">"Rename"</button>
+                        </Show>
+                    </form>
+                    <p class="muted total" aria-live="polite">
+                        {format!("{count} items · total {}", p.with_value(|p| format_duration(p.total_ms())))}
+                        {move || (pending.get() > 0).then(|| view! { <span class="saving">" · saving"</span> })}
+                    </p>
+                </header>
+                <ol class="items" aria-label="Items">
+                    {items.iter().enumerate().map(|(index, item)| {
+                        let item_id = StoredValue::new(item.id.clone());
+                        let content = content_of(&item.content_id);
+                        let title = content.as_ref().map_or_else(|| "(deleted item)".to_string(), |c| c.name.clone());
+                        let thumb = content.as_ref().map(Content::thumb_url).unwrap_or_default();
+                        let seconds = RwSignal::new((item.duration_ms / 1000).to_string());
+                        let dup = item.clone();
+                        view! {
+                            <li class="item" data-id=item.id.clone() draggable=move || session.can_edit().to_string()
+                                class:dragging=move || dragging.get().as_deref() == Some(item_id.get_value().as_str())
+                                on:dragstart=move |_ev| {
+                                    dragging.set(Some(item_id.get_value()));
+                                    #[cfg(feature = "hydrate")]
+                                    if let Some(dt) = _ev.data_transfer() {
+                                        let _ = dt.set_data("text/plain", &item_id.get_value());
+                                    }
+                                }
+                                on:dragend=move |_| dragging.set(None)
+                                on:dragover=move |ev| ev.prevent_default()
+                                on:drop=move |ev| {
+                                    ev.prevent_default();
+                                    if let Some(src) = dragging.get_untracked() {
+                                        p.with_value(|p| if let Some(after) = drop_anchor(&p.items, &src, &item_id.get_value()) {
+                                            move_item(sync, p, &src, after);
+                                        });
+                                    }
+                                    dragging.set(None);
+                                }>
+                                <span class="handle" aria-hidden="true">"⠿"</span>
+                                <img class="thumb-small" src=thumb alt=""/>
+                                <span class="item-name">{title.clone()}</span>
+                                <label class="duration">
+                                    <span class="visually-hidden">{format!("Seconds for {title}")}</span>
+                                    <input type="number" min="1" max="86400" prop:value=move || seconds.get()
+                                        disabled=move || !session.can_edit()
+                                        on:input=move |ev| seconds.set(event_target_value(&ev))
+                                        on:change=move |_| {
+                                            match seconds.get_untracked().trim().parse::<i64>() {
+                                                Ok(s) if (1..=86_400).contains(&s) => p.with_value(|p| {
+                                                    sync.submit(Change::SetItemDuration {
+                                                        playlist_id: p.id.clone(),
+                                                        item_id: item_id.get_value(),
+                                                        duration_ms: s * 1000,
+                                                    }, Some(p.version));
+                                                }),
+                                                _ => sync.notices.error("A duration is a whole number of seconds, from 1 to 86400."),
+                                            }
+                                        }/>
+                                    " s"
+                                </label>
+                                <Show when=move || session.can_edit()>
+                                    <div class="row-actions">
+                                        <button type="button" class="button ghost" aria-label=format!("Move up {title}") disabled=index == 0
+                                            on:click=move |_| p.with_value(|p| if let Some(after) = step_anchor(&p.items, index, true) {
+                                                move_item(sync, p, &item_id.get_value(), after);
+                                            })>"↑"</button>
+                                        <button type="button" class="button ghost" aria-label=format!("Move down {title}") disabled=index + 1 == count
+                                            on:click=move |_| p.with_value(|p| if let Some(after) = step_anchor(&p.items, index, false) {
+                                                move_item(sync, p, &item_id.get_value(), after);
+                                            })>"↓"</button>
+                                        <button type="button" class="button ghost" aria-label=format!("Duplicate {title}") on:click={
+                                            let dup = dup.clone();
+                                            move |_| p.with_value(|p| {
+                                                sync.submit(Change::InsertItem {
+                                                    playlist_id: p.id.clone(),
+                                                    item: PlaylistItem { id: new_op_id(), ..dup.clone() },
+                                                    after: Some(dup.id.clone()),
+                                                }, Some(p.version));
+                                            })
+                                        }>"Duplicate"</button>
+                                        <button type="button" class="button ghost danger" aria-label=format!("Remove {title}")
+                                            on:click=move |_| p.with_value(|p| {
+                                                sync.submit(Change::RemoveItem { playlist_id: p.id.clone(), item_id: item_id.get_value() }, Some(p.version));
+                                            })>"Remove"</button>
+                                    </div>
+                                </Show>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ol>
+                {(count == 0).then(|| view! { <p class="muted">"No items yet: add some from the library below."</p> })}
+                <Show when=move || session.can_edit()>
+                    <AddItems playlist=p/>
+                    <div class="danger-zone">
+                        {move || if confirm_delete.get() {
+                            view! {
+                                <div role="alertdialog" aria-labelledby="del-pl">
+                                    <p id="del-pl">{p.with_value(|p| format!("Delete “{}”? This cannot be undone.", p.name))}</p>
+                                    <button type="button" class="button ghost" on:click=move |_| confirm_delete.set(false)>"Cancel"</button>
+                                    <button type="button" class="button danger" on:click=move |_| {
+                                        p.with_value(|p| sync.submit(Change::DeletePlaylist { playlist_id: p.id.clone() }, Some(p.version)));
+                                        confirm_delete.set(false);
+                                    }>"Delete playlist"</button>
+                                </div>
+                            }.into_any()
+                        } else {
+                            view! { <button type="button" class="button danger" on:click=move |_| confirm_delete.set(true)>"Delete playlist…"</button> }.into_any()
+                        }}
+                    </div>
+                </Show>
+            </section>
+        }.into_any()
+    }
+}
+
+#[component]
+fn AddItems(playlist: StoredValue<Playlist>) -> impl IntoView {
+    let sync = use_sync();
+    let search = RwSignal::new(String::new());
+    let library = Memo::new(move |_| sync.store.with(|s| s.content()));
+    view! {
+        <section class="add-items" aria-label="Add from the library">
+            <h2>"Add from the library"</h2>
+            <input type="search" placeholder="Search the library" aria-label="Search the library"
+                prop:value=move || search.get() on:input=move |ev| search.set(event_target_value(&ev))/>
+            <ul class="picker">
+                {move || {
+                    let q = search.get().trim().to_lowercase();
+                    library.get().into_iter()
+                        .filter(|c| q.is_empty() || c.name.to_lowercase().contains(&q))
+                        .take(50)
+                        .map(|c| {
+                            let label = format!("Add {}", c.name);
+                            let c2 = c.clone();
+                            view! {
+                                <li>
+                                    <img class="thumb-small" src=c.thumb_url() alt=""/>
+                                    <span>{c.name.clone()}</span>
+                                    <span class="muted">{format!(" {}", c.kind.label())}</span>
+                                    <button type="button" class="button" aria-label=label on:click=move |_| {
+                                        // Read the list as shown now, so "after the last" is current.
+                                        let current = sync.store.with_untracked(|s| {
+                                            s.playlists().into_iter().find(|p| p.id == playlist.with_value(|p| p.id.clone()))
+                                        });
+                                        if let Some(p) = current {
+                                            sync.submit(Change::InsertItem {
+                                                playlist_id: p.id.clone(),
+                                                item: PlaylistItem {
+                                                    id: new_op_id(),
+                                                    content_id: c2.id.clone(),
+                                                    duration_ms: c2.default_duration_ms(),
+                                                },
+                                                after: p.items.last().map(|i| i.id.clone()),
+                                            }, Some(p.version));
+                                        }
+                                    }>"Add"</button>
+                                </li>
+                            }
+                        }).collect_view()
+                }}
+            </ul>
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(ids: &[&str]) -> Vec<PlaylistItem> {
+        ids.iter()
+            .map(|id| PlaylistItem {
+                id: id.to_string(),
+                content_id: "c".into(),
+                duration_ms: 1000,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn drops_land_where_the_pointer_is() {
+        let l = items(&["a", "b", "c", "d"]);
+        assert_eq!(drop_anchor(&l, "a", "c"), Some(Some("c".into())));
+        assert_eq!(drop_anchor(&l, "d", "b"), Some(Some("a".into())));
+        assert_eq!(drop_anchor(&l, "c", "a"), Some(None));
+        assert_eq!(drop_anchor(&l, "b", "b"), None);
+    }
+
+    #[test]
+    fn steps_move_by_one() {
+        let l = items(&["a", "b", "c"]);
+        assert_eq!(step_anchor(&l, 0, true), None);
+        assert_eq!(step_anchor(&l, 1, true), Some(None));
+        assert_eq!(step_anchor(&l, 2, true), Some(Some("a".into())));
+        assert_eq!(step_anchor(&l, 0, false), Some(Some("b".into())));
+        assert_eq!(step_anchor(&l, 2, false), None);
     }
 }

@@ -372,6 +372,9 @@ fn is_public(path: &str) -> bool {
         || path.starts_with("/assets/")
         || path == "/favicon.ico"
         || path == "/api/v1/openapi.json"
+        // Media URLs are named by the sha256 of their bytes: unguessable without
+        // the bytes, immutable, and fetched by <img>, <video> and players.
+        || path.starts_with("/media/")
 }
 
 /// Refuses cross-origin mutations, finds the session, and keeps everything but
@@ -409,7 +412,12 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
             }
         }
         // Static assets never need to know who asks: no query for them.
-        _ if path.starts_with("/pkg/") || path.starts_with("/assets/") => None,
+        _ if path.starts_with("/pkg/")
+            || path.starts_with("/assets/")
+            || path.starts_with("/media/") =>
+        {
+            None
+        }
         (_, Some(token)) => lookup_session(&state.db, &token).await.ok().flatten(),
         _ => None,
     };

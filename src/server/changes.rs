@@ -6,7 +6,7 @@
 
 use sqlx::{Any, Row, Transaction};
 
-use super::{auth::CurrentUser, db::now_ms, devices, log, state::AppState};
+use super::{auth::CurrentUser, content, db::now_ms, devices, log, playlists, state::AppState};
 use crate::{
     error::AppError,
     model::{Change, EventBody, Op, OpAck},
@@ -31,6 +31,20 @@ fn validate_op_id(op_id: &str) -> Result<(), AppError> {
 
 /// Applies `op` for `user`. Safe to call again with the same `op_id`.
 pub async fn apply(state: &AppState, user: &CurrentUser, op: Op) -> Result<OpAck, AppError> {
+    if matches!(op.change, Change::AddMedia { .. }) {
+        return Err(AppError::validation(
+            "Media items are made by uploading the file (POST /api/v1/content).",
+        ));
+    }
+    apply_trusted(state, user, op).await
+}
+
+/// Applies an op the server made itself (an upload becoming a library item).
+pub(crate) async fn apply_trusted(
+    state: &AppState,
+    user: &CurrentUser,
+    op: Op,
+) -> Result<OpAck, AppError> {
     user.require_editor()?;
     validate_op_id(&op.op_id)?;
     let db = &state.db;
@@ -116,6 +130,64 @@ async fn apply_change(
         }
         Change::DeleteDevice { device_id } => {
             devices::delete(tx, &user.org_id, device_id, op.base_version).await
+        }
+        Change::UpdateGroup {
+            group_id,
+            playlist_id,
+        } => {
+            devices::update_group(
+                tx,
+                &user.org_id,
+                group_id,
+                op.base_version,
+                playlist_id.as_deref(),
+            )
+            .await
+        }
+        Change::CreateWebPage {
+            content_id,
+            name,
+            url,
+            reload_seconds,
+            tags,
+        } => {
+            content::create_web_page(
+                tx,
+                &user.org_id,
+                content_id,
+                name,
+                url,
+                *reload_seconds,
+                tags,
+            )
+            .await
+        }
+        Change::AddMedia {
+            content_id,
+            name,
+            media,
+        } => content::add_media(tx, &user.org_id, content_id, name, media).await,
+        Change::UpdateContent { content_id, patch } => {
+            content::update(tx, &user.org_id, content_id, op.base_version, patch).await
+        }
+        Change::DeleteContent { content_id } => {
+            content::delete(tx, &user.org_id, content_id, op.base_version).await
+        }
+        Change::CreatePlaylist { playlist_id, name } => {
+            playlists::create(tx, &user.org_id, playlist_id, name).await
+        }
+        Change::RenamePlaylist { playlist_id, name } => {
+            playlists::rename(tx, &user.org_id, playlist_id, op.base_version, name).await
+        }
+        Change::DeletePlaylist { playlist_id } => {
+            playlists::delete(tx, &user.org_id, playlist_id, op.base_version).await
+        }
+        Change::InsertItem { playlist_id, .. }
+        | Change::MoveItem { playlist_id, .. }
+        | Change::RemoveItem { playlist_id, .. }
+        | Change::SetItemDuration { playlist_id, .. } => {
+            let edit = op.change.item_edit().ok_or_else(AppError::internal)?;
+            playlists::edit_items(tx, &user.org_id, playlist_id, &edit).await
         }
     }
 }

@@ -49,6 +49,8 @@ pub struct Settings {
     pub breaker_failures: u32,
     pub breaker_open_ms: u64,
     pub breaker_successes: u32,
+    /// Largest upload accepted, in megabytes; enforced while the bytes stream in.
+    pub upload_limit_mb: u64,
 }
 
 impl Default for Settings {
@@ -66,6 +68,7 @@ impl Default for Settings {
             breaker_failures: 5,
             breaker_open_ms: 10_000,
             breaker_successes: 2,
+            upload_limit_mb: 500,
         }
     }
 }
@@ -84,6 +87,10 @@ impl Settings {
             breaker_open_ms: self.breaker_open_ms as f64,
             breaker_successes: self.breaker_successes.max(1),
         }
+    }
+
+    pub fn upload_limit_bytes(&self) -> u64 {
+        self.upload_limit_mb.saturating_mul(1024 * 1024)
     }
 
     pub fn login_window(&self) -> Duration {
@@ -167,6 +174,7 @@ mod tests {
         assert_eq!(file.vizora.event_retention, d.event_retention);
         assert_eq!(file.vizora.session_hours, d.session_hours);
         assert_eq!(file.vizora.outbox_limit, d.outbox_limit);
+        assert_eq!(file.vizora.upload_limit_mb, d.upload_limit_mb);
         assert_eq!(file.vizora.retry(), crate::model::RetrySettings::default());
         assert_eq!(file.site.addr, SiteSettings::default().addr);
     }

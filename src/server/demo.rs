@@ -118,6 +118,7 @@ pub async fn first_start(db: &Db, demo_fleet: bool) -> Result<Option<FirstStart>
                 timezone: tz.to_string(),
                 status,
                 last_seen: Some(last_seen),
+                playlist_id: None,
                 version: 1,
             };
             devices::insert(&mut tx, &org_id, &device, now)

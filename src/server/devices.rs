@@ -9,7 +9,7 @@ use crate::{
     model::{validate_device_name, validate_tags, Device, DeviceGroup, DevicePatch, EventBody},
 };
 
-const COLUMNS: &str = "id, name, group_id, tags, timezone, status, last_seen, version";
+const COLUMNS: &str = "id, name, group_id, tags, timezone, status, last_seen, playlist_id, version";
 
 fn device_from_row(row: &AnyRow) -> Result<Device, AppError> {
     let tags: String = row.get("tags");
@@ -22,6 +22,7 @@ fn device_from_row(row: &AnyRow) -> Result<Device, AppError> {
         timezone: row.get("timezone"),
         status: status.parse().map_err(|_| AppError::internal())?,
         last_seen: row.get("last_seen"),
+        playlist_id: row.get("playlist_id"),
         version: row.get("version"),
     })
 }
@@ -48,17 +49,73 @@ pub async fn get(db: &Db, org_id: &str, id: &str) -> Result<Option<Device>, AppE
 }
 
 pub async fn list_groups(db: &Db, org_id: &str) -> Result<Vec<DeviceGroup>, AppError> {
-    let rows = sqlx::query("SELECT id, name FROM device_groups WHERE org_id = $1 ORDER BY name")
-        .bind(org_id)
-        .fetch_all(&db.pool)
-        .await?;
-    Ok(rows
-        .iter()
-        .map(|r| DeviceGroup {
-            id: r.get("id"),
-            name: r.get("name"),
-        })
-        .collect())
+    let rows = sqlx::query(
+        "SELECT id, name, playlist_id, version FROM device_groups WHERE org_id = $1 ORDER BY name",
+    )
+    .bind(org_id)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows.iter().map(group_from_row).collect())
+}
+
+fn group_from_row(r: &AnyRow) -> DeviceGroup {
+    DeviceGroup {
+        id: r.get("id"),
+        name: r.get("name"),
+        playlist_id: r.get("playlist_id"),
+        version: r.get("version"),
+    }
+}
+
+/// Sets a group's default playlist (the change path's `UpdateGroup`).
+pub async fn update_group(
+    tx: &mut Transaction<'_, Any>,
+    org_id: &str,
+    id: &str,
+    base_version: Option<i64>,
+    playlist_id: Option<&str>,
+) -> Result<EventBody, AppError> {
+    let row = sqlx::query(
+        "SELECT id, name, playlist_id, version FROM device_groups WHERE org_id = $1 AND id = $2",
+    )
+    .bind(org_id)
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let mut group = row
+        .as_ref()
+        .map(group_from_row)
+        .ok_or_else(|| AppError::not_found("This group no longer exists."))?;
+    match base_version {
+        Some(v) if v == group.version => {}
+        Some(_) => {
+            return Err(AppError::Conflict {
+                message: format!(
+                    "Group “{}” was changed by someone else meanwhile.",
+                    group.name
+                ),
+                current: serde_json::to_value(&group).ok(),
+            })
+        }
+        None => {
+            return Err(AppError::validation(
+                "base_version is required to change a group.",
+            ))
+        }
+    }
+    super::playlists::check_exists(tx, org_id, playlist_id).await?;
+    group.playlist_id = playlist_id.map(str::to_string);
+    group.version += 1;
+    sqlx::query(
+        "UPDATE device_groups SET playlist_id = $1, version = $2 WHERE org_id = $3 AND id = $4",
+    )
+    .bind(&group.playlist_id)
+    .bind(group.version)
+    .bind(org_id)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(EventBody::GroupUpserted { group })
 }
 
 async fn find(
@@ -171,6 +228,7 @@ pub async fn create(
         timezone,
         status: crate::model::DeviceStatus::Offline,
         last_seen: None,
+        playlist_id: None,
         version: 1,
     };
     insert(tx, org_id, &device, now).await?;
@@ -185,8 +243,8 @@ pub async fn insert(
     now: i64,
 ) -> Result<(), AppError> {
     sqlx::query(
-        "INSERT INTO devices (id, org_id, name, group_id, tags, timezone, status, last_seen, version, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+        "INSERT INTO devices (id, org_id, name, group_id, tags, timezone, status, last_seen, version, created_at, updated_at, playlist_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
     )
     .bind(&d.id)
     .bind(org_id)
@@ -198,6 +256,7 @@ pub async fn insert(
     .bind(d.last_seen)
     .bind(d.version)
     .bind(now)
+    .bind(&d.playlist_id)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -228,11 +287,14 @@ pub async fn update(
     if let Some(group) = &patch.group_id {
         check_group(tx, org_id, group.as_deref()).await?;
     }
+    if let Some(playlist) = &patch.playlist_id {
+        super::playlists::check_exists(tx, org_id, playlist.as_deref()).await?;
+    }
     let mut device = current;
     patch.apply_to(&mut device);
     device.version += 1;
     sqlx::query(
-        "UPDATE devices SET name = $1, group_id = $2, tags = $3, timezone = $4, version = $5, updated_at = $6 \
+        "UPDATE devices SET name = $1, group_id = $2, tags = $3, timezone = $4, version = $5, updated_at = $6, playlist_id = $9 \
          WHERE org_id = $7 AND id = $8",
     )
     .bind(&device.name)
@@ -243,6 +305,7 @@ pub async fn update(
     .bind(now_ms())
     .bind(org_id)
     .bind(id)
+    .bind(&device.playlist_id)
     .execute(&mut **tx)
     .await?;
     Ok(EventBody::DeviceUpserted { device })

@@ -5,11 +5,15 @@ pub mod auth;
 pub mod changes;
 pub mod cli;
 pub mod config;
+pub mod content;
 pub mod db;
 pub mod demo;
 pub mod devices;
 pub mod hub;
+pub mod library;
 pub mod log;
+pub mod media;
+pub mod playlists;
 pub mod rest;
 pub mod state;
 pub mod stream;
@@ -46,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .merge(rest::routes())
+        .merge(library::routes())
         .leptos_routes_with_context(&state, routes, || (), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(state.clone(), auth::gate))
@@ -78,6 +83,7 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), String> {
         db,
         settings: Arc::new(file.vizora),
         login_limiter: Arc::default(),
+        media_dir: global.data_dir.join("media"),
     };
     tokio::spawn(housekeeping(state.clone()));
     let listener = tokio::net::TcpListener::bind(addr)
@@ -120,5 +126,10 @@ async fn housekeeping(state: AppState) {
             }
         }
         let _ = changes::prune_receipts(&state).await;
+        if let Ok(n) = library::sweep_media(&state).await {
+            if n > 0 {
+                tracing::info!(files = n, "removed media no item refers to");
+            }
+        }
     }
 }

@@ -77,11 +77,13 @@ impl Modify for BearerAuth {
 }
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+    let mut doc = ApiDoc::openapi();
+    doc.merge(super::library::LibraryDoc::openapi());
+    Json(doc)
 }
 
 /// An answer or an error, both as JSON.
-struct Answer(Result<Response, AppError>);
+pub(super) struct Answer(pub(super) Result<Response, AppError>);
 
 impl IntoResponse for Answer {
     fn into_response(self) -> Response {
@@ -92,13 +94,13 @@ impl IntoResponse for Answer {
     }
 }
 
-fn who(user: Option<Extension<CurrentUser>>) -> Result<CurrentUser, AppError> {
+pub(super) fn who(user: Option<Extension<CurrentUser>>) -> Result<CurrentUser, AppError> {
     user.map(|Extension(u)| u)
         .ok_or_else(AppError::unauthenticated)
 }
 
 /// The op id: the `Idempotency-Key` header, or a fresh one (then a retry is a new op).
-fn op_id(headers: &HeaderMap) -> Result<String, AppError> {
+pub(super) fn op_id(headers: &HeaderMap) -> Result<String, AppError> {
     match headers.get("idempotency-key") {
         Some(v) => v
             .to_str()
@@ -109,11 +111,11 @@ fn op_id(headers: &HeaderMap) -> Result<String, AppError> {
 }
 
 /// The version from `If-Match` (`"3"`, `W/"3"` or `3`), required for changes.
-fn if_match(headers: &HeaderMap) -> Result<i64, AppError> {
+pub(super) fn if_match(headers: &HeaderMap) -> Result<i64, AppError> {
     let raw = headers
         .get(header::IF_MATCH)
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| AppError::validation("If-Match is required: send the display's version (its ETag) so a change made since is not overwritten."))?;
+        .ok_or_else(|| AppError::validation("If-Match is required: send the version you read (its ETag) so a change made since is not overwritten."))?;
     raw.trim()
         .trim_start_matches("W/")
         .trim_matches('"')
@@ -125,7 +127,7 @@ fn if_match(headers: &HeaderMap) -> Result<i64, AppError> {
         })
 }
 
-fn etag(version: i64) -> String {
+pub(super) fn etag(version: i64) -> String {
     format!("\"{version}\"")
 }
 
@@ -136,7 +138,7 @@ fn device_response(status: StatusCode, device: &Device) -> Response {
 fn device_of(ack: &OpAck) -> Option<&Device> {
     match &ack.event.body {
         EventBody::DeviceUpserted { device } => Some(device),
-        EventBody::DeviceDeleted { .. } => None,
+        _ => None,
     }
 }
 

@@ -1,6 +1,6 @@
 //! What every handler shares.
 
-use std::sync::Arc;
+use std::{path::PathBuf, sync::Arc};
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -14,6 +14,8 @@ pub struct AppState {
     pub hub: Arc<StreamHub>,
     pub settings: Arc<Settings>,
     pub login_limiter: Arc<LoginLimiter>,
+    /// Uploaded media, one file per sha256 (`server::media`).
+    pub media_dir: PathBuf,
 }
 
 impl FromRef<AppState> for LeptosOptions {

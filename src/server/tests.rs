@@ -85,6 +85,7 @@ async fn fixture() -> Fixture {
         db,
         settings: Arc::new(Settings::default()),
         login_limiter: Arc::default(),
+        media_dir: dir.path().join("media"),
     };
     Fixture {
         _dir: dir,
@@ -523,6 +524,8 @@ async fn the_long_poll_answers_at_once_with_what_is_there_and_waits_for_the_next
     let reset = stream::poll(&f.state, &f.editor, q(99, 0)).await.unwrap();
     assert!(reset.reset.is_some());
 }
+
+mod library;
 
 mod api {
     use axum::{

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use super::{breaker::Breaker, platform, store::Store};
-use crate::model::{Change, DevicesSnapshot, Op, SessionInfo};
+use crate::model::{Change, DevicesSnapshot, LibrarySnapshot, Op, SessionInfo};
 
 /// What the connection indicator shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -267,9 +267,32 @@ impl SyncHandle {
         let fresh = self
             .store
             .with_untracked(|s| !s.devices.is_seeded() || s.devices.as_of_seq() < snapshot.seq);
-        if fresh {
+        let groups_fresh = self
+            .store
+            .with_untracked(|s| !s.groups.is_seeded() || s.groups.as_of_seq() < snapshot.seq);
+        if fresh || groups_fresh {
             self.store.update(|s| {
                 s.seed_devices(snapshot.devices.clone(), snapshot.seq);
+                s.seed_groups(snapshot.groups.clone(), snapshot.seq);
+            });
+        }
+    }
+
+    /// Seeds the library and playlists (Content, Playlists, and the playlist
+    /// pickers on Devices) from a snapshot, unless the store holds newer.
+    pub fn seed_library(&self, snapshot: &LibrarySnapshot) {
+        let fresh = self.store.with_untracked(|s| {
+            !s.content.is_seeded()
+                || s.content.as_of_seq() < snapshot.seq
+                || s.playlists.as_of_seq() < snapshot.seq
+        });
+        if fresh {
+            self.store.update(|s| {
+                s.seed_library(
+                    snapshot.content.clone(),
+                    snapshot.playlists.clone(),
+                    snapshot.seq,
+                );
             });
         }
     }

@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use crate::model::{Change, Device, Event, EventBody, Op};
+use crate::model::{Change, Content, Device, DeviceGroup, Event, EventBody, Op, Playlist, Target};
 
 /// An entity a collection holds.
 pub trait Entity: Clone + PartialEq {
@@ -47,14 +47,7 @@ impl Entity for Device {
         Device::changed_fields(self, newer)
     }
     fn project(change: &Change, current: Option<&Self>) -> Option<Projection<Self>> {
-        match change {
-            Change::CreateDevice { .. }
-            | Change::UpdateDevice { .. }
-            | Change::DeleteDevice { .. } => Some(match change.apply_to_device(current) {
-                Some(d) => Projection::Upsert(d),
-                None => Projection::Remove,
-            }),
-        }
+        (change.target() == Target::Device).then(|| change.apply_to_device(current).into())
     }
     fn from_event(body: &EventBody) -> Option<Confirmed<Self>> {
         match body {
@@ -63,7 +56,149 @@ impl Entity for Device {
                 id: device_id.clone(),
                 version: *version,
             }),
+            _ => None,
         }
+    }
+}
+
+impl<E> From<Option<E>> for Projection<E> {
+    fn from(value: Option<E>) -> Self {
+        match value {
+            Some(e) => Projection::Upsert(e),
+            None => Projection::Remove,
+        }
+    }
+}
+
+impl Entity for DeviceGroup {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+    fn changed_fields(&self, newer: &Self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.name != newer.name {
+            out.push("name");
+        }
+        if self.playlist_id != newer.playlist_id {
+            out.push("playlist_id");
+        }
+        out
+    }
+    fn project(change: &Change, current: Option<&Self>) -> Option<Projection<Self>> {
+        (change.target() == Target::Group).then(|| change.apply_to_group(current).into())
+    }
+    fn from_event(body: &EventBody) -> Option<Confirmed<Self>> {
+        match body {
+            EventBody::GroupUpserted { group } => Some(Confirmed::Upsert(group.clone())),
+            _ => None,
+        }
+    }
+}
+
+impl Entity for Content {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+    fn changed_fields(&self, newer: &Self) -> Vec<&'static str> {
+        Content::changed_fields(self, newer)
+    }
+    fn project(change: &Change, current: Option<&Self>) -> Option<Projection<Self>> {
+        // An item this client is adding sorts first (newest) until it is confirmed.
+        (change.target() == Target::Content)
+            .then(|| change.apply_to_content(current, i64::MAX).into())
+    }
+    fn from_event(body: &EventBody) -> Option<Confirmed<Self>> {
+        match body {
+            EventBody::ContentUpserted { content } => Some(Confirmed::Upsert(content.clone())),
+            EventBody::ContentDeleted {
+                content_id,
+                version,
+            } => Some(Confirmed::Removed {
+                id: content_id.clone(),
+                version: *version,
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl Entity for Playlist {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+    fn changed_fields(&self, newer: &Self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.name != newer.name {
+            out.push("name");
+        }
+        if self.items != newer.items {
+            out.push("items");
+        }
+        out
+    }
+    fn project(change: &Change, current: Option<&Self>) -> Option<Projection<Self>> {
+        (change.target() == Target::Playlist).then(|| change.apply_to_playlist(current).into())
+    }
+    fn from_event(body: &EventBody) -> Option<Confirmed<Self>> {
+        match body {
+            EventBody::PlaylistUpserted { playlist } => Some(Confirmed::Upsert(playlist.clone())),
+            EventBody::PlaylistDeleted {
+                playlist_id,
+                version,
+            } => Some(Confirmed::Removed {
+                id: playlist_id.clone(),
+                version: *version,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// What folding one event into its collection did, for the rebase.
+struct Confirmation {
+    id: String,
+    prior: Option<i64>,
+    version: i64,
+    fields: Vec<&'static str>,
+    base: Option<serde_json::Value>,
+}
+
+fn confirm_in<E: Entity + serde::Serialize>(
+    collection: &mut Collection<E>,
+    event: &Event,
+) -> Option<Confirmation> {
+    let change = E::from_event(&event.body)?;
+    let prior = collection
+        .confirmed(event.body.entity_id())
+        .map(Entity::version);
+    let (id, version, fields) = collection.confirm(event.seq, change)?;
+    let base = collection
+        .confirmed(&id)
+        .and_then(|e| serde_json::to_value(e).ok());
+    Some(Confirmation {
+        id,
+        prior,
+        version,
+        fields,
+        base,
+    })
+}
+
+fn observe_in<E: Entity + serde::de::DeserializeOwned>(
+    collection: &mut Collection<E>,
+    current: &serde_json::Value,
+) {
+    if let Ok(entity) = serde_json::from_value::<E>(current.clone()) {
+        collection.observe(entity);
     }
 }
 
@@ -253,6 +388,9 @@ pub enum ConflictOutcome {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Store {
     pub devices: Collection<Device>,
+    pub groups: Collection<DeviceGroup>,
+    pub content: Collection<Content>,
+    pub playlists: Collection<Playlist>,
     pending: Vec<PendingOp>,
     /// The last stream `seq` applied.
     seq: i64,
@@ -288,19 +426,51 @@ impl Store {
     /// Where the stream must resume so that no collection misses an event: the
     /// oldest position among the session's and every seeded snapshot.
     pub fn resume_point(&self, session_seq: i64) -> i64 {
-        if self.devices.is_seeded() {
-            session_seq.min(self.devices.as_of_seq())
-        } else {
-            session_seq
-        }
+        [
+            (self.devices.is_seeded(), self.devices.as_of_seq()),
+            (self.groups.is_seeded(), self.groups.as_of_seq()),
+            (self.content.is_seeded(), self.content.as_of_seq()),
+            (self.playlists.is_seeded(), self.playlists.as_of_seq()),
+        ]
+        .into_iter()
+        .filter(|(seeded, _)| *seeded)
+        .fold(session_seq, |at, (_, seq)| at.min(seq))
     }
 
-    /// Seeds the displays from a snapshot read at `seq`, then replays the stream
-    /// events newer than it that arrived before the snapshot did.
+    /// Seeds the displays and their groups from a snapshot read at `seq`, then
+    /// replays the stream events newer than it that arrived before it did.
     pub fn seed_devices(&mut self, devices: Vec<Device>, seq: i64) -> bool {
         if !self.devices.seed(devices, seq) {
             return false;
         }
+        self.replay_after(seq);
+        true
+    }
+
+    pub fn seed_groups(&mut self, groups: Vec<DeviceGroup>, seq: i64) -> bool {
+        if !self.groups.seed(groups, seq) {
+            return false;
+        }
+        self.replay_after(seq);
+        true
+    }
+
+    /// Seeds the library and the playlists from one snapshot read at `seq`.
+    pub fn seed_library(
+        &mut self,
+        content: Vec<Content>,
+        playlists: Vec<Playlist>,
+        seq: i64,
+    ) -> bool {
+        let a = self.content.seed(content, seq);
+        let b = self.playlists.seed(playlists, seq);
+        if a || b {
+            self.replay_after(seq);
+        }
+        a || b
+    }
+
+    fn replay_after(&mut self, seq: i64) {
         let newer: Vec<Event> = self
             .recent
             .iter()
@@ -310,7 +480,6 @@ impl Store {
         for event in &newer {
             self.apply_event(event);
         }
-        true
     }
 
     /// The displays as the operator sees them: confirmed plus pending ops.
@@ -323,6 +492,66 @@ impl Store {
 
     pub fn device(&self, id: &str) -> Option<Device> {
         self.devices.fold(self.pending.iter()).remove(id)
+    }
+
+    pub fn groups(&self) -> Vec<DeviceGroup> {
+        let mut groups: Vec<DeviceGroup> = self
+            .groups
+            .fold(self.pending.iter())
+            .into_values()
+            .collect();
+        groups.sort_by(|a, b| a.name.cmp(&b.name));
+        groups
+    }
+
+    /// The library, newest first, as the operator sees it.
+    pub fn content(&self) -> Vec<Content> {
+        let mut items: Vec<Content> = self
+            .content
+            .fold(self.pending.iter())
+            .into_values()
+            .collect();
+        items.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
+        items
+    }
+
+    /// Playlists by name, as the operator sees them.
+    pub fn playlists(&self) -> Vec<Playlist> {
+        let mut lists: Vec<Playlist> = self
+            .playlists
+            .fold(self.pending.iter())
+            .into_values()
+            .collect();
+        lists.sort_by(|a, b| {
+            a.name
+                .to_lowercase()
+                .cmp(&b.name.to_lowercase())
+                .then(a.id.cmp(&b.id))
+        });
+        lists
+    }
+
+    /// The confirmed entity a change is about, as JSON (the merge's base).
+    fn confirmed_json(&self, change: &Change) -> Option<serde_json::Value> {
+        let id = change.entity_id();
+        match change.target() {
+            Target::Device => self
+                .devices
+                .confirmed(id)
+                .and_then(|e| serde_json::to_value(e).ok()),
+            Target::Group => self
+                .groups
+                .confirmed(id)
+                .and_then(|e| serde_json::to_value(e).ok()),
+            Target::Content => self
+                .content
+                .confirmed(id)
+                .and_then(|e| serde_json::to_value(e).ok()),
+            Target::Playlist => self
+                .playlists
+                .confirmed(id)
+                .and_then(|e| serde_json::to_value(e).ok()),
+        }
     }
 
     pub fn set_limit(&mut self, limit: usize) {
@@ -347,10 +576,7 @@ impl Store {
                 self.pending.len()
             ));
         }
-        let base = self
-            .devices
-            .confirmed(op.change.entity_id())
-            .and_then(|d| serde_json::to_value(d).ok());
+        let base = self.confirmed_json(&op.change);
         self.next_order += 1;
         self.pending.push(PendingOp {
             op,
@@ -406,19 +632,28 @@ impl Store {
     /// The server refused `op_id` because the entity is now `current`: merge if
     /// nothing collides, else hold it for the operator.
     pub fn conflict(&mut self, op_id: &str, current: serde_json::Value) -> Option<ConflictOutcome> {
-        if let Ok(device) = serde_json::from_value::<Device>(current.clone()) {
-            self.devices.observe(device);
+        let target = self
+            .pending
+            .iter()
+            .find(|p| p.op.op_id == op_id)?
+            .op
+            .change
+            .target();
+        match target {
+            Target::Device => observe_in(&mut self.devices, &current),
+            Target::Group => observe_in(&mut self.groups, &current),
+            Target::Content => observe_in(&mut self.content, &current),
+            Target::Playlist => observe_in(&mut self.playlists, &current),
         }
         let p = self.pending.iter_mut().find(|p| p.op.op_id == op_id)?;
-        let mine = match &p.op.change {
-            Change::UpdateDevice { patch, .. } => serde_json::to_value(patch).unwrap_or_default(),
-            _ => serde_json::json!({"deleted": true}),
-        };
         let base = p.base.clone().unwrap_or(serde_json::Value::Null);
-        let fields = match &p.op.change {
-            Change::UpdateDevice { .. } => super::merge::colliding_fields(&base, &current, &mine),
+        let (mine, fields) = match p.op.change.patch_json() {
+            Some(mine) => {
+                let fields = super::merge::colliding_fields(&base, &current, &mine);
+                (mine, fields)
+            }
             // Deleting something others changed is the operator's call.
-            _ => vec!["*".to_string()],
+            None => (serde_json::json!({"deleted": true}), vec!["*".to_string()]),
         };
         let version = current.get("version").and_then(serde_json::Value::as_i64);
         if fields.is_empty() {
@@ -559,28 +794,15 @@ impl Store {
             .op_id
             .as_deref()
             .and_then(|id| self.pending.iter().position(|p| p.op.op_id == id));
-        let prior_version = self
-            .devices
-            .confirmed(event.body.entity_id())
-            .map(|d| d.version);
-        let confirmed = <Device as Entity>::from_event(&event.body)
-            .and_then(|c| self.devices.confirm(event.seq, c));
+        let confirmed = confirm_in(&mut self.devices, event)
+            .or_else(|| confirm_in(&mut self.groups, event))
+            .or_else(|| confirm_in(&mut self.content, event))
+            .or_else(|| confirm_in(&mut self.playlists, event));
         if let Some(at) = own {
             self.pending.remove(at);
         }
-        if let Some((id, version, fields)) = confirmed {
-            let new_base = self
-                .devices
-                .confirmed(&id)
-                .and_then(|d| serde_json::to_value(d).ok());
-            self.rebase(
-                &id,
-                prior_version,
-                version,
-                &fields,
-                own.is_some(),
-                new_base,
-            );
+        if let Some(c) = confirmed {
+            self.rebase(&c.id, c.prior, c.version, &c.fields, own.is_some(), c.base);
         }
     }
 
@@ -633,6 +855,7 @@ mod tests {
             timezone: "UTC".into(),
             status: DeviceStatus::Online,
             last_seen: None,
+            playlist_id: None,
             version,
         }
     }
