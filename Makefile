@@ -6,7 +6,7 @@ TOOLS_DIR ?= $(HOME)/.cache/vizora-tools
 export PATH := $(TOOLS_DIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export VIZORA_TOOLS_DIR := $(TOOLS_DIR)
 
-.PHONY: run dev test setup build lint unit unit-postgres e2e bench clean-data
+.PHONY: run dev test setup build lint unit unit-postgres e2e bench bench-library clean-data
 
 setup:
 	@scripts/bootstrap.sh
@@ -50,6 +50,10 @@ e2e: build
 bench: build
 	@scripts/bootstrap.sh --browser
 	cd end2end && npm ci --no-audit --no-fund --loglevel=error && npx playwright test -c playwright.bench.config.ts
+
+## Library figures: 200 MB upload throughput and peak memory, /content render with 1,000 items.
+bench-library: build
+	scripts/bench-library.sh
 
 ## Every test: formatting, clippy (server and browser builds), Rust tests, Playwright.
 test: setup

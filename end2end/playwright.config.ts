@@ -33,7 +33,7 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `rm -rf ${DATA_DIR} && ./target/release/vizora serve --demo --bind 127.0.0.1:${PORT} --data-dir ${DATA_DIR}`,
+    command: `rm -rf ${DATA_DIR} && ./target/release/vizora serve --demo --bind 127.0.0.1:${PORT} --data-dir ${DATA_DIR} --config end2end/vizora.e2e.toml`,
     cwd: '..',
     url: `http://127.0.0.1:${PORT}/readyz`,
     reuseExistingServer: !!process.env.E2E_REUSE_SERVER,

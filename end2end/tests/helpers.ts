@@ -32,7 +32,7 @@ export async function signIn(page: Page, who = ADMIN, next = '/'): Promise<void>
   await page.getByLabel('Email').fill(who.email);
   await page.getByLabel('Password').fill(who.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page).toHaveURL(new RegExp(`${next === '/' ? '/$' : next}`));
+  await expect(page).toHaveURL(new RegExp(next === '/' ? '/$' : next.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
 }
 
 /** A page signed in as `who`, on /devices, hydrated and live. */

@@ -457,7 +457,7 @@ fn ContentCard(item: Content, used: Vec<String>, is_pending: bool, ui: Ui) -> im
                     <strong class="name">{item.name.clone()}</strong>
                     {is_pending.then(|| view! { <span class="saving">" · saving"</span> })}
                 </div>
-                <p class="muted facts">{facts(&item)}</p>
+                <p class="muted item-facts">{facts(&item)}</p>
                 {validity(&item).map(|v| view! { <p class="validity">{format!("Valid {v}")}</p> })}
                 <TagEditor item=item.clone()/>
                 <p class="muted">{used_in_view(used)}</p>

@@ -281,8 +281,17 @@ async fn upload(
                     Box::pin(field),
                     state.settings.upload_limit_bytes(),
                 )
-                .await
-                .map_err(|e| upload_error(&file_name, e))?;
+                .await;
+                let stored = match stored {
+                    Ok(stored) => stored,
+                    Err(e) => {
+                        // Read the rest of the request before answering: a
+                        // browser still sending would otherwise see the
+                        // connection reset instead of the reason.
+                        while let Ok(Some(_)) = multipart.next_field().await {}
+                        return Err(upload_error(&file_name, e));
+                    }
+                };
                 let n = created.len();
                 let op = Op {
                     op_id: match &key {

@@ -85,6 +85,8 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), String> {
         login_limiter: Arc::default(),
         media_dir: global.data_dir.join("media"),
     };
+    // Temp files of uploads a previous run did not finish.
+    media::clear_temp(&state.media_dir).await;
     tokio::spawn(housekeeping(state.clone()));
     let listener = tokio::net::TcpListener::bind(addr)
         .await

@@ -506,3 +506,23 @@ async fn refused_uploads_say_why_and_store_nothing() {
     let (status, _) = upload(&app, &viewer_token, "a.png", &png(4, 4)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[test]
+fn the_openapi_document_lists_the_library_endpoints() {
+    use utoipa::OpenApi;
+    let mut doc = super::super::rest::ApiDoc::openapi();
+    doc.merge(library::LibraryDoc::openapi());
+    let json = serde_json::to_value(&doc).unwrap();
+    for path in [
+        "/api/v1/content",
+        "/api/v1/content/{id}",
+        "/api/v1/content/web-pages",
+        "/api/v1/playlists/{id}/items/{item_id}",
+        "/api/v1/groups/{id}/playlist",
+        "/api/v1/devices",
+    ] {
+        assert!(json["paths"][path].is_object(), "{path} missing");
+    }
+    let upload = &json["paths"]["/api/v1/content"]["post"]["requestBody"]["content"];
+    assert!(upload["multipart/form-data"].is_object(), "{upload}");
+}
