@@ -42,6 +42,7 @@ OUT=$(curl -fs -b "$JAR" -H "Origin: http://127.0.0.1:$PORT" -F "file=@$VIDEO;ty
 read -r SECS SPEED <<<"$(tail -n1 <<<"$OUT")"
 echo "upload: ${SECS} s, $(awk -v s="$SPEED" 'BEGIN { printf "%.0f", s / 1048576 }') MB/s; duration read: $(head -n1 <<<"$OUT" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["duration_ms"], "ms")')"
 echo "upload: server peak RSS (VmHWM) $(rss VmHWM) MB, RSS after $(rss VmRSS) MB"
+echo "upload: stored $(find "$DATA/media" -maxdepth 1 -name '*.mp4' -printf '%f %s bytes\n')"
 
 # 1,000 items through the REST API, then time the server-rendered page.
 for i in $(seq "$ITEMS"); do

@@ -844,6 +844,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{DeviceGroup, Playlist};
     use crate::model::{DevicePatch, DeviceStatus};
 
     fn device(id: &str, name: &str, version: i64) -> Device {
@@ -1189,5 +1190,129 @@ mod tests {
         assert_eq!(again.op_id, "o1");
         assert_eq!(s.pending()[0].attempts, 2);
         assert_eq!(s.pending()[0].last_error.as_deref(), Some("timeout"));
+    }
+
+    fn playlist(ids: &[&str], version: i64) -> Playlist {
+        Playlist {
+            id: "p".into(),
+            name: "Loop".into(),
+            items: ids
+                .iter()
+                .map(|id| crate::model::PlaylistItem {
+                    id: id.to_string(),
+                    content_id: "c".into(),
+                    duration_ms: 10_000,
+                })
+                .collect(),
+            version,
+        }
+    }
+
+    fn order(s: &Store) -> Vec<String> {
+        s.playlists()[0]
+            .items
+            .iter()
+            .map(|i| i.id.clone())
+            .collect()
+    }
+
+    fn move_op(op_id: &str, item: &str, after: Option<&str>, base: i64) -> Op {
+        Op {
+            op_id: op_id.into(),
+            base_version: Some(base),
+            change: Change::MoveItem {
+                playlist_id: "p".into(),
+                item_id: item.into(),
+                after: after.map(str::to_string),
+            },
+        }
+    }
+
+    fn playlist_event(seq: i64, op_id: Option<&str>, p: Playlist) -> Event {
+        Event {
+            seq,
+            at: 0,
+            op_id: op_id.map(str::to_string),
+            actor: None,
+            body: EventBody::PlaylistUpserted { playlist: p },
+        }
+    }
+
+    #[test]
+    fn a_pending_reorder_replays_on_top_of_another_operators_and_converges() {
+        let mut s = Store::default();
+        s.seed_library(vec![], vec![playlist(&["a", "b", "c", "d"], 5)], 10);
+        s.reset_seq(10);
+        // Mine: a after d. Shown at once.
+        s.push(move_op("mine", "a", Some("d"), 5), 0.0).unwrap();
+        assert_eq!(order(&s), ["b", "c", "d", "a"]);
+        // Theirs lands first on the server: d to the start.
+        s.apply_stream_event(&playlist_event(
+            11,
+            None,
+            playlist(&["d", "a", "b", "c"], 6),
+        ));
+        // My op is replayed on their result, as the server will apply it:
+        // "a after d" where d now leads.
+        assert_eq!(order(&s), ["d", "a", "b", "c"]);
+        assert_eq!(s.pending().len(), 1);
+        // The server's answer to mine is that same order: nothing jumps.
+        s.apply_stream_event(&playlist_event(
+            12,
+            Some("mine"),
+            playlist(&["d", "a", "b", "c"], 7),
+        ));
+        assert!(s.pending().is_empty());
+        assert_eq!(order(&s), ["d", "a", "b", "c"]);
+    }
+
+    #[test]
+    fn content_and_groups_fold_like_displays() {
+        let mut s = Store::default();
+        s.seed_groups(
+            vec![DeviceGroup {
+                id: "g".into(),
+                name: "Lobby".into(),
+                playlist_id: None,
+                version: 1,
+            }],
+            3,
+        );
+        s.seed_library(vec![], vec![playlist(&[], 1)], 3);
+        s.reset_seq(3);
+        s.push(
+            Op {
+                op_id: "assign".into(),
+                base_version: Some(1),
+                change: Change::UpdateGroup {
+                    group_id: "g".into(),
+                    playlist_id: Some("p".into()),
+                },
+            },
+            0.0,
+        )
+        .unwrap();
+        assert_eq!(s.groups()[0].playlist_id.as_deref(), Some("p"));
+        s.push(
+            Op {
+                op_id: "web".into(),
+                base_version: None,
+                change: Change::CreateWebPage {
+                    content_id: "w".into(),
+                    name: " Menu ".into(),
+                    url: "https://example.com".into(),
+                    reload_seconds: 60,
+                    tags: vec!["food".into()],
+                },
+            },
+            0.0,
+        )
+        .unwrap();
+        assert_eq!(s.content()[0].name, "Menu");
+        // The resume point is the oldest seeded snapshot.
+        assert_eq!(s.resume_point(9), 3);
+        // Rolling back the assignment shows the server's value again.
+        s.rollback("assign");
+        assert_eq!(s.groups()[0].playlist_id, None);
     }
 }
