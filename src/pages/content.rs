@@ -403,19 +403,25 @@ fn used_in_view(used: Vec<String>) -> impl IntoView {
     }
 }
 
+/// Civil date and time (UTC) of an instant: Howard Hinnant's days-to-date.
+fn civil(ms: i64) -> (i64, i64, i64, i64, i64) {
+    let secs = ms.div_euclid(1000);
+    let rem = secs.rem_euclid(86_400);
+    let z = secs.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d, rem / 3600, (rem / 60) % 60)
+}
+
 fn validity(c: &Content) -> Option<String> {
     let day = |ms: i64| {
-        let days = ms.div_euclid(86_400_000);
-        // Civil date from days since the epoch (UTC), Howard Hinnant's algorithm.
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let d = doy - (153 * mp + 2) / 5 + 1;
-        let m = if mp < 10 { mp + 3 } else { mp - 9 };
-        let y = yoe + era * 400 + i64::from(m <= 2);
+        let (y, m, d, _, _) = civil(ms);
         format!("{y}-{m:02}-{d:02}")
     };
     match (c.valid_from, c.valid_until) {
@@ -556,19 +562,8 @@ fn WebPageForm(on_done: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoVi
 /// `datetime-local` text for a UTC instant, and back (the console shows UTC).
 fn to_input(ms: Option<i64>) -> String {
     let Some(ms) = ms else { return String::new() };
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y}-{m:02}-{d:02}T{:02}:{:02}", rem / 3600, (rem / 60) % 60)
+    let (y, m, d, hh, mm) = civil(ms);
+    format!("{y}-{m:02}-{d:02}T{hh:02}:{mm:02}")
 }
 
 fn from_input(text: &str) -> Result<Option<i64>, String> {

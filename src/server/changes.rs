@@ -29,6 +29,28 @@ fn validate_op_id(op_id: &str) -> Result<(), AppError> {
     }
 }
 
+/// The version rule every versioned change shares: `base` must be the entity's
+/// current `version`; a stale one is a conflict carrying the entity as it is
+/// now, a missing one a validation error naming `what` changes.
+pub(super) fn check_version<T: serde::Serialize>(
+    current: &T,
+    version: i64,
+    name: &str,
+    what: &str,
+    base: Option<i64>,
+) -> Result<(), AppError> {
+    match base {
+        Some(v) if v == version => Ok(()),
+        Some(_) => Err(AppError::Conflict {
+            message: format!("“{name}” was changed by someone else while you were editing it."),
+            current: serde_json::to_value(current).ok(),
+        }),
+        None => Err(AppError::validation(format!(
+            "base_version is required to change {what} (use If-Match or the version you read)."
+        ))),
+    }
+}
+
 /// Applies `op` for `user`. Safe to call again with the same `op_id`.
 pub async fn apply(state: &AppState, user: &CurrentUser, op: Op) -> Result<OpAck, AppError> {
     if matches!(op.change, Change::AddMedia { .. }) {

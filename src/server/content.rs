@@ -89,22 +89,6 @@ fn gone() -> AppError {
     AppError::not_found("This item is no longer in the library; someone may have deleted it.")
 }
 
-fn check_version(current: &Content, base: Option<i64>) -> Result<(), AppError> {
-    match base {
-        Some(v) if v == current.version => Ok(()),
-        Some(_) => Err(AppError::Conflict {
-            message: format!(
-                "“{}” was changed by someone else while you were editing it.",
-                current.name
-            ),
-            current: serde_json::to_value(current).ok(),
-        }),
-        None => Err(AppError::validation(
-            "base_version is required to change an item (use If-Match or the version you read).",
-        )),
-    }
-}
-
 pub(super) fn validate_id(id: &str, what: &str) -> Result<(), AppError> {
     let ok = !id.is_empty()
         && id.len() <= 64
@@ -224,7 +208,13 @@ pub async fn update(
     patch: &ContentPatch,
 ) -> Result<EventBody, AppError> {
     let current = find(tx, org_id, id).await?.ok_or_else(gone)?;
-    check_version(&current, base_version)?;
+    super::changes::check_version(
+        &current,
+        current.version,
+        &current.name,
+        "an item",
+        base_version,
+    )?;
     if patch.fields().is_empty() {
         return Err(AppError::validation("The change sets no field."));
     }
@@ -279,7 +269,13 @@ pub async fn delete(
     base_version: Option<i64>,
 ) -> Result<EventBody, AppError> {
     let current = find(tx, org_id, id).await?.ok_or_else(gone)?;
-    check_version(&current, base_version)?;
+    super::changes::check_version(
+        &current,
+        current.version,
+        &current.name,
+        "an item",
+        base_version,
+    )?;
     let used_in = super::playlists::names_using(tx, org_id, id).await?;
     if !used_in.is_empty() {
         return Err(AppError::validation(format!(

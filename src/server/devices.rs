@@ -86,23 +86,7 @@ pub async fn update_group(
         .as_ref()
         .map(group_from_row)
         .ok_or_else(|| AppError::not_found("This group no longer exists."))?;
-    match base_version {
-        Some(v) if v == group.version => {}
-        Some(_) => {
-            return Err(AppError::Conflict {
-                message: format!(
-                    "Group “{}” was changed by someone else meanwhile.",
-                    group.name
-                ),
-                current: serde_json::to_value(&group).ok(),
-            })
-        }
-        None => {
-            return Err(AppError::validation(
-                "base_version is required to change a group.",
-            ))
-        }
-    }
+    super::changes::check_version(&group, group.version, &group.name, "a group", base_version)?;
     super::playlists::check_exists(tx, org_id, playlist_id).await?;
     group.playlist_id = playlist_id.map(str::to_string);
     group.version += 1;
@@ -135,22 +119,6 @@ async fn find(
 
 fn gone() -> AppError {
     AppError::not_found("This display no longer exists; someone may have deleted it.")
-}
-
-fn check_version(current: &Device, base: Option<i64>) -> Result<(), AppError> {
-    match base {
-        Some(v) if v == current.version => Ok(()),
-        Some(_) => Err(AppError::Conflict {
-            message: format!(
-                "“{}” was changed by someone else while you were editing it.",
-                current.name
-            ),
-            current: serde_json::to_value(current).ok(),
-        }),
-        None => Err(AppError::validation(
-            "base_version is required to change a display (use If-Match or the version you read).",
-        )),
-    }
 }
 
 fn validate_timezone(tz: &str) -> Result<String, AppError> {
@@ -270,7 +238,13 @@ pub async fn update(
     patch: &DevicePatch,
 ) -> Result<EventBody, AppError> {
     let current = find(tx, org_id, id).await?.ok_or_else(gone)?;
-    check_version(&current, base_version)?;
+    super::changes::check_version(
+        &current,
+        current.version,
+        &current.name,
+        "a display",
+        base_version,
+    )?;
     if patch.fields().is_empty() {
         return Err(AppError::validation("The change sets no field."));
     }
@@ -318,7 +292,13 @@ pub async fn delete(
     base_version: Option<i64>,
 ) -> Result<EventBody, AppError> {
     let current = find(tx, org_id, id).await?.ok_or_else(gone)?;
-    check_version(&current, base_version)?;
+    super::changes::check_version(
+        &current,
+        current.version,
+        &current.name,
+        "a display",
+        base_version,
+    )?;
     sqlx::query("DELETE FROM devices WHERE org_id = $1 AND id = $2")
         .bind(org_id)
         .bind(id)

@@ -131,22 +131,6 @@ pub async fn names_using(
     Ok(rows.iter().map(|r| r.get("name")).collect())
 }
 
-fn check_version(current: &Playlist, base: Option<i64>) -> Result<(), AppError> {
-    match base {
-        Some(v) if v == current.version => Ok(()),
-        Some(_) => Err(AppError::Conflict {
-            message: format!(
-                "Playlist “{}” was changed by someone else meanwhile.",
-                current.name
-            ),
-            current: serde_json::to_value(current).ok(),
-        }),
-        None => Err(AppError::validation(
-            "base_version is required to change a playlist (use If-Match or the version you read).",
-        )),
-    }
-}
-
 pub async fn create(
     tx: &mut Transaction<'_, Any>,
     org_id: &str,
@@ -192,7 +176,13 @@ pub async fn rename(
     name: &str,
 ) -> Result<EventBody, AppError> {
     let mut playlist = find(tx, org_id, id).await?.ok_or_else(gone)?;
-    check_version(&playlist, base_version)?;
+    super::changes::check_version(
+        &playlist,
+        playlist.version,
+        &playlist.name,
+        "a playlist",
+        base_version,
+    )?;
     playlist.name = validate_playlist_name(name).map_err(AppError::validation)?;
     playlist.version += 1;
     sqlx::query("UPDATE playlists SET name = $1, version = $2, updated_at = $3 WHERE id = $4")
@@ -213,7 +203,13 @@ pub async fn delete(
     base_version: Option<i64>,
 ) -> Result<EventBody, AppError> {
     let playlist = find(tx, org_id, id).await?.ok_or_else(gone)?;
-    check_version(&playlist, base_version)?;
+    super::changes::check_version(
+        &playlist,
+        playlist.version,
+        &playlist.name,
+        "a playlist",
+        base_version,
+    )?;
     let users = sqlx::query(
         "SELECT name FROM devices WHERE org_id = $1 AND playlist_id = $2 \
          UNION ALL SELECT name FROM device_groups WHERE org_id = $1 AND playlist_id = $2",
