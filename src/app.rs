@@ -13,7 +13,7 @@ use crate::{
     model::SessionInfo,
     pages::{
         analytics::AnalyticsPage, content::ContentPage, devices::DevicesPage, health::HealthPage,
-        login::LoginPage, overview::OverviewPage, playlists::PlaylistsPage,
+        login::LoginPage, overview::OverviewPage, player::PlayerPage, playlists::PlaylistsPage,
         schedules::SchedulesPage, settings::SettingsPage,
     },
     sync::provide_sync,
@@ -48,6 +48,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/login") view=LoginPage/>
+                <Route path=path!("/player") view=PlayerPage/>
                 <ParentRoute path=path!("") view=Console ssr=SsrMode::Async>
                     <Route path=path!("") view=OverviewPage ssr=SsrMode::Async/>
                     <Route path=path!("devices") view=DevicesPage ssr=SsrMode::Async/>

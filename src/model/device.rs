@@ -75,6 +75,9 @@ pub struct Device {
     /// The display's own default playlist; `None` falls back to its group's.
     #[serde(default)]
     pub playlist_id: Option<String>,
+    /// Whether a player holds a token for this display (see `/device/ws`).
+    #[serde(default)]
+    pub paired: bool,
     /// Bumped by every accepted change; ops carry the version they were made against.
     pub version: i64,
 }

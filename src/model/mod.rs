@@ -3,6 +3,7 @@
 
 pub mod content;
 pub mod device;
+pub mod display;
 pub mod event;
 pub mod op;
 pub mod playlist;
@@ -11,6 +12,7 @@ pub mod user;
 
 pub use content::*;
 pub use device::*;
+pub use display::*;
 pub use event::*;
 pub use op::*;
 pub use playlist::*;

@@ -36,6 +36,19 @@ pub enum Change {
     DeleteDevice {
         device_id: String,
     },
+    /// Claims the pairing code a new display shows: makes the display and
+    /// hands its player a token. Refused when no display shows the code.
+    PairDevice {
+        device_id: String,
+        code: String,
+        name: String,
+        group_id: Option<String>,
+        timezone: String,
+    },
+    /// Revokes the display's token and disconnects its player at once.
+    UnpairDevice {
+        device_id: String,
+    },
     /// Sets the default playlist of a group (`None` clears it).
     UpdateGroup {
         group_id: String,
@@ -120,7 +133,9 @@ impl Change {
         match self {
             Change::CreateDevice { device_id, .. }
             | Change::UpdateDevice { device_id, .. }
-            | Change::DeleteDevice { device_id } => device_id,
+            | Change::DeleteDevice { device_id }
+            | Change::PairDevice { device_id, .. }
+            | Change::UnpairDevice { device_id } => device_id,
             Change::UpdateGroup { group_id, .. } => group_id,
             Change::CreateWebPage { content_id, .. }
             | Change::AddMedia { content_id, .. }
@@ -149,6 +164,8 @@ impl Change {
             | Change::SetItemDuration { .. } => vec!["items"],
             Change::CreateDevice { .. }
             | Change::DeleteDevice { .. }
+            | Change::PairDevice { .. }
+            | Change::UnpairDevice { .. }
             | Change::CreateWebPage { .. }
             | Change::AddMedia { .. }
             | Change::DeleteContent { .. }
@@ -163,6 +180,7 @@ impl Change {
         !matches!(
             self,
             Change::CreateDevice { .. }
+                | Change::PairDevice { .. }
                 | Change::CreateWebPage { .. }
                 | Change::AddMedia { .. }
                 | Change::CreatePlaylist { .. }
@@ -200,6 +218,8 @@ impl Change {
                 }
             }
             Change::DeleteDevice { .. } => "Delete display".into(),
+            Change::PairDevice { name, .. } => format!("Pair display “{}”", name.trim()),
+            Change::UnpairDevice { .. } => "Unpair display".into(),
             Change::UpdateGroup { .. } => "Set group playlist".into(),
             Change::CreateWebPage { name, .. } => format!("Add web page “{}”", name.trim()),
             Change::AddMedia { name, .. } => format!("Upload “{name}”"),
@@ -239,6 +259,7 @@ impl Change {
                 status: DeviceStatus::Offline,
                 last_seen: None,
                 playlist_id: None,
+                paired: false,
                 version: 0,
             }),
             Change::UpdateDevice { patch, .. } => current.map(|d| {
@@ -247,6 +268,29 @@ impl Change {
                 d
             }),
             Change::DeleteDevice { .. } => None,
+            Change::PairDevice {
+                device_id,
+                name,
+                group_id,
+                timezone,
+                ..
+            } => Some(Device {
+                id: device_id.clone(),
+                name: name.trim().to_string(),
+                group_id: group_id.clone(),
+                tags: Vec::new(),
+                timezone: timezone.trim().to_string(),
+                status: DeviceStatus::Offline,
+                last_seen: None,
+                playlist_id: None,
+                paired: true,
+                version: 0,
+            }),
+            Change::UnpairDevice { .. } => current.map(|d| Device {
+                paired: false,
+                status: DeviceStatus::Offline,
+                ..d.clone()
+            }),
             _ => current.cloned(),
         }
     }
@@ -376,7 +420,9 @@ impl Change {
         match self {
             Change::CreateDevice { .. }
             | Change::UpdateDevice { .. }
-            | Change::DeleteDevice { .. } => Target::Device,
+            | Change::DeleteDevice { .. }
+            | Change::PairDevice { .. }
+            | Change::UnpairDevice { .. } => Target::Device,
             Change::UpdateGroup { .. } => Target::Group,
             Change::CreateWebPage { .. }
             | Change::AddMedia { .. }

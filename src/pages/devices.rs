@@ -65,6 +65,8 @@ struct Filters {
 enum Dialog {
     Closed,
     Add,
+    Pair,
+    Unpair,
     Edit,
     Delete,
 }
@@ -102,9 +104,14 @@ pub fn DevicesPage() -> impl IntoView {
             // waits for it instead of rendering a different tree.
             <Suspense fallback=|| ()>
                 <Show when=move || session.can_edit()>
-                    <button type="button" class="button primary" on:click=move |_| dialogs.open.set(Dialog::Add)>
-                        "Add display"
-                    </button>
+                    <div class="row-actions">
+                        <button type="button" class="button" on:click=move |_| dialogs.open.set(Dialog::Add)>
+                            "Add display"
+                        </button>
+                        <button type="button" class="button primary" on:click=move |_| dialogs.open.set(Dialog::Pair)>
+                            "Pair display"
+                        </button>
+                    </div>
                 </Show>
             </Suspense>
         </header>
@@ -372,6 +379,7 @@ fn DeviceTable(
                             <tr data-id=d.id.clone() class:row-pending=is_pending>
                                 <th scope="row" class="name">
                                     {d.name.clone()}
+                                    {d.paired.then(|| view! { <span class="paired" title="A player holds this display's token">" · paired"</span> })}
                                     {is_pending.then(|| view! { <span class="saving" title="Saving…">" · saving"</span> })}
                                 </th>
                                 <td>{groups.with_value(|g| group_name(g, d.group_id.as_deref()))}</td>
@@ -386,6 +394,12 @@ fn DeviceTable(
                                             dialogs.target.set(Some(id.get_value()));
                                             dialogs.open.set(Dialog::Edit);
                                         }>"Edit"</button>
+                                        {d.paired.then(|| view! {
+                                            <button type="button" class="button" on:click=move |_| {
+                                                dialogs.target.set(Some(id.get_value()));
+                                                dialogs.open.set(Dialog::Unpair);
+                                            }>"Unpair"</button>
+                                        })}
                                         <button type="button" class="button danger" on:click=move |_| {
                                             dialogs.target.set(Some(id.get_value()));
                                             dialogs.open.set(Dialog::Delete);
@@ -420,6 +434,10 @@ fn DialogHost(dialogs: Dialogs, groups: StoredValue<Vec<DeviceGroup>>) -> impl I
             }
             (Dialog::Delete, Some(d)) => {
                 view! { <ConfirmDelete device=d on_done=close/> }.into_any()
+            }
+            (Dialog::Pair, _) => view! { <PairForm groups on_done=close/> }.into_any(),
+            (Dialog::Unpair, Some(d)) => {
+                view! { <ConfirmUnpair device=d on_done=close/> }.into_any()
             }
             _ => ().into_any(),
         }
@@ -597,6 +615,95 @@ fn ConfirmDelete(
                         sync.submit(Change::DeleteDevice { device_id: id.clone() }, Some(version));
                         on_done();
                     }>"Delete"</button>
+                </div>
+            </div>
+        </div>
+    }
+}
+
+/// "Pair display": the code a new player shows, and what to call the display.
+#[component]
+fn PairForm(
+    groups: StoredValue<Vec<DeviceGroup>>,
+    on_done: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let sync = use_sync();
+    let code = RwSignal::new(String::new());
+    let name = RwSignal::new(String::new());
+    let group = RwSignal::new(String::new());
+    let timezone = RwSignal::new("UTC".to_string());
+    let error = RwSignal::new(None::<String>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let c = crate::model::normalize_pairing_code(&code.get_untracked());
+        if c.len() != 6 {
+            error.set(Some(
+                "The code on the screen has six letters and digits.".into(),
+            ));
+            return;
+        }
+        sync.submit(
+            Change::PairDevice {
+                device_id: new_op_id(),
+                code: c,
+                name: name.get_untracked(),
+                group_id: Some(group.get_untracked()).filter(|g| !g.is_empty()),
+                timezone: timezone.get_untracked(),
+            },
+            None,
+        );
+        on_done();
+    };
+    view! {
+        <div class="dialog-backdrop">
+            <form class="dialog" role="dialog" aria-modal="true" aria-labelledby="pair-title" on:submit=submit>
+                <h2 id="pair-title">"Pair display"</h2>
+                <p class="muted">"Open /player on the screen: it shows a code. Enter it here."</p>
+                <label for="pair-code">"Code"</label>
+                <input id="pair-code" type="text" autofocus autocomplete="off" placeholder="ABC-DEF"
+                    prop:value=move || code.get() on:input=move |ev| code.set(event_target_value(&ev))/>
+                <label for="pair-name">"Name"</label>
+                <input id="pair-name" type="text" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
+                <label for="pair-group">"Group"</label>
+                <select id="pair-group" on:change=move |ev| group.set(event_target_value(&ev))>
+                    <option value="">"No group"</option>
+                    {groups.get_value().into_iter().map(|g| view! { <option value=g.id.clone()>{g.name.clone()}</option> }).collect_view()}
+                </select>
+                <label for="pair-timezone">"Time zone"</label>
+                <input id="pair-timezone" type="text" list="time-zones"
+                    prop:value=move || timezone.get() on:input=move |ev| timezone.set(event_target_value(&ev))/>
+                <datalist id="time-zones">
+                    {TIME_ZONES.iter().map(|tz| view! { <option value=*tz></option> }).collect_view()}
+                </datalist>
+                {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+                <div class="dialog-actions">
+                    <button type="button" class="button ghost" on:click=move |_| on_done()>"Cancel"</button>
+                    <button type="submit" class="button primary">"Pair"</button>
+                </div>
+            </form>
+        </div>
+    }
+}
+
+#[component]
+fn ConfirmUnpair(
+    device: Device,
+    on_done: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let sync = use_sync();
+    let id = device.id.clone();
+    let version = device.version;
+    view! {
+        <div class="dialog-backdrop">
+            <div class="dialog" role="alertdialog" aria-modal="true" aria-labelledby="unpair-title">
+                <h2 id="unpair-title">{format!("Unpair “{}”?", device.name)}</h2>
+                <p>"Its player is disconnected at once and its token stops working; the screen goes back to showing a pairing code."</p>
+                <div class="dialog-actions">
+                    <button type="button" class="button ghost" on:click=move |_| on_done()>"Cancel"</button>
+                    <button type="button" class="button danger" on:click=move |_| {
+                        sync.submit(Change::UnpairDevice { device_id: id.clone() }, Some(version));
+                        on_done();
+                    }>"Unpair"</button>
                 </div>
             </div>
         </div>

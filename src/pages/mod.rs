@@ -6,6 +6,7 @@ pub mod devices;
 pub mod health;
 pub mod login;
 pub mod overview;
+pub mod player;
 pub mod playlists;
 pub mod schedules;
 pub mod settings;

@@ -375,6 +375,9 @@ fn is_public(path: &str) -> bool {
         // Media URLs are named by the sha256 of their bytes: unguessable without
         // the bytes, immutable, and fetched by <img>, <video> and players.
         || path.starts_with("/media/")
+        // Players authenticate inside the protocol (a token, or a pairing code).
+        || path == "/device/ws"
+        || path == "/player"
 }
 
 /// Refuses cross-origin mutations, finds the session, and keeps everything but

@@ -6,7 +6,13 @@
 
 use sqlx::{Any, Row, Transaction};
 
-use super::{auth::CurrentUser, content, db::now_ms, devices, log, playlists, state::AppState};
+use super::{
+    auth::{sha256_hex, CurrentUser},
+    content,
+    db::now_ms,
+    devices, gateway, log, playlists,
+    state::AppState,
+};
 use crate::{
     error::AppError,
     model::{Change, EventBody, Op, OpAck},
@@ -76,8 +82,12 @@ pub(crate) async fn apply_trusted(
         tx.rollback().await?;
         return stored;
     }
-    match apply_change(&mut tx, user, &op).await {
-        Ok(body) => {
+    let applied = apply_change(state, &mut tx, user, &op).await;
+    if applied.is_err() {
+        state.gateway.release_code(&op.op_id);
+    }
+    match applied {
+        Ok((body, after)) => {
             let event = log::append(
                 &mut tx,
                 &user.org_id,
@@ -95,6 +105,20 @@ pub(crate) async fn apply_trusted(
             log::notify(&mut tx, db.backend, &user.org_id).await?;
             tx.commit().await?;
             state.hub.wake(&user.org_id).await;
+            match after {
+                Some(AfterCommit::Paired {
+                    code,
+                    device_id,
+                    name,
+                    token,
+                }) => state
+                    .gateway
+                    .deliver_pairing(&code, &user.org_id, &device_id, &name, token),
+                Some(AfterCommit::Disconnect { device_id, reason }) => {
+                    state.gateway.disconnect(&device_id, reason)
+                }
+                None => {}
+            }
             Ok(ack)
         }
         // A conflict is an answer about the current state, not about the op: the
@@ -123,12 +147,68 @@ pub(crate) async fn apply_trusted(
     }
 }
 
+/// What must happen once the change is committed (never before: a rolled
+/// back change must not have reached a display).
+enum AfterCommit {
+    /// Hand the token to the display that shows `code`.
+    Paired {
+        code: String,
+        device_id: String,
+        name: String,
+        token: String,
+    },
+    /// The display's token no longer works: disconnect its player.
+    Disconnect {
+        device_id: String,
+        reason: &'static str,
+    },
+}
+
 async fn apply_change(
+    state: &AppState,
     tx: &mut Transaction<'_, Any>,
     user: &CurrentUser,
     op: &Op,
-) -> Result<EventBody, AppError> {
-    match &op.change {
+) -> Result<(EventBody, Option<AfterCommit>), AppError> {
+    let after = match &op.change {
+        Change::PairDevice {
+            device_id,
+            code,
+            name,
+            group_id,
+            timezone,
+        } => {
+            let code = state.gateway.reserve_code(&user.org_id, code, &op.op_id)?;
+            let token = gateway::new_device_token();
+            let body = devices::pair(
+                tx,
+                &user.org_id,
+                device_id,
+                name,
+                group_id.as_deref(),
+                timezone,
+                &sha256_hex(&token),
+            )
+            .await?;
+            let after = AfterCommit::Paired {
+                code,
+                device_id: device_id.clone(),
+                name: name.trim().to_string(),
+                token,
+            };
+            return Ok((body, Some(after)));
+        }
+        Change::UnpairDevice { device_id } => Some(AfterCommit::Disconnect {
+            device_id: device_id.clone(),
+            reason: "This display was unpaired by an operator.",
+        }),
+        Change::DeleteDevice { device_id } => Some(AfterCommit::Disconnect {
+            device_id: device_id.clone(),
+            reason: "This display was deleted by an operator.",
+        }),
+        _ => None,
+    };
+    let body = match &op.change {
         Change::CreateDevice {
             device_id,
             name,
@@ -211,7 +291,35 @@ async fn apply_change(
             let edit = op.change.item_edit().ok_or_else(AppError::internal)?;
             playlists::edit_items(tx, &user.org_id, playlist_id, &edit).await
         }
-    }
+        Change::UnpairDevice { device_id } => {
+            devices::unpair(tx, &user.org_id, device_id, op.base_version).await
+        }
+        Change::PairDevice { .. } => Err(AppError::internal()),
+    }?;
+    Ok((body, after))
+}
+
+/// A display's derived status changed (the gateway's ticker): an event with
+/// no op and no operator, through the same log and stream.
+pub async fn record_status(
+    state: &AppState,
+    org_id: &str,
+    device_id: &str,
+    status: crate::model::DeviceStatus,
+    last_seen: Option<i64>,
+) -> Result<(), AppError> {
+    let mut tx = state.db.pool.begin().await?;
+    let seq = log::next_seq(&mut tx, org_id).await?;
+    let Some(body) = devices::set_status(&mut tx, org_id, device_id, status, last_seen).await?
+    else {
+        tx.rollback().await?;
+        return Ok(());
+    };
+    log::append(&mut tx, org_id, seq, None, None, body).await?;
+    log::notify(&mut tx, state.db.backend, org_id).await?;
+    tx.commit().await?;
+    state.hub.wake(org_id).await;
+    Ok(())
 }
 
 async fn receipt(

@@ -51,6 +51,8 @@ pub struct Settings {
     pub breaker_successes: u32,
     /// Largest upload accepted, in megabytes; enforced while the bytes stream in.
     pub upload_limit_mb: u64,
+    /// Seconds between a display's heartbeats; three missed make it offline.
+    pub heartbeat_seconds: u64,
 }
 
 impl Default for Settings {
@@ -69,6 +71,7 @@ impl Default for Settings {
             breaker_open_ms: 10_000,
             breaker_successes: 2,
             upload_limit_mb: 500,
+            heartbeat_seconds: 10,
         }
     }
 }
@@ -175,6 +178,7 @@ mod tests {
         assert_eq!(file.vizora.session_hours, d.session_hours);
         assert_eq!(file.vizora.outbox_limit, d.outbox_limit);
         assert_eq!(file.vizora.upload_limit_mb, d.upload_limit_mb);
+        assert_eq!(file.vizora.heartbeat_seconds, d.heartbeat_seconds);
         assert_eq!(file.vizora.retry(), crate::model::RetrySettings::default());
         assert_eq!(file.site.addr, SiteSettings::default().addr);
     }

@@ -119,6 +119,7 @@ pub async fn first_start(db: &Db, demo_fleet: bool) -> Result<Option<FirstStart>
                 status,
                 last_seen: Some(last_seen),
                 playlist_id: None,
+                paired: false,
                 version: 1,
             };
             devices::insert(&mut tx, &org_id, &device, now)

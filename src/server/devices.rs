@@ -9,7 +9,8 @@ use crate::{
     model::{validate_device_name, validate_tags, Device, DeviceGroup, DevicePatch, EventBody},
 };
 
-const COLUMNS: &str = "id, name, group_id, tags, timezone, status, last_seen, playlist_id, version";
+const COLUMNS: &str =
+    "id, name, group_id, tags, timezone, status, last_seen, playlist_id, token_hash, version";
 
 fn device_from_row(row: &AnyRow) -> Result<Device, AppError> {
     let tags: String = row.get("tags");
@@ -23,6 +24,7 @@ fn device_from_row(row: &AnyRow) -> Result<Device, AppError> {
         status: status.parse().map_err(|_| AppError::internal())?,
         last_seen: row.get("last_seen"),
         playlist_id: row.get("playlist_id"),
+        paired: row.get::<Option<String>, _>("token_hash").is_some(),
         version: row.get("version"),
     })
 }
@@ -197,6 +199,7 @@ pub async fn create(
         status: crate::model::DeviceStatus::Offline,
         last_seen: None,
         playlist_id: None,
+        paired: false,
         version: 1,
     };
     insert(tx, org_id, &device, now).await?;
@@ -308,4 +311,131 @@ pub async fn delete(
         device_id: id.to_string(),
         version: current.version + 1,
     })
+}
+
+/// Makes a display for a claimed pairing code, holding the hash of the token
+/// its player receives.
+#[allow(clippy::too_many_arguments)]
+pub async fn pair(
+    tx: &mut Transaction<'_, Any>,
+    org_id: &str,
+    id: &str,
+    name: &str,
+    group_id: Option<&str>,
+    timezone: &str,
+    token_hash: &str,
+) -> Result<EventBody, AppError> {
+    let EventBody::DeviceUpserted { mut device } =
+        create(tx, org_id, id, name, group_id, &[], timezone).await?
+    else {
+        return Err(AppError::internal());
+    };
+    sqlx::query("UPDATE devices SET token_hash = $1 WHERE org_id = $2 AND id = $3")
+        .bind(token_hash)
+        .bind(org_id)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    device.paired = true;
+    Ok(EventBody::DeviceUpserted { device })
+}
+
+/// Revokes a display's token; its player is disconnected after commit.
+pub async fn unpair(
+    tx: &mut Transaction<'_, Any>,
+    org_id: &str,
+    id: &str,
+    base_version: Option<i64>,
+) -> Result<EventBody, AppError> {
+    let mut device = find(tx, org_id, id).await?.ok_or_else(gone)?;
+    super::changes::check_version(
+        &device,
+        device.version,
+        &device.name,
+        "a display",
+        base_version,
+    )?;
+    if !device.paired {
+        return Err(AppError::validation(format!(
+            "“{}” is not paired with a player.",
+            device.name
+        )));
+    }
+    device.paired = false;
+    device.status = crate::model::DeviceStatus::Offline;
+    device.version += 1;
+    sqlx::query(
+        "UPDATE devices SET token_hash = NULL, status = $1, version = $2, updated_at = $3 \
+         WHERE org_id = $4 AND id = $5",
+    )
+    .bind(device.status.as_str())
+    .bind(device.version)
+    .bind(now_ms())
+    .bind(org_id)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(EventBody::DeviceUpserted { device })
+}
+
+/// A status the fleet derived from heartbeats (a system change: no operator).
+pub async fn set_status(
+    tx: &mut Transaction<'_, Any>,
+    org_id: &str,
+    id: &str,
+    status: crate::model::DeviceStatus,
+    last_seen: Option<i64>,
+) -> Result<Option<EventBody>, AppError> {
+    let Some(mut device) = find(tx, org_id, id).await? else {
+        return Ok(None);
+    };
+    if device.status == status {
+        return Ok(None);
+    }
+    device.status = status;
+    device.last_seen = last_seen.or(device.last_seen);
+    device.version += 1;
+    sqlx::query(
+        "UPDATE devices SET status = $1, last_seen = $2, version = $3 WHERE org_id = $4 AND id = $5",
+    )
+    .bind(status.as_str())
+    .bind(device.last_seen)
+    .bind(device.version)
+    .bind(org_id)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(Some(EventBody::DeviceUpserted { device }))
+}
+
+/// The display a player's token belongs to, with its organization.
+pub async fn by_token(db: &Db, token_hash: &str) -> Result<Option<(String, Device)>, AppError> {
+    let row = sqlx::query(&format!(
+        "SELECT org_id, {COLUMNS} FROM devices WHERE token_hash = $1"
+    ))
+    .bind(token_hash)
+    .fetch_optional(&db.pool)
+    .await?;
+    match row {
+        Some(row) => Ok(Some((row.get("org_id"), device_from_row(&row)?))),
+        None => Ok(None),
+    }
+}
+
+/// Heartbeats are kept in memory; this writes their last-seen times in one
+/// transaction (no events: status changes are the events).
+pub async fn write_last_seen(db: &Db, seen: &[(String, i64)]) -> Result<(), AppError> {
+    if seen.is_empty() {
+        return Ok(());
+    }
+    let mut tx = db.pool.begin().await?;
+    for (id, at) in seen {
+        sqlx::query("UPDATE devices SET last_seen = $1 WHERE id = $2")
+            .bind(at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }

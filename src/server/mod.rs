@@ -9,6 +9,7 @@ pub mod content;
 pub mod db;
 pub mod demo;
 pub mod devices;
+pub mod gateway;
 pub mod hub;
 pub mod library;
 pub mod log;
@@ -45,6 +46,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/v1/stream", get(stream::handler))
         .route("/api/v1/events", get(stream::poll_handler))
+        .route("/device/ws", get(gateway::handler))
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
         .route("/healthz", get(|| async { "ok" }))
@@ -84,10 +86,12 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), String> {
         settings: Arc::new(file.vizora),
         login_limiter: Arc::default(),
         media_dir: global.data_dir.join("media"),
+        gateway: Arc::default(),
     };
     // Temp files of uploads a previous run did not finish.
     media::clear_temp(&state.media_dir).await;
     tokio::spawn(housekeeping(state.clone()));
+    tokio::spawn(gateway::fleet_ticker(state.clone()));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;

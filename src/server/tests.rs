@@ -86,6 +86,7 @@ async fn fixture() -> Fixture {
         settings: Arc::new(Settings::default()),
         login_limiter: Arc::default(),
         media_dir: dir.path().join("media"),
+        gateway: Arc::default(),
     };
     Fixture {
         _dir: dir,
@@ -525,6 +526,7 @@ async fn the_long_poll_answers_at_once_with_what_is_there_and_waits_for_the_next
     assert!(reset.reset.is_some());
 }
 
+mod displays;
 mod library;
 
 mod api {

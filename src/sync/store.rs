@@ -857,6 +857,7 @@ mod tests {
             status: DeviceStatus::Online,
             last_seen: None,
             playlist_id: None,
+            paired: false,
             version,
         }
     }

@@ -1,0 +1,205 @@
+//! The device protocol (`/device/ws`, see `docs/device-protocol.md`): what a
+//! display and the server say to each other, one JSON object per WebSocket
+//! text message, tagged by `type`. Shared by the server's gateway, the
+//! `/player` page and the simulator, so all three speak exactly this.
+
+use serde::{Deserialize, Serialize};
+
+use super::{ContentKind, Millis};
+
+/// Display → server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DisplayMsg {
+    /// First message on every connection. With `token`: "I am this display".
+    /// Without: "I am new, give me a pairing code".
+    Hello {
+        token: Option<String>,
+        player_version: String,
+    },
+    /// Every `heartbeat_seconds` (from `Welcome`). `seq` increases per
+    /// display so buffered heartbeats sent twice count once.
+    Heartbeat {
+        seq: u64,
+        at: Millis,
+        metrics: Metrics,
+        /// What is on screen now, if anything.
+        playing: Option<String>,
+    },
+    /// Proof of play: one item shown. `id` is made by the display; the
+    /// server stores each id once and acknowledges it with `Acked`.
+    Played {
+        id: String,
+        content_id: String,
+        playlist_id: Option<String>,
+        started_at: Millis,
+        duration_ms: i64,
+    },
+    /// Something went wrong on the display (a file would not play, say).
+    Error {
+        id: String,
+        at: Millis,
+        message: String,
+    },
+}
+
+/// What a display reports about itself with each heartbeat. Every field is
+/// optional: a browser player knows little about its host.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    pub cpu_pct: Option<f64>,
+    pub memory_pct: Option<f64>,
+    pub temperature_c: Option<f64>,
+    pub storage_free_pct: Option<f64>,
+    pub uptime_s: Option<i64>,
+    pub player_version: Option<String>,
+}
+
+/// Server → display.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    /// Show this code on screen until an operator claims it.
+    Pairing { code: String, expires_at: Millis },
+    /// An operator claimed the code: keep `token` (it is shown only now) and
+    /// send it in every `Hello` from now on.
+    Paired {
+        token: String,
+        device_id: String,
+        name: String,
+    },
+    /// The token is good: who the display is and how often to beat.
+    Welcome {
+        device_id: String,
+        name: String,
+        heartbeat_seconds: u64,
+    },
+    /// What to play, in order, looping. Sent after `Welcome` and again
+    /// whenever it changes.
+    Manifest(Manifest),
+    /// These `Played`/`Error` ids are stored: drop them from the buffer.
+    Acked { ids: Vec<String> },
+    /// Do something now.
+    Command { id: String, command: DisplayCommand },
+    /// The display was unpaired (or its token is unknown): forget the
+    /// token and ask to pair again.
+    Unpaired { reason: String },
+    /// The message could not be used; the connection stays open.
+    Refused { message: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DisplayCommand {
+    Reload,
+    Screenshot,
+}
+
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub playlist_id: Option<String>,
+    pub playlist_name: Option<String>,
+    pub items: Vec<ManifestItem>,
+}
+
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManifestItem {
+    /// The playlist item's id (stable across reorders).
+    pub id: String,
+    pub content_id: String,
+    pub name: String,
+    pub kind: ContentKind,
+    /// Media: the hash-named URL; web pages: the page itself.
+    pub url: String,
+    pub sha256: Option<String>,
+    pub mime: Option<String>,
+    /// Images and web pages show this long; videos play to their end.
+    pub duration_ms: i64,
+    pub reload_seconds: Option<i64>,
+    pub valid_from: Option<Millis>,
+    pub valid_until: Option<Millis>,
+}
+
+impl ManifestItem {
+    /// Whether the item may be shown at `now` (its validity window).
+    pub fn valid_at(&self, now: Millis) -> bool {
+        self.valid_from.is_none_or(|f| now >= f) && self.valid_until.is_none_or(|u| now < u)
+    }
+}
+
+/// Pairing codes: 6 characters from an alphabet without look-alikes
+/// (no 0/O, 1/I/L), shown as `ABC-DEF`.
+pub const PAIRING_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+
+/// Normalizes what an operator typed ("abc def", "ABC-DEF") to the stored form.
+pub fn normalize_pairing_code(input: &str) -> String {
+    input
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+pub fn format_pairing_code(code: &str) -> String {
+    if code.len() == 6 {
+        format!("{}-{}", &code[..3], &code[3..])
+    } else {
+        code.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_tagged_json() {
+        let hello: DisplayMsg =
+            serde_json::from_str(r#"{"type":"hello","token":null,"player_version":"web-1"}"#)
+                .unwrap();
+        assert_eq!(
+            hello,
+            DisplayMsg::Hello {
+                token: None,
+                player_version: "web-1".into()
+            }
+        );
+        let json = serde_json::to_value(ServerMsg::Acked {
+            ids: vec!["a".into()],
+        })
+        .unwrap();
+        assert_eq!(json["type"], "acked");
+        let m = serde_json::to_value(ServerMsg::Manifest(Manifest::default())).unwrap();
+        assert_eq!(m["type"], "manifest");
+        assert!(m["items"].is_array());
+    }
+
+    #[test]
+    fn codes_are_typed_loosely_and_shown_grouped() {
+        assert_eq!(normalize_pairing_code(" k7x-4qm "), "K7X4QM");
+        assert_eq!(format_pairing_code("K7X4QM"), "K7X-4QM");
+    }
+
+    #[test]
+    fn validity_window_is_half_open() {
+        let item = ManifestItem {
+            id: "i".into(),
+            content_id: "c".into(),
+            name: "n".into(),
+            kind: ContentKind::Image,
+            url: "/media/x.png".into(),
+            sha256: None,
+            mime: None,
+            duration_ms: 1000,
+            reload_seconds: None,
+            valid_from: Some(10),
+            valid_until: Some(20),
+        };
+        assert!(!item.valid_at(9));
+        assert!(item.valid_at(10));
+        assert!(!item.valid_at(20));
+    }
+}

@@ -1,0 +1,791 @@
+//! The device gateway: `/device/ws`, where players connect (see
+//! `docs/device-protocol.md`). It owns
+//! - pairing codes: issued to new displays, single-use, 10 minutes, claimed by
+//!   an operator's `PairDevice` op (guesses limited per organization);
+//! - the live connection of each paired display, to push manifests, commands
+//!   and an unpair at once;
+//! - the fleet's heartbeats, kept in memory: a ticker derives each display's
+//!   status from them (an event when it changes) and writes last-seen times in
+//!   batches.
+//!
+//! The socket loop is generic over a stream of incoming texts and a sink of
+//! outgoing ones, so tests drive it with channels.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{
+    extract::{ws::Message, State, WebSocketUpgrade},
+    response::Response,
+};
+use futures::{Sink, SinkExt, Stream, StreamExt};
+use rand::Rng;
+use tokio::sync::mpsc;
+
+use super::{
+    auth::{random_token, sha256_hex, LoginLimiter},
+    db::now_ms,
+    devices,
+    state::AppState,
+};
+use crate::{
+    error::AppError,
+    model::{
+        format_pairing_code, normalize_pairing_code, ContentKind, DeviceStatus, DisplayMsg,
+        EventBody, Manifest, ManifestItem, Metrics, ServerMsg, PAIRING_ALPHABET,
+    },
+};
+
+/// How long a pairing code is good for.
+pub const CODE_TTL_MS: i64 = 10 * 60 * 1000;
+/// Wrong codes an organization may try per window before claims are refused.
+const CLAIM_ATTEMPTS: u32 = 10;
+const CLAIM_WINDOW: Duration = Duration::from_secs(600);
+pub const PLAYER_VERSION_MAX: usize = 64;
+
+/// What the gateway tells a connection's loop from outside.
+#[derive(Debug)]
+enum Control {
+    /// The code this connection shows was claimed.
+    Paired {
+        org_id: String,
+        device_id: String,
+        name: String,
+        token: String,
+    },
+    /// Send a message as it is.
+    Send(ServerMsg),
+    /// The display was unpaired or deleted: say so and hang up.
+    Unpair(String),
+}
+
+struct Pairing {
+    expires_at: i64,
+    control: mpsc::UnboundedSender<Control>,
+    /// The op that is claiming it, between its check and its commit.
+    reserved_by: Option<String>,
+    /// Claimed and handed over; waiting for its connection to take it.
+    delivered: bool,
+}
+
+struct Connection {
+    conn_id: u64,
+    control: mpsc::UnboundedSender<Control>,
+}
+
+/// What the gateway knows of one display's health, in memory.
+#[derive(Debug, Clone)]
+pub struct Beat {
+    pub org_id: String,
+    pub connected: bool,
+    pub last_beat: Option<i64>,
+    pub metrics: Metrics,
+    pub has_content: bool,
+    pub last_error: Option<i64>,
+    /// The status last written (and sent as an event).
+    pub status: DeviceStatus,
+    /// A heartbeat arrived since last-seen was last written.
+    pub unsaved: bool,
+}
+
+#[derive(Default)]
+pub struct Gateway {
+    pairings: Mutex<HashMap<String, Pairing>>,
+    connections: Mutex<HashMap<String, Connection>>,
+    beats: Mutex<HashMap<String, Beat>>,
+    claims: LoginLimiter,
+    next_conn: std::sync::atomic::AtomicU64,
+}
+
+/// The status a display's heartbeats say it has. `interval_ms` is the
+/// heartbeat interval; three missed beats make a display offline.
+pub fn derive_status(
+    now: i64,
+    last_beat: Option<i64>,
+    has_content: bool,
+    last_error: Option<i64>,
+    interval_ms: i64,
+) -> DeviceStatus {
+    let window = 3 * interval_ms;
+    match last_beat {
+        Some(at) if now - at <= window => {
+            if last_error.is_some_and(|e| now - e <= window) {
+                DeviceStatus::Error
+            } else if has_content {
+                DeviceStatus::Online
+            } else {
+                DeviceStatus::Idle
+            }
+        }
+        _ => DeviceStatus::Offline,
+    }
+}
+
+fn new_code() -> String {
+    let mut rng = rand::thread_rng();
+    (0..6)
+        .map(|_| PAIRING_ALPHABET[rng.gen_range(0..PAIRING_ALPHABET.len())] as char)
+        .collect()
+}
+
+impl Gateway {
+    fn issue_code(&self, control: &mpsc::UnboundedSender<Control>) -> (String, i64) {
+        let mut pairings = self.pairings.lock().unwrap();
+        let now = now_ms();
+        pairings.retain(|_, p| p.expires_at > now && !p.control.is_closed());
+        let code = loop {
+            let code = new_code();
+            if !pairings.contains_key(&code) {
+                break code;
+            }
+        };
+        let expires_at = now + CODE_TTL_MS;
+        pairings.insert(
+            code.clone(),
+            Pairing {
+                expires_at,
+                control: control.clone(),
+                reserved_by: None,
+                delivered: false,
+            },
+        );
+        (code, expires_at)
+    }
+
+    fn drop_code(&self, code: &str) {
+        self.pairings.lock().unwrap().remove(code);
+    }
+
+    fn code_lapsed(&self, code: &str) -> bool {
+        self.pairings
+            .lock()
+            .unwrap()
+            .get(code)
+            .is_none_or(|p| p.expires_at <= now_ms())
+    }
+
+    /// Holds a code for `op_id` while its op commits. A wrong code counts
+    /// against the organization's guesses.
+    pub fn reserve_code(&self, org_id: &str, code: &str, op_id: &str) -> Result<String, AppError> {
+        let key = format!("pair:{org_id}");
+        if let Err(wait) = self.claims.check(&key, CLAIM_ATTEMPTS, CLAIM_WINDOW) {
+            return Err(AppError::RateLimited {
+                message: format!(
+                    "Too many wrong pairing codes; try again in {} minutes.",
+                    wait.div_ceil(60)
+                ),
+            });
+        }
+        let code = normalize_pairing_code(code);
+        let mut pairings = self.pairings.lock().unwrap();
+        let now = now_ms();
+        match pairings.get_mut(&code) {
+            Some(p) if p.expires_at > now && !p.delivered && !p.control.is_closed() => {
+                match &p.reserved_by {
+                    Some(other) if other != op_id => Err(AppError::validation(
+                        "This code is being claimed by someone else right now.",
+                    )),
+                    _ => {
+                        p.reserved_by = Some(op_id.to_string());
+                        self.claims.succeed(&key);
+                        Ok(code)
+                    }
+                }
+            }
+            _ => {
+                self.claims.fail(&key, CLAIM_WINDOW);
+                Err(AppError::validation(format!(
+                    "No display shows the code {}. Check it on the screen; codes last 10 minutes.",
+                    format_pairing_code(&code)
+                )))
+            }
+        }
+    }
+
+    /// The op that reserved a code failed: the code is free again.
+    pub fn release_code(&self, op_id: &str) {
+        for p in self.pairings.lock().unwrap().values_mut() {
+            if p.reserved_by.as_deref() == Some(op_id) {
+                p.reserved_by = None;
+            }
+        }
+    }
+
+    /// After commit: hand the token to the display that showed the code.
+    pub fn deliver_pairing(
+        &self,
+        code: &str,
+        org_id: &str,
+        device_id: &str,
+        name: &str,
+        token: String,
+    ) {
+        // The entry stays, held, until the connection takes the token: so its
+        // expiry check cannot mistake a claimed code for a lapsed one.
+        if let Some(p) = self.pairings.lock().unwrap().get_mut(code) {
+            p.expires_at = i64::MAX;
+            p.delivered = true;
+            let _ = p.control.send(Control::Paired {
+                org_id: org_id.to_string(),
+                device_id: device_id.to_string(),
+                name: name.to_string(),
+                token,
+            });
+        }
+    }
+
+    /// After commit: the display's token is gone; its player hears so now.
+    pub fn disconnect(&self, device_id: &str, reason: &str) {
+        if let Some(c) = self.connections.lock().unwrap().remove(device_id) {
+            let _ = c.control.send(Control::Unpair(reason.to_string()));
+        }
+        self.beats.lock().unwrap().remove(device_id);
+    }
+
+    /// Sends a message to a connected display; `false` when it is not connected.
+    pub fn send(&self, device_id: &str, msg: ServerMsg) -> bool {
+        self.connections
+            .lock()
+            .unwrap()
+            .get(device_id)
+            .is_some_and(|c| c.control.send(Control::Send(msg)).is_ok())
+    }
+
+    pub fn is_connected(&self, device_id: &str) -> bool {
+        self.connections.lock().unwrap().contains_key(device_id)
+    }
+
+    fn connect(
+        &self,
+        org_id: &str,
+        device_id: &str,
+        control: mpsc::UnboundedSender<Control>,
+    ) -> u64 {
+        let conn_id = self
+            .next_conn
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // A second connection with the same token replaces the first.
+        if let Some(old) = self
+            .connections
+            .lock()
+            .unwrap()
+            .insert(device_id.to_string(), Connection { conn_id, control })
+        {
+            let _ = old.control.send(Control::Unpair(
+                "Another player connected with this display's token.".into(),
+            ));
+        }
+        let mut beats = self.beats.lock().unwrap();
+        let beat = beats.entry(device_id.to_string()).or_insert_with(|| Beat {
+            org_id: org_id.to_string(),
+            connected: true,
+            last_beat: None,
+            metrics: Metrics::default(),
+            has_content: false,
+            last_error: None,
+            status: DeviceStatus::Offline,
+            unsaved: false,
+        });
+        beat.connected = true;
+        conn_id
+    }
+
+    fn disconnected(&self, device_id: &str, conn_id: u64) {
+        let mut connections = self.connections.lock().unwrap();
+        if connections
+            .get(device_id)
+            .is_some_and(|c| c.conn_id == conn_id)
+        {
+            connections.remove(device_id);
+            if let Some(b) = self.beats.lock().unwrap().get_mut(device_id) {
+                b.connected = false;
+            }
+        }
+    }
+
+    fn heartbeat(&self, device_id: &str, metrics: Metrics, has_content: bool) {
+        if let Some(b) = self.beats.lock().unwrap().get_mut(device_id) {
+            b.last_beat = Some(now_ms());
+            b.metrics = metrics;
+            b.has_content = has_content;
+            b.unsaved = true;
+        }
+    }
+
+    fn error(&self, device_id: &str) {
+        if let Some(b) = self.beats.lock().unwrap().get_mut(device_id) {
+            b.last_error = Some(now_ms());
+        }
+    }
+
+    /// Moves every code's expiry `ms` earlier (tests of expiry).
+    #[cfg(test)]
+    pub fn age_codes(&self, ms: i64) {
+        for p in self.pairings.lock().unwrap().values_mut() {
+            p.expires_at -= ms;
+        }
+    }
+
+    /// The latest heartbeat state of a display, if it connected since start.
+    pub fn beat(&self, device_id: &str) -> Option<Beat> {
+        self.beats.lock().unwrap().get(device_id).cloned()
+    }
+}
+
+pub async fn handler(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+    ws.max_message_size(1 << 20)
+        .on_upgrade(move |socket| async move {
+            let (sink, stream) = socket.split();
+            let incoming = stream.filter_map(|m| async move {
+                match m {
+                    Ok(Message::Text(t)) => Some(t.to_string()),
+                    Ok(Message::Close(_)) | Err(_) => None,
+                    Ok(_) => Some(String::new()),
+                }
+            });
+            let outgoing = sink.with(|text: String| async move {
+                Ok::<_, axum::Error>(Message::Text(text.into()))
+            });
+            run(state, Box::pin(incoming), Box::pin(outgoing)).await;
+        })
+}
+
+/// Who a connection is, once it said so.
+struct Session {
+    org_id: String,
+    device_id: String,
+    conn_id: u64,
+    manifest: Manifest,
+}
+
+/// One display's connection, from hello to close.
+pub async fn run<I, O>(state: AppState, mut incoming: I, outgoing: O)
+where
+    I: Stream<Item = String> + Unpin + Send,
+    O: Sink<String> + Unpin + Send + 'static,
+{
+    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<ServerMsg>();
+    let writer = tokio::spawn(async move {
+        let mut outgoing = outgoing;
+        while let Some(msg) = out_rx.recv().await {
+            let last = matches!(msg, ServerMsg::Unpaired { .. });
+            let text = serde_json::to_string(&msg).unwrap_or_default();
+            if outgoing.send(text).await.is_err() || last {
+                break;
+            }
+        }
+        let _ = outgoing.close().await;
+    });
+    let (control_tx, mut control_rx) = mpsc::unbounded_channel::<Control>();
+    let gateway = state.gateway.clone();
+    let mut session: Option<Session> = None;
+    let mut code: Option<String> = None;
+    let mut events = None;
+    let mut code_check = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            text = incoming.next() => {
+                let Some(text) = text else { break };
+                if text.is_empty() {
+                    continue;
+                }
+                let msg = match serde_json::from_str::<DisplayMsg>(&text) {
+                    Ok(msg) => msg,
+                    Err(e) => {
+                        let _ = out_tx.send(ServerMsg::Refused { message: format!("Not a protocol message: {e}") });
+                        continue;
+                    }
+                };
+                match (msg, &mut session) {
+                    (DisplayMsg::Hello { token: Some(token), .. }, None) => {
+                        match devices::by_token(&state.db, &sha256_hex(token.trim())).await {
+                            Ok(Some((org_id, device))) => {
+                                let conn_id = gateway.connect(&org_id, &device.id, control_tx.clone());
+                                let s = start_session(&state, &out_tx, org_id, device.id, device.name, conn_id).await;
+                                events = state.hub.subscribe(&s.org_id).await.ok();
+                                session = Some(s);
+                            }
+                            Ok(None) => {
+                                let _ = out_tx.send(ServerMsg::Unpaired {
+                                    reason: "This token is not known: the display was unpaired or deleted. Pair it again.".into(),
+                                });
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    (DisplayMsg::Hello { token: None, .. }, None) => {
+                        if code.is_none() {
+                            let (c, expires_at) = gateway.issue_code(&control_tx);
+                            let _ = out_tx.send(ServerMsg::Pairing { code: format_pairing_code(&c), expires_at });
+                            code = Some(c);
+                        }
+                    }
+                    (DisplayMsg::Heartbeat { metrics, .. }, Some(s)) => {
+                        gateway.heartbeat(&s.device_id, metrics, !s.manifest.items.is_empty());
+                    }
+                    (DisplayMsg::Played { id, content_id, playlist_id, started_at, duration_ms }, Some(s)) => {
+                        let stored = record_play(&state, s, &id, &content_id, playlist_id.as_deref(), started_at, duration_ms).await;
+                        if stored.is_ok() {
+                            let _ = out_tx.send(ServerMsg::Acked { ids: vec![id] });
+                        }
+                    }
+                    (DisplayMsg::Error { id, at, message }, Some(s)) => {
+                        gateway.error(&s.device_id);
+                        if record_error(&state, s, &id, at, &message).await.is_ok() {
+                            let _ = out_tx.send(ServerMsg::Acked { ids: vec![id] });
+                        }
+                    }
+                    (DisplayMsg::Hello { .. }, Some(_)) => {}
+                    (_, None) => {
+                        let _ = out_tx.send(ServerMsg::Refused { message: "Say hello first (with a token, or without one to pair).".into() });
+                    }
+                }
+            }
+            Some(control) = control_rx.recv() => match control {
+                Control::Paired { org_id, device_id, name, token } => {
+                    if let Some(c) = code.take() {
+                        gateway.drop_code(&c);
+                    }
+                    let _ = out_tx.send(ServerMsg::Paired { token, device_id: device_id.clone(), name: name.clone() });
+                    let conn_id = gateway.connect(&org_id, &device_id, control_tx.clone());
+                    let s = start_session(&state, &out_tx, org_id, device_id, name, conn_id).await;
+                    events = state.hub.subscribe(&s.org_id).await.ok();
+                    session = Some(s);
+                }
+                Control::Send(msg) => {
+                    let _ = out_tx.send(msg);
+                }
+                Control::Unpair(reason) => {
+                    let _ = out_tx.send(ServerMsg::Unpaired { reason });
+                    break;
+                }
+            },
+            event = next_event(&mut events) => {
+                let Some(event) = event else {
+                    events = None;
+                    continue;
+                };
+                if let Some(s) = session.as_mut() {
+                    if affects_manifest(&event.event.body, &s.device_id) {
+                        refresh_manifest(&state, &out_tx, s).await;
+                    }
+                }
+            }
+            _ = code_check.tick() => {
+                // A code that ran out is replaced, so the screen always shows a live one.
+                if let Some(c) = &code {
+                    if gateway.code_lapsed(c) {
+                        gateway.drop_code(c);
+                        let (c, expires_at) = gateway.issue_code(&control_tx);
+                        let _ = out_tx.send(ServerMsg::Pairing { code: format_pairing_code(&c), expires_at });
+                        code = Some(c);
+                    }
+                }
+            }
+        }
+    }
+    if let Some(c) = code {
+        gateway.drop_code(&c);
+    }
+    if let Some(s) = session {
+        gateway.disconnected(&s.device_id, s.conn_id);
+    }
+    drop(out_tx);
+    let _ = writer.await;
+}
+
+async fn next_event(
+    events: &mut Option<tokio::sync::broadcast::Receiver<Arc<super::hub::Shared>>>,
+) -> Option<Arc<super::hub::Shared>> {
+    match events {
+        Some(rx) => loop {
+            match rx.recv().await {
+                Ok(e) => return Some(e),
+                // Missed some: a manifest refresh covers whatever they were.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => return None,
+            }
+        },
+        None => std::future::pending().await,
+    }
+}
+
+/// Whether an event can change what this display plays.
+fn affects_manifest(body: &EventBody, device_id: &str) -> bool {
+    match body {
+        EventBody::DeviceUpserted { device } => device.id == device_id,
+        EventBody::DeviceDeleted { .. } => false,
+        EventBody::GroupUpserted { .. }
+        | EventBody::PlaylistUpserted { .. }
+        | EventBody::PlaylistDeleted { .. }
+        | EventBody::ContentUpserted { .. }
+        | EventBody::ContentDeleted { .. } => true,
+    }
+}
+
+async fn start_session(
+    state: &AppState,
+    out: &mpsc::UnboundedSender<ServerMsg>,
+    org_id: String,
+    device_id: String,
+    name: String,
+    conn_id: u64,
+) -> Session {
+    let _ = out.send(ServerMsg::Welcome {
+        device_id: device_id.clone(),
+        name,
+        heartbeat_seconds: state.settings.heartbeat_seconds.max(1),
+    });
+    let mut s = Session {
+        org_id,
+        device_id,
+        conn_id,
+        manifest: Manifest::default(),
+    };
+    let manifest = manifest_for(state, &s.org_id, &s.device_id)
+        .await
+        .unwrap_or_default();
+    s.manifest = manifest.clone();
+    let _ = out.send(ServerMsg::Manifest(manifest));
+    s
+}
+
+async fn refresh_manifest(
+    state: &AppState,
+    out: &mpsc::UnboundedSender<ServerMsg>,
+    s: &mut Session,
+) {
+    if let Ok(manifest) = manifest_for(state, &s.org_id, &s.device_id).await {
+        if manifest != s.manifest {
+            s.manifest = manifest.clone();
+            let _ = out.send(ServerMsg::Manifest(manifest));
+        }
+    }
+}
+
+/// What a display plays: its own playlist, else its group's, with each item's
+/// URL, hash and duration.
+pub async fn manifest_for(
+    state: &AppState,
+    org_id: &str,
+    device_id: &str,
+) -> Result<Manifest, AppError> {
+    let db = &state.db;
+    let Some(device) = devices::get(db, org_id, device_id).await? else {
+        return Ok(Manifest::default());
+    };
+    let mut playlist_id = device.playlist_id.clone();
+    if playlist_id.is_none() {
+        if let Some(group_id) = &device.group_id {
+            playlist_id = devices::list_groups(db, org_id)
+                .await?
+                .into_iter()
+                .find(|g| &g.id == group_id)
+                .and_then(|g| g.playlist_id);
+        }
+    }
+    let Some(playlist_id) = playlist_id else {
+        return Ok(Manifest::default());
+    };
+    let Some(playlist) = super::playlists::get(db, org_id, &playlist_id).await? else {
+        return Ok(Manifest::default());
+    };
+    let library: HashMap<String, crate::model::Content> = super::content::list(db, org_id)
+        .await?
+        .into_iter()
+        .map(|c| (c.id.clone(), c))
+        .collect();
+    let items = playlist
+        .items
+        .iter()
+        .filter_map(|item| {
+            let c = library.get(&item.content_id)?;
+            let url = match c.kind {
+                ContentKind::Web => c.url.clone()?,
+                _ => c.media_url()?,
+            };
+            Some(ManifestItem {
+                id: item.id.clone(),
+                content_id: c.id.clone(),
+                name: c.name.clone(),
+                kind: c.kind,
+                url,
+                sha256: c.sha256.clone(),
+                mime: c.mime.clone(),
+                duration_ms: item.duration_ms,
+                reload_seconds: c.reload_seconds,
+                valid_from: c.valid_from,
+                valid_until: c.valid_until,
+            })
+        })
+        .collect();
+    Ok(Manifest {
+        playlist_id: Some(playlist.id),
+        playlist_name: Some(playlist.name),
+        items,
+    })
+}
+
+async fn record_play(
+    state: &AppState,
+    s: &Session,
+    id: &str,
+    content_id: &str,
+    playlist_id: Option<&str>,
+    started_at: i64,
+    duration_ms: i64,
+) -> Result<(), AppError> {
+    if id.is_empty() || id.len() > 64 {
+        return Err(AppError::validation(
+            "A play event id is 1 to 64 characters.",
+        ));
+    }
+    sqlx::query(
+        "INSERT INTO play_events (device_id, id, org_id, content_id, playlist_id, started_at, duration_ms, received_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (device_id, id) DO NOTHING",
+    )
+    .bind(&s.device_id)
+    .bind(id)
+    .bind(&s.org_id)
+    .bind(content_id)
+    .bind(playlist_id)
+    .bind(started_at)
+    .bind(duration_ms)
+    .bind(now_ms())
+    .execute(&state.db.pool)
+    .await?;
+    Ok(())
+}
+
+async fn record_error(
+    state: &AppState,
+    s: &Session,
+    id: &str,
+    at: i64,
+    message: &str,
+) -> Result<(), AppError> {
+    if id.is_empty() || id.len() > 64 {
+        return Err(AppError::validation("An error id is 1 to 64 characters."));
+    }
+    let message: String = message.chars().take(1000).collect();
+    sqlx::query(
+        "INSERT INTO device_errors (device_id, id, org_id, at, message) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (device_id, id) DO NOTHING",
+    )
+    .bind(&s.device_id)
+    .bind(id)
+    .bind(&s.org_id)
+    .bind(at)
+    .bind(message)
+    .execute(&state.db.pool)
+    .await?;
+    Ok(())
+}
+
+/// Derives every tracked display's status once a second (an event when it
+/// changes) and writes last-seen times every ten seconds.
+pub async fn fleet_ticker(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut n: u64 = 0;
+    loop {
+        tick.tick().await;
+        n += 1;
+        let interval_ms = (state.settings.heartbeat_seconds.max(1) * 1000) as i64;
+        let now = now_ms();
+        let changes: Vec<(String, String, DeviceStatus, Option<i64>)> = {
+            let beats = state.gateway.beats.lock().unwrap();
+            beats
+                .iter()
+                .filter_map(|(id, b)| {
+                    let status =
+                        derive_status(now, b.last_beat, b.has_content, b.last_error, interval_ms);
+                    (status != b.status)
+                        .then(|| (id.clone(), b.org_id.clone(), status, b.last_beat))
+                })
+                .collect()
+        };
+        for (device_id, org_id, status, last_beat) in changes {
+            if super::changes::record_status(&state, &org_id, &device_id, status, last_beat)
+                .await
+                .is_ok()
+            {
+                if let Some(b) = state.gateway.beats.lock().unwrap().get_mut(&device_id) {
+                    b.status = status;
+                }
+            }
+        }
+        if n.is_multiple_of(10) {
+            let seen: Vec<(String, i64)> = {
+                let mut beats = state.gateway.beats.lock().unwrap();
+                beats
+                    .iter_mut()
+                    .filter(|(_, b)| b.unsaved)
+                    .filter_map(|(id, b)| {
+                        b.unsaved = false;
+                        b.last_beat.map(|at| (id.clone(), at))
+                    })
+                    .collect()
+            };
+            if let Err(e) = devices::write_last_seen(&state.db, &seen).await {
+                tracing::warn!(error = %e, "could not write last-seen times");
+            }
+        }
+    }
+}
+
+/// A fresh display token: `vzd_` and 64 hex digits; only its sha256 is stored.
+pub fn new_device_token() -> String {
+    format!("vzd_{}", random_token())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_at_each_boundary() {
+        let i = 10_000;
+        let now = 1_000_000;
+        // Three intervals without a beat is still online; one more millisecond is not.
+        assert_eq!(
+            derive_status(now, Some(now - 3 * i), true, None, i),
+            DeviceStatus::Online
+        );
+        assert_eq!(
+            derive_status(now, Some(now - 3 * i - 1), true, None, i),
+            DeviceStatus::Offline
+        );
+        assert_eq!(
+            derive_status(now, None, true, None, i),
+            DeviceStatus::Offline
+        );
+        // Connected with nothing to play: idle.
+        assert_eq!(
+            derive_status(now, Some(now), false, None, i),
+            DeviceStatus::Idle
+        );
+        // A recent error wins over online and idle, and fades after three intervals.
+        assert_eq!(
+            derive_status(now, Some(now), true, Some(now - 5), i),
+            DeviceStatus::Error
+        );
+        assert_eq!(
+            derive_status(now, Some(now), true, Some(now - 3 * i - 1), i),
+            DeviceStatus::Online
+        );
+    }
+
+    #[test]
+    fn codes_use_the_unambiguous_alphabet() {
+        for _ in 0..200 {
+            let c = new_code();
+            assert_eq!(c.len(), 6);
+            assert!(c.bytes().all(|b| PAIRING_ALPHABET.contains(&b)), "{c}");
+        }
+        assert!(new_device_token().starts_with("vzd_"));
+    }
+}

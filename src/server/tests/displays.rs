@@ -1,0 +1,352 @@
+//! The device gateway over its real socket loop (driven with channels):
+//! pairing, tokens, unpairing, manifests, proof of play.
+
+use std::time::Duration;
+
+use futures::{channel::mpsc as fmpsc, SinkExt};
+
+use super::*;
+use crate::{
+    model::{DisplayMsg, Metrics, PlaylistItem, ServerMsg},
+    server::gateway,
+};
+
+struct Display {
+    to_server: fmpsc::UnboundedSender<String>,
+    from_server: fmpsc::UnboundedReceiver<String>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+fn connect(f: &Fixture) -> Display {
+    let (to_server, incoming) = fmpsc::unbounded::<String>();
+    let (outgoing, from_server) = fmpsc::unbounded::<String>();
+    let state = f.state.clone();
+    let outgoing = outgoing.sink_map_err(|_| ());
+    let task = tokio::spawn(gateway::run(state, incoming, Box::pin(outgoing)));
+    Display {
+        to_server,
+        from_server,
+        task,
+    }
+}
+
+impl Display {
+    fn say(&self, msg: DisplayMsg) {
+        self.to_server
+            .unbounded_send(serde_json::to_string(&msg).unwrap())
+            .unwrap();
+    }
+    async fn hear(&mut self) -> ServerMsg {
+        let text = tokio::time::timeout(Duration::from_secs(5), self.from_server.next())
+            .await
+            .expect("the server said nothing for 5 s")
+            .expect("the connection closed");
+        serde_json::from_str(&text).unwrap()
+    }
+    async fn closed(&mut self) -> bool {
+        matches!(
+            tokio::time::timeout(Duration::from_secs(5), self.from_server.next()).await,
+            Ok(None)
+        )
+    }
+}
+
+fn hello(token: Option<&str>) -> DisplayMsg {
+    DisplayMsg::Hello {
+        token: token.map(str::to_string),
+        player_version: "test-1".into(),
+    }
+}
+
+fn pair_op(code: &str, name: &str) -> Op {
+    Op {
+        op_id: new_id(),
+        base_version: None,
+        change: Change::PairDevice {
+            device_id: new_id(),
+            code: code.into(),
+            name: name.into(),
+            group_id: None,
+            timezone: "Europe/Berlin".into(),
+        },
+    }
+}
+
+/// A display that asked to pair, and its code.
+async fn waiting_display(f: &Fixture) -> (Display, String) {
+    let mut d = connect(f);
+    d.say(hello(None));
+    match d.hear().await {
+        ServerMsg::Pairing { code, expires_at } => {
+            assert!(expires_at > now_ms() + 9 * 60_000);
+            (d, code)
+        }
+        other => panic!("expected a pairing code, got {other:?}"),
+    }
+}
+
+/// Pairs a new display; returns it (welcomed, manifest read), its id and token.
+async fn paired_display(f: &Fixture, name: &str) -> (Display, String, String) {
+    let (mut d, code) = waiting_display(f).await;
+    let ack = changes::apply(&f.state, &f.editor, pair_op(&code.to_lowercase(), name))
+        .await
+        .unwrap();
+    let EventBody::DeviceUpserted { device } = ack.event.body else {
+        panic!("not a display")
+    };
+    assert!(device.paired);
+    let token = match d.hear().await {
+        ServerMsg::Paired {
+            token, device_id, ..
+        } => {
+            assert_eq!(device_id, device.id);
+            token
+        }
+        other => panic!("expected the token, got {other:?}"),
+    };
+    assert!(matches!(d.hear().await, ServerMsg::Welcome { .. }));
+    assert!(matches!(d.hear().await, ServerMsg::Manifest(_)));
+    (d, device.id, token)
+}
+
+#[tokio::test]
+async fn a_claimed_code_pairs_the_display_and_its_token_works_from_then_on() {
+    let f = fixture().await;
+    let (d, device_id, token) = paired_display(&f, "Lobby east").await;
+    assert!(token.starts_with("vzd_"));
+    // The token is stored hashed, never as it is.
+    let stored: Option<String> = sqlx::query_scalar("SELECT token_hash FROM devices WHERE id = $1")
+        .bind(&device_id)
+        .fetch_one(&f.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.as_deref(),
+        Some(super::super::auth::sha256_hex(&token).as_str())
+    );
+    drop(d);
+    // A new connection with the token is welcomed as that display.
+    let mut again = connect(&f);
+    again.say(hello(Some(&token)));
+    match again.hear().await {
+        ServerMsg::Welcome { device_id: id, .. } => assert_eq!(id, device_id),
+        other => panic!("expected welcome, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_code_is_single_use_expires_and_wrong_guesses_are_limited() {
+    let f = fixture().await;
+    let (_d, code) = waiting_display(&f).await;
+    changes::apply(&f.state, &f.editor, pair_op(&code, "First"))
+        .await
+        .unwrap();
+    // Used once: gone.
+    let err = changes::apply(&f.state, &f.editor, pair_op(&code, "Second"))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("No display shows the code"),
+        "{err}"
+    );
+
+    // Expired after ten minutes.
+    let (_d2, code2) = waiting_display(&f).await;
+    f.state.gateway.age_codes(gateway::CODE_TTL_MS + 1);
+    let err = changes::apply(&f.state, &f.editor, pair_op(&code2, "Late"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("10 minutes"), "{err}");
+
+    // Guesses: after ten wrong codes (the two above count), even a right one waits.
+    let (_d3, code3) = waiting_display(&f).await;
+    for _ in 0..8 {
+        let err = changes::apply(&f.state, &f.editor, pair_op("ZZZZZZ", "Guess"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, AppError::Validation { .. }), "{err:?}");
+    }
+    let err = changes::apply(&f.state, &f.editor, pair_op(&code3, "Right"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AppError::RateLimited { .. }), "{err:?}");
+    // Another organization's guesses are its own.
+    let (_d4, code4) = waiting_display(&f).await;
+    changes::apply(&f.state, &f.stranger, pair_op(&code4, "Theirs"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn wrong_and_revoked_tokens_are_refused_and_unpairing_disconnects_at_once() {
+    let f = fixture().await;
+    let mut wrong = connect(&f);
+    wrong.say(hello(Some("vzd_not-a-real-token")));
+    assert!(matches!(wrong.hear().await, ServerMsg::Unpaired { .. }));
+    assert!(wrong.closed().await);
+
+    let (mut d, device_id, token) = paired_display(&f, "Bar").await;
+    // Another organization cannot unpair it: to them it does not exist.
+    let unpair = |base| Op {
+        op_id: new_id(),
+        base_version: Some(base),
+        change: Change::UnpairDevice {
+            device_id: device_id.clone(),
+        },
+    };
+    let err = changes::apply(&f.state, &f.stranger, unpair(1))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AppError::NotFound { .. }), "{err:?}");
+    changes::apply(&f.state, &f.editor, unpair(1))
+        .await
+        .unwrap();
+    assert!(matches!(d.hear().await, ServerMsg::Unpaired { .. }));
+    assert!(d.closed().await);
+    let _ = d.task.await;
+    let mut again = connect(&f);
+    again.say(hello(Some(&token)));
+    assert!(matches!(again.hear().await, ServerMsg::Unpaired { .. }));
+}
+
+#[tokio::test]
+async fn the_manifest_follows_the_display_playlist_and_plays_are_stored_once() {
+    let f = fixture().await;
+    let (mut d, device_id, _token) = paired_display(&f, "Menu 1").await;
+    // A playlist with one web page, assigned to the display: a new manifest.
+    let content_id = new_id();
+    let web = Change::CreateWebPage {
+        content_id: content_id.clone(),
+        name: "Menu".into(),
+        url: "https://example.com/menu".into(),
+        reload_seconds: 60,
+        tags: vec![],
+    };
+    let mk = |change| Op {
+        op_id: new_id(),
+        base_version: None,
+        change,
+    };
+    changes::apply(&f.state, &f.editor, mk(web)).await.unwrap();
+    let playlist_id = new_id();
+    changes::apply(
+        &f.state,
+        &f.editor,
+        mk(Change::CreatePlaylist {
+            playlist_id: playlist_id.clone(),
+            name: "Menus".into(),
+        }),
+    )
+    .await
+    .unwrap();
+    changes::apply(
+        &f.state,
+        &f.editor,
+        mk(Change::InsertItem {
+            playlist_id: playlist_id.clone(),
+            item: PlaylistItem {
+                id: "i1".into(),
+                content_id: content_id.clone(),
+                duration_ms: 15_000,
+            },
+            after: None,
+        }),
+    )
+    .await
+    .unwrap();
+    let assign = Op {
+        op_id: new_id(),
+        base_version: Some(1),
+        change: Change::UpdateDevice {
+            device_id: device_id.clone(),
+            patch: DevicePatch {
+                playlist_id: Some(Some(playlist_id.clone())),
+                ..Default::default()
+            },
+        },
+    };
+    changes::apply(&f.state, &f.editor, assign).await.unwrap();
+    let manifest = loop {
+        match d.hear().await {
+            ServerMsg::Manifest(m) if !m.items.is_empty() => break m,
+            _ => continue,
+        }
+    };
+    assert_eq!(manifest.playlist_id.as_deref(), Some(playlist_id.as_str()));
+    assert_eq!(manifest.items[0].url, "https://example.com/menu");
+    assert_eq!(manifest.items[0].duration_ms, 15_000);
+
+    // Proof of play, sent twice (a buffered resend): stored once, acked both times.
+    let played = DisplayMsg::Played {
+        id: "play-1".into(),
+        content_id: content_id.clone(),
+        playlist_id: Some(playlist_id.clone()),
+        started_at: now_ms(),
+        duration_ms: 15_000,
+    };
+    d.say(played.clone());
+    d.say(played);
+    for _ in 0..2 {
+        match d.hear().await {
+            ServerMsg::Acked { ids } => assert_eq!(ids, vec!["play-1".to_string()]),
+            other => panic!("expected an ack, got {other:?}"),
+        }
+    }
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM play_events WHERE device_id = $1")
+        .bind(&device_id)
+        .fetch_one(&f.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+
+    // A heartbeat is kept in memory with what the display has to play.
+    d.say(DisplayMsg::Heartbeat {
+        seq: 1,
+        at: now_ms(),
+        metrics: Metrics {
+            temperature_c: Some(48.5),
+            ..Default::default()
+        },
+        playing: Some("i1".into()),
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let beat = f.state.gateway.beat(&device_id).unwrap();
+    assert!(beat.has_content);
+    assert_eq!(beat.metrics.temperature_c, Some(48.5));
+}
+
+#[tokio::test]
+async fn a_derived_status_change_is_an_event_on_the_stream() {
+    let f = fixture().await;
+    let (_d, device_id, _token) = paired_display(&f, "Status").await;
+    let before = events_count(&f, &f.editor.org_id).await;
+    changes::record_status(
+        &f.state,
+        &f.editor.org_id,
+        &device_id,
+        crate::model::DeviceStatus::Idle,
+        Some(now_ms()),
+    )
+    .await
+    .unwrap();
+    // The same status again changes nothing and adds no event.
+    changes::record_status(
+        &f.state,
+        &f.editor.org_id,
+        &device_id,
+        crate::model::DeviceStatus::Idle,
+        Some(now_ms()),
+    )
+    .await
+    .unwrap();
+    let events = log::read_since(&f.state.db, &f.editor.org_id, 0, 1000)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), before + 1);
+    let last = events.last().unwrap();
+    assert!(last.op_id.is_none() && last.actor.is_none());
+    let EventBody::DeviceUpserted { device } = &last.body else {
+        panic!("not a display event")
+    };
+    assert_eq!(device.status, crate::model::DeviceStatus::Idle);
+}
