@@ -130,6 +130,19 @@ impl ManifestItem {
     }
 }
 
+/// One stored proof of play (`GET /api/v1/devices/{id}/plays`).
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Play {
+    pub id: String,
+    pub content_id: String,
+    pub playlist_id: Option<String>,
+    pub started_at: Millis,
+    pub duration_ms: i64,
+    /// When the server got it (later than `started_at` when it was buffered).
+    pub received_at: Millis,
+}
+
 /// Pairing codes: 6 characters from an alphabet without look-alikes
 /// (no 0/O, 1/I/L), shown as `ABC-DEF`.
 pub const PAIRING_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";

@@ -228,6 +228,35 @@ mod client {
         CLIENT.with(|cell| *cell.borrow_mut() = Some(c.clone()));
         connect(&c);
         heartbeat_loop();
+        register_cache();
+    }
+
+    /// The service worker that keeps the page and the media for offline play.
+    fn register_cache() {
+        let container = window().navigator().service_worker();
+        let options = web_sys::RegistrationOptions::new();
+        options.set_scope("/player");
+        let _ = container.register_with_options("/player-sw.js", &options);
+        // Once it controls the page, fetch the media so they are in its cache
+        // before the network goes.
+        let on_control = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| prefetch_media());
+        container.set_oncontrollerchange(Some(on_control.as_ref().unchecked_ref()));
+        on_control.forget();
+        prefetch_media();
+    }
+
+    /// Asks for every media file of the manifest (the service worker keeps them).
+    fn prefetch_media() {
+        let controlled = window().navigator().service_worker().controller().is_some();
+        let Some(c) = client() else { return };
+        if !controlled {
+            return;
+        }
+        c.player.manifest.with_untracked(|m| {
+            for item in m.items.iter().filter(|i| i.kind != ContentKind::Web) {
+                let _ = window().fetch_with_str(&item.url);
+            }
+        });
     }
 
     fn heartbeat_loop() {
@@ -236,29 +265,33 @@ mod client {
         set_timeout(
             move || {
                 if let Some(c) = client() {
-                    let seq = {
-                        let mut s = c.beat_seq.borrow_mut();
-                        *s += 1;
-                        *s
-                    };
-                    let playing = c.player.current(now_ms() as i64).map(|i| i.id);
-                    send(
-                        &c,
-                        &DisplayMsg::Heartbeat {
-                            seq,
-                            at: now_ms() as i64,
-                            metrics: Metrics {
-                                uptime_s: Some(((now_ms() - c.started_at) / 1000.0) as i64),
-                                player_version: Some(VERSION.into()),
-                                ..Default::default()
-                            },
-                            playing,
-                        },
-                    );
+                    beat(&c);
                 }
                 heartbeat_loop();
             },
             Duration::from_millis(wait),
+        );
+    }
+
+    fn beat(c: &Client) {
+        let seq = {
+            let mut s = c.beat_seq.borrow_mut();
+            *s += 1;
+            *s
+        };
+        let playing = c.player.current(now_ms() as i64).map(|i| i.id);
+        send(
+            c,
+            &DisplayMsg::Heartbeat {
+                seq,
+                at: now_ms() as i64,
+                metrics: Metrics {
+                    uptime_s: Some(((now_ms() - c.started_at) / 1000.0) as i64),
+                    player_version: Some(VERSION.into()),
+                    ..Default::default()
+                },
+                playing,
+            },
         );
     }
 
@@ -358,6 +391,8 @@ mod client {
                 c.player.name.set(name);
                 *c.heartbeat_ms.borrow_mut() = heartbeat_seconds.max(1) * 1000;
                 c.player.phase.set(Phase::Playing);
+                // Status at once, not one interval later.
+                beat(c);
                 // What waited while the server was away.
                 for m in outbox() {
                     send(c, &m);
@@ -369,6 +404,7 @@ mod client {
                 c.player.manifest.set(m);
                 if changed {
                     c.player.slot.update(|s| *s += 1);
+                    prefetch_media();
                 }
             }
             ServerMsg::Acked { ids } => {

@@ -378,6 +378,7 @@ fn is_public(path: &str) -> bool {
         // Players authenticate inside the protocol (a token, or a pairing code).
         || path == "/device/ws"
         || path == "/player"
+        || path == "/player-sw.js"
 }
 
 /// Refuses cross-origin mutations, finds the session, and keeps everything but

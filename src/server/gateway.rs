@@ -737,6 +737,36 @@ pub async fn fleet_ticker(state: AppState) {
     }
 }
 
+/// Proof of play of one display, newest first.
+pub async fn plays(
+    db: &super::db::Db,
+    org_id: &str,
+    device_id: &str,
+    limit: i64,
+) -> Result<Vec<crate::model::Play>, AppError> {
+    use sqlx::Row;
+    let rows = sqlx::query(
+        "SELECT id, content_id, playlist_id, started_at, duration_ms, received_at FROM play_events \
+         WHERE org_id = $1 AND device_id = $2 ORDER BY started_at DESC, id LIMIT $3",
+    )
+    .bind(org_id)
+    .bind(device_id)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| crate::model::Play {
+            id: r.get("id"),
+            content_id: r.get("content_id"),
+            playlist_id: r.get("playlist_id"),
+            started_at: r.get("started_at"),
+            duration_ms: r.get("duration_ms"),
+            received_at: r.get("received_at"),
+        })
+        .collect())
+}
+
 /// A fresh display token: `vzd_` and 64 hex digits; only its sha256 is stored.
 pub fn new_device_token() -> String {
     format!("vzd_{}", random_token())

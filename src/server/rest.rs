@@ -37,6 +37,7 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/devices/{id}",
             get(get_device).patch(update_device).delete(delete_device),
         )
+        .route("/api/v1/devices/{id}/plays", get(device_plays))
         .route("/api/v1/ops", post(apply_op))
         .route("/api/v1/openapi.json", get(openapi))
 }
@@ -50,7 +51,7 @@ pub fn routes() -> Router<AppState> {
                        on the event stream (GET /api/v1/stream, WebSocket) and the long-poll \
                        GET /api/v1/events."
     ),
-    paths(list_devices, get_device, create_device, update_device, delete_device, apply_op, stream::poll_handler),
+    paths(list_devices, get_device, create_device, update_device, delete_device, device_plays, apply_op, stream::poll_handler),
     modifiers(&BearerAuth),
     security(("bearer" = []), ("session" = [])),
     tags((name = "devices", description = "Displays"), (name = "changes", description = "The op path and the event log"))
@@ -286,6 +287,40 @@ async fn delete_device(
         }
         .await,
     )
+}
+
+/// Proof of play a display reported, newest first (at most `limit`, default 100).
+#[utoipa::path(get, path = "/api/v1/devices/{id}/plays", tag = "devices",
+    params(("id" = String, Path), ("limit" = Option<i64>, Query)),
+    responses((status = 200, body = Vec<crate::model::Play>), (status = 404, body = AppError)))]
+async fn device_plays(
+    State(state): State<AppState>,
+    user: Option<Extension<CurrentUser>>,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<PlaysQuery>,
+) -> Answer {
+    Answer(
+        async {
+            let user = who(user)?;
+            devices::get(&state.db, &user.org_id, &id)
+                .await?
+                .ok_or_else(|| AppError::not_found("No display with this id."))?;
+            let plays = super::gateway::plays(
+                &state.db,
+                &user.org_id,
+                &id,
+                q.limit.unwrap_or(100).clamp(1, 10_000),
+            )
+            .await?;
+            Ok(Json(plays).into_response())
+        }
+        .await,
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PlaysQuery {
+    limit: Option<i64>,
 }
 
 /// Applies an op in the console's own shape: what the pages send.
