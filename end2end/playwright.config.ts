@@ -43,6 +43,8 @@ export default defineConfig({
       VIZORA_ADMIN_EMAIL: ADMIN.email,
       VIZORA_ADMIN_PASSWORD: ADMIN.password,
       VIZORA_LOG: 'warn',
+      // The demo fleet keeps its seeded statuses here; specs pair their own players.
+      VIZORA_SIMULATE: 'off',
     },
   },
 });

@@ -24,7 +24,7 @@ export function addUser(role: 'admin' | 'editor' | 'viewer'): { email: string; p
 
 /** Waits until the WebAssembly has taken over the server-rendered page. */
 export async function hydrated(page: Page): Promise<void> {
-  await expect(page.locator('body[data-hydrated="true"]')).toBeAttached({ timeout: 15_000 });
+  await expect(page.locator('body[data-hydrated="true"]')).toBeAttached({ timeout: 30_000 });
 }
 
 export async function signIn(page: Page, who = ADMIN, next = '/'): Promise<void> {

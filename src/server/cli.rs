@@ -57,6 +57,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply database migrations and exit.
     Migrate,
+    /// Run simulated displays over the real device protocol against a server.
+    /// Enrolls them in the database given by --data-dir / --database-url.
+    Simulate(SimulateArgs),
     /// Manage operator accounts.
     User {
         #[command(subcommand)]
@@ -72,6 +75,25 @@ pub struct ServeArgs {
     /// On an empty database, also load a demo fleet of 60 displays.
     #[arg(long, env = "VIZORA_DEMO")]
     pub demo: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SimulateArgs {
+    /// How many displays: the ones tagged `simulated` first, then new ones.
+    #[arg(long, default_value_t = 10)]
+    pub devices: usize,
+    /// The server to connect to.
+    #[arg(long, default_value = "http://127.0.0.1:3000")]
+    pub server: String,
+    /// Organization name; default the first organization.
+    #[arg(long, env = "VIZORA_ORG")]
+    pub org: Option<String>,
+    /// Drops per display per hour (some long enough to show offline).
+    #[arg(long, default_value_t = 2.0)]
+    pub disconnects_per_hour: f64,
+    /// Player errors per display per hour.
+    #[arg(long, default_value_t = 1.0)]
+    pub errors_per_hour: f64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -95,6 +117,7 @@ pub async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => super::serve(&cli.global, args).await,
+        Command::Simulate(args) => simulate(&cli.global, args).await,
         Command::Migrate => cli.global.open_db().await.map(|_| {
             println!("migrations applied to {}", cli.global.database_url());
         }),
@@ -111,13 +134,42 @@ pub async fn main() -> ExitCode {
     }
 }
 
-async fn add_user(
-    global: &GlobalArgs,
-    email: &str,
-    role: Role,
-    org: Option<&str>,
-) -> Result<(), String> {
+async fn simulate(global: &GlobalArgs, args: SimulateArgs) -> Result<(), String> {
     let db = global.open_db().await?;
+    let (org_id, org_name) = find_org(&db, args.org.as_deref()).await?;
+    let displays = super::simulator::enroll(&db, &org_id, args.devices).await?;
+    println!(
+        "simulating {} displays of {org_name} against {}",
+        displays.len(),
+        args.server
+    );
+    let opts = super::simulator::SimOptions {
+        disconnects_per_hour: args.disconnects_per_hour,
+        errors_per_hour: args.errors_per_hour,
+        ..Default::default()
+    };
+    let stats = super::simulator::spawn(&args.server, displays, opts);
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                use std::sync::atomic::Ordering::Relaxed;
+                println!(
+                    "connected {:>6}  heartbeats {:>9}  plays {:>8}  reconnects {:>6}",
+                    stats.connected.load(Relaxed),
+                    stats.heartbeats.load(Relaxed),
+                    stats.plays.load(Relaxed),
+                    stats.reconnects.load(Relaxed)
+                );
+            }
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        }
+    }
+}
+
+/// The named organization, or the first one.
+async fn find_org(db: &super::db::Db, org: Option<&str>) -> Result<(String, String), String> {
     let row: Option<(String, String)> = match org {
         Some(name) => {
             sqlx::query_as("SELECT id, name FROM organizations WHERE name = $1")
@@ -132,12 +184,20 @@ async fn add_user(
         }
     }
     .map_err(|e| e.to_string())?;
-    let Some((org_id, org_name)) = row else {
-        return Err(match org {
-            Some(name) => format!("no organization named '{name}'"),
-            None => "no organization yet: run `vizora serve` once to create one".into(),
-        });
-    };
+    row.ok_or_else(|| match org {
+        Some(name) => format!("no organization named '{name}'"),
+        None => "no organization yet: run `vizora serve` once to create one".into(),
+    })
+}
+
+async fn add_user(
+    global: &GlobalArgs,
+    email: &str,
+    role: Role,
+    org: Option<&str>,
+) -> Result<(), String> {
+    let db = global.open_db().await?;
+    let (org_id, org_name) = find_org(&db, org).await?;
     if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         eprint!("Password for {email} (input is shown): ");
     }

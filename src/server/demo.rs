@@ -106,6 +106,8 @@ pub async fn first_start(db: &Db, demo_fleet: bool) -> Result<Option<FirstStart>
             if rng.gen_bool(0.3) {
                 tags.push(TAGS[rng.gen_range(0..TAGS.len())].to_string());
             }
+            // The demo fleet is driven by the simulator (`serve --demo`).
+            tags.push(super::simulator::SIM_TAG.to_string());
             let device = Device {
                 id: new_id(),
                 name: format!(
@@ -127,6 +129,40 @@ pub async fn first_start(db: &Db, demo_fleet: bool) -> Result<Option<FirstStart>
                 .map_err(|e| e.to_string())?;
             displays += 1;
         }
+        // A web page in a playlist that the lobby screens play by default.
+        let err = |e: crate::error::AppError| e.to_string();
+        let page = new_id();
+        super::content::create_web_page(
+            &mut tx,
+            &org_id,
+            &page,
+            "Company news",
+            "https://example.com/news",
+            300,
+            &["demo".to_string()],
+        )
+        .await
+        .map_err(err)?;
+        let playlist = new_id();
+        super::playlists::create(&mut tx, &org_id, &playlist, "Lobby loop")
+            .await
+            .map_err(err)?;
+        let item = crate::model::PlaylistItem {
+            id: new_id(),
+            content_id: page,
+            duration_ms: 30_000,
+        };
+        super::playlists::edit_items(
+            &mut tx,
+            &org_id,
+            &playlist,
+            &crate::model::ItemEdit::Insert { item, after: None },
+        )
+        .await
+        .map_err(err)?;
+        super::devices::update_group(&mut tx, &org_id, &group_ids[0], Some(1), Some(&playlist))
+            .await
+            .map_err(err)?;
         tx.commit().await.map_err(|e| e.to_string())?;
     }
     Ok(Some(FirstStart {

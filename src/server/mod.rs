@@ -16,6 +16,7 @@ pub mod log;
 pub mod media;
 pub mod playlists;
 pub mod rest;
+pub mod simulator;
 pub mod state;
 pub mod stream;
 #[cfg(test)]
@@ -113,12 +114,53 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), String> {
         println!("This login is printed only now; add more users with `vizora user add`.");
         println!();
     }
+    if args.demo && std::env::var("VIZORA_SIMULATE").map_or(true, |v| v != "off") {
+        start_demo_fleet(&state, addr).await;
+    }
     axum::serve(listener, router(state))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await
         .map_err(|e| e.to_string())
+}
+
+/// Drives the demo fleet (the displays tagged `simulated`) with the
+/// simulator, over the real protocol against this server, so statuses move.
+async fn start_demo_fleet(state: &AppState, addr: std::net::SocketAddr) {
+    let org: Option<(String,)> =
+        sqlx::query_as("SELECT id FROM organizations ORDER BY created_at, id LIMIT 1")
+            .fetch_optional(&state.db.pool)
+            .await
+            .ok()
+            .flatten();
+    let Some((org_id,)) = org else { return };
+    let count: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM devices WHERE org_id = $1 AND tags LIKE $2")
+            .bind(&org_id)
+            .bind(format!("%\"{}\"%", simulator::SIM_TAG))
+            .fetch_one(&state.db.pool)
+            .await
+            .unwrap_or(0);
+    if count == 0 {
+        return;
+    }
+    match simulator::enroll(&state.db, &org_id, count as usize).await {
+        Ok(displays) => {
+            println!("demo: {} simulated displays connect to this server (VIZORA_SIMULATE=off stops them)", displays.len());
+            let host = if addr.ip().is_unspecified() {
+                std::net::SocketAddr::from(([127, 0, 0, 1], addr.port()))
+            } else {
+                addr
+            };
+            simulator::spawn(
+                &format!("http://{host}"),
+                displays,
+                simulator::SimOptions::default(),
+            );
+        }
+        Err(e) => tracing::warn!(error = %e, "could not start the demo fleet"),
+    }
 }
 
 /// Prunes the event log to its retention and old op receipts, every ten minutes.

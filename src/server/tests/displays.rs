@@ -350,3 +350,64 @@ async fn a_derived_status_change_is_an_event_on_the_stream() {
     };
     assert_eq!(device.status, crate::model::DeviceStatus::Idle);
 }
+
+#[tokio::test]
+async fn simulated_displays_speak_the_real_protocol_to_a_real_socket() {
+    let mut f = fixture().await;
+    f.state.settings = Arc::new(Settings {
+        heartbeat_seconds: 1,
+        ..Settings::default()
+    });
+    let app = axum::Router::new()
+        .route("/device/ws", axum::routing::get(gateway::handler))
+        .with_state(f.state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let displays = crate::server::simulator::enroll(&f.state.db, &f.editor.org_id, 3)
+        .await
+        .unwrap();
+    assert_eq!(displays.len(), 3);
+    let ids: Vec<String> = displays.iter().map(|d| d.device_id.clone()).collect();
+    let stats = crate::server::simulator::spawn(
+        &format!("http://{addr}"),
+        displays,
+        crate::server::simulator::SimOptions {
+            disconnects_per_hour: 0.0,
+            errors_per_hour: 0.0,
+            long_drop_share: 0.0,
+        },
+    );
+    // Every display connects with its token and its heartbeats arrive.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let beating = ids
+            .iter()
+            .filter(|id| {
+                f.state
+                    .gateway
+                    .beat(id)
+                    .is_some_and(|b| b.last_beat.is_some() && b.metrics.temperature_c.is_some())
+            })
+            .count();
+        if beating == 3 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {beating} of 3 beat"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(stats.heartbeats.load(std::sync::atomic::Ordering::Relaxed) >= 3);
+    // Enrolling again takes the same displays (new tokens), never more.
+    let again = crate::server::simulator::enroll(&f.state.db, &f.editor.org_id, 3)
+        .await
+        .unwrap();
+    let mut again_ids: Vec<String> = again.into_iter().map(|d| d.device_id).collect();
+    let mut first = ids.clone();
+    again_ids.sort();
+    first.sort();
+    assert_eq!(again_ids, first);
+}
