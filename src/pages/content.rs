@@ -291,29 +291,33 @@ fn Library(ui: Ui) -> impl IntoView {
                 .collect::<BTreeSet<_>>()
         })
     });
+    // Each card with what it shows besides the item; keyed below by all of it,
+    // so a change to one item re-renders that card only (and a tag being typed
+    // in another card is not wiped by someone else's edit).
+    let cards = Memo::new(move |_| {
+        let pending = pending.get();
+        all.with(|(_, lists)| {
+            rows.get()
+                .into_iter()
+                .map(|c| {
+                    let used = used_in(lists, &c.id);
+                    let is_pending = pending.contains(&c.id);
+                    (c, used, is_pending)
+                })
+                .collect::<Vec<_>>()
+        })
+    });
+    let key = |(c, used, pending): &(Content, Vec<String>, bool)| {
+        (c.id.clone(), c.version, used.clone(), *pending)
+    };
     view! {
         <p class="muted count" aria-live="polite">
             {move || format!("{} of {} items", rows.with(Vec::len), all.with(|(i, _)| i.len()))}
         </p>
-        {move || {
-            let items = rows.get();
-            if items.is_empty() {
-                return view! { <p class="empty-state">"Nothing here yet. Upload images or videos, or add a web page; clear the search or filters if you expected items."</p> }.into_any();
-            }
-            let lists = all.with(|(_, p)| p.clone());
-            let pending = pending.get();
-            if ui.filters.grid.get() {
-                view! {
-                    <ul class="content-grid" aria-label="Library">
-                        {items.into_iter().map(|c| {
-                            let used = used_in(&lists, &c.id);
-                            let is_pending = pending.contains(&c.id);
-                            view! { <ContentCard item=c used is_pending ui/> }
-                        }).collect_view()}
-                    </ul>
-                }.into_any()
-            } else {
-                view! {
+        <Show when=move || rows.with(|r| !r.is_empty())
+            fallback=|| view! { <p class="empty-state">"Nothing here yet. Upload images or videos, or add a web page; clear the search or filters if you expected items."</p> }>
+            <Show when=move || ui.filters.grid.get()
+                fallback=move || view! {
                     <table class="table content-table">
                         <caption class="visually-hidden">"Library"</caption>
                         <thead><tr>
@@ -322,16 +326,19 @@ fn Library(ui: Ui) -> impl IntoView {
                             <th scope="col">"Tags"</th><th scope="col">"Used in"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th>
                         </tr></thead>
                         <tbody>
-                            {items.into_iter().map(|c| {
-                                let used = used_in(&lists, &c.id);
-                                let is_pending = pending.contains(&c.id);
-                                view! { <ContentRow item=c used is_pending ui/> }
-                            }).collect_view()}
+                            <For each=move || cards.get() key=key let:card>
+                                <ContentRow item=card.0 used=card.1 is_pending=card.2 ui/>
+                            </For>
                         </tbody>
                     </table>
-                }.into_any()
-            }
-        }}
+                }>
+                <ul class="content-grid" aria-label="Library">
+                    <For each=move || cards.get() key=key let:card>
+                        <ContentCard item=card.0 used=card.1 is_pending=card.2 ui/>
+                    </For>
+                </ul>
+            </Show>
+        </Show>
     }
 }
 

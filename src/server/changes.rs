@@ -299,8 +299,38 @@ async fn apply_change(
     Ok((body, after))
 }
 
-/// A display's derived status changed (the gateway's ticker): an event with
-/// no op and no operator, through the same log and stream.
+/// Displays' derived statuses changed (the gateway's ticker): events with no
+/// op and no operator, through the same log and stream, many in one
+/// transaction (one disk flush for a whole burst).
+pub async fn record_statuses(
+    state: &AppState,
+    org_id: &str,
+    changes: &[(String, crate::model::DeviceStatus, Option<i64>)],
+) -> Result<(), AppError> {
+    let mut tx = state.db.pool.begin().await?;
+    // The lock that orders appends, before anything is written.
+    log::lock_stream(&mut tx, org_id).await?;
+    let mut appended = false;
+    for (device_id, status, last_seen) in changes {
+        if let Some(body) =
+            devices::set_status(&mut tx, org_id, device_id, *status, *last_seen).await?
+        {
+            let seq = log::next_seq(&mut tx, org_id).await?;
+            log::append(&mut tx, org_id, seq, None, None, body).await?;
+            appended = true;
+        }
+    }
+    if !appended {
+        tx.rollback().await?;
+        return Ok(());
+    }
+    log::notify(&mut tx, state.db.backend, org_id).await?;
+    tx.commit().await?;
+    state.hub.wake(org_id).await;
+    Ok(())
+}
+
+/// One display's derived status changed.
 pub async fn record_status(
     state: &AppState,
     org_id: &str,
@@ -308,18 +338,7 @@ pub async fn record_status(
     status: crate::model::DeviceStatus,
     last_seen: Option<i64>,
 ) -> Result<(), AppError> {
-    let mut tx = state.db.pool.begin().await?;
-    let seq = log::next_seq(&mut tx, org_id).await?;
-    let Some(body) = devices::set_status(&mut tx, org_id, device_id, status, last_seen).await?
-    else {
-        tx.rollback().await?;
-        return Ok(());
-    };
-    log::append(&mut tx, org_id, seq, None, None, body).await?;
-    log::notify(&mut tx, state.db.backend, org_id).await?;
-    tx.commit().await?;
-    state.hub.wake(org_id).await;
-    Ok(())
+    record_statuses(state, org_id, &[(device_id.to_string(), status, last_seen)]).await
 }
 
 async fn receipt(

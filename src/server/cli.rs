@@ -60,6 +60,18 @@ pub enum Command {
     /// Run simulated displays over the real device protocol against a server.
     /// Enrolls them in the database given by --data-dir / --database-url.
     Simulate(SimulateArgs),
+    /// Start a server on a fresh database, connect N simulated displays and M
+    /// operator streams, and print throughput, latency and memory.
+    Loadtest {
+        #[arg(long, default_value_t = 1000)]
+        displays: usize,
+        #[arg(long, default_value_t = 10)]
+        operators: usize,
+        #[arg(long, default_value_t = 3199)]
+        port: u16,
+        #[arg(long, default_value_t = 10)]
+        heartbeat_seconds: u64,
+    },
     /// Manage operator accounts.
     User {
         #[command(subcommand)]
@@ -118,6 +130,20 @@ pub async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => super::serve(&cli.global, args).await,
         Command::Simulate(args) => simulate(&cli.global, args).await,
+        Command::Loadtest {
+            displays,
+            operators,
+            port,
+            heartbeat_seconds,
+        } => {
+            super::loadtest::run(super::loadtest::LoadArgs {
+                displays,
+                operators,
+                port,
+                heartbeat_seconds,
+            })
+            .await
+        }
         Command::Migrate => cli.global.open_db().await.map(|_| {
             println!("migrations applied to {}", cli.global.database_url());
         }),

@@ -98,6 +98,9 @@ pub struct Gateway {
     beats: Mutex<HashMap<String, Beat>>,
     claims: LoginLimiter,
     next_conn: std::sync::atomic::AtomicU64,
+    /// Wakes the status ticker when a heartbeat changes a display's status,
+    /// so the change reaches operators at once rather than on the next tick.
+    status_changed: tokio::sync::Notify,
 }
 
 /// The status a display's heartbeats say it has. `interval_ms` is the
@@ -308,10 +311,16 @@ impl Gateway {
 
     fn heartbeat(&self, device_id: &str, metrics: Metrics, has_content: bool) {
         if let Some(b) = self.beats.lock().unwrap().get_mut(device_id) {
-            b.last_beat = Some(now_ms());
+            let now = now_ms();
+            b.last_beat = Some(now);
             b.metrics = metrics;
             b.has_content = has_content;
             b.unsaved = true;
+            // Any interval will do here: the beat is fresh, so only content and
+            // errors decide, and the ticker re-derives with the real one.
+            if derive_status(now, b.last_beat, has_content, b.last_error, 1_000) != b.status {
+                self.status_changed.notify_one();
+            }
         }
     }
 
@@ -336,7 +345,10 @@ impl Gateway {
 }
 
 pub async fn handler(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+    // Display messages are small: modest buffers keep ten thousand sockets cheap.
     ws.max_message_size(1 << 20)
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(8 * 1024)
         .on_upgrade(move |socket| async move {
             let (sink, stream) = socket.split();
             let incoming = stream.filter_map(|m| async move {
@@ -691,9 +703,12 @@ async fn record_error(
 pub async fn fleet_ticker(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut n: u64 = 0;
+    let mut written_at: u64 = 0;
     loop {
-        tick.tick().await;
-        n += 1;
+        tokio::select! {
+            _ = tick.tick() => n += 1,
+            _ = state.gateway.status_changed.notified() => {}
+        }
         let interval_ms = (state.settings.heartbeat_seconds.max(1) * 1000) as i64;
         let now = now_ms();
         let changes: Vec<(String, String, DeviceStatus, Option<i64>)> = {
@@ -708,17 +723,30 @@ pub async fn fleet_ticker(state: AppState) {
                 })
                 .collect()
         };
+        let mut by_org: HashMap<String, Vec<(String, DeviceStatus, Option<i64>)>> = HashMap::new();
         for (device_id, org_id, status, last_beat) in changes {
-            if super::changes::record_status(&state, &org_id, &device_id, status, last_beat)
-                .await
-                .is_ok()
-            {
-                if let Some(b) = state.gateway.beats.lock().unwrap().get_mut(&device_id) {
-                    b.status = status;
+            by_org
+                .entry(org_id)
+                .or_default()
+                .push((device_id, status, last_beat));
+        }
+        for (org_id, changes) in by_org {
+            for chunk in changes.chunks(500) {
+                if super::changes::record_statuses(&state, &org_id, chunk)
+                    .await
+                    .is_ok()
+                {
+                    let mut beats = state.gateway.beats.lock().unwrap();
+                    for (device_id, status, _) in chunk {
+                        if let Some(b) = beats.get_mut(device_id) {
+                            b.status = *status;
+                        }
+                    }
                 }
             }
         }
-        if n.is_multiple_of(10) {
+        if n.is_multiple_of(10) && n != written_at {
+            written_at = n;
             let seen: Vec<(String, i64)> = {
                 let mut beats = state.gateway.beats.lock().unwrap();
                 beats

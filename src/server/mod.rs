@@ -12,6 +12,7 @@ pub mod devices;
 pub mod gateway;
 pub mod hub;
 pub mod library;
+pub mod loadtest;
 pub mod log;
 pub mod media;
 pub mod playlists;

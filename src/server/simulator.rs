@@ -65,6 +65,8 @@ pub struct SimStats {
     pub heartbeats: AtomicU64,
     pub plays: AtomicU64,
     pub reconnects: AtomicU64,
+    /// When each display sent its first heartbeat (the load test's clock start).
+    pub first_beat: std::sync::Mutex<std::collections::HashMap<String, i64>>,
 }
 
 /// Tokens for `n` simulated displays of the organization: the ones tagged
@@ -218,7 +220,7 @@ async fn display(
         return Ended::Dropped { long: false };
     }
     stats.connected.fetch_add(1, Ordering::Relaxed);
-    let ended = session(&mut tx, &mut rx, opts, stats, rng, metrics).await;
+    let ended = session(&mut tx, &mut rx, &d.device_id, opts, stats, rng, metrics).await;
     stats.connected.fetch_sub(1, Ordering::Relaxed);
     let _ = tx.close().await;
     ended
@@ -231,6 +233,7 @@ fn text(msg: &DisplayMsg) -> Message {
 async fn session<S, R>(
     tx: &mut S,
     rx: &mut R,
+    device_id: &str,
     opts: SimOptions,
     stats: &SimStats,
     rng: &mut StdRng,
@@ -276,6 +279,9 @@ where
                     return Ended::Dropped { long: false };
                 }
                 stats.heartbeats.fetch_add(1, Ordering::Relaxed);
+                if seq == 1 {
+                    stats.first_beat.lock().unwrap().entry(device_id.to_string()).or_insert_with(now_ms);
+                }
                 let per_beat = interval.as_secs_f64() / 3600.0;
                 if rng.gen_bool((opts.errors_per_hour * per_beat).clamp(0.0, 1.0)) {
                     let err = DisplayMsg::Error { id: new_id(), at: now_ms(), message: "Simulated decoder hiccup".into() };
