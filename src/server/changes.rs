@@ -330,17 +330,6 @@ pub async fn record_statuses(
     Ok(())
 }
 
-/// One display's derived status changed.
-pub async fn record_status(
-    state: &AppState,
-    org_id: &str,
-    device_id: &str,
-    status: crate::model::DeviceStatus,
-    last_seen: Option<i64>,
-) -> Result<(), AppError> {
-    record_statuses(state, org_id, &[(device_id.to_string(), status, last_seen)]).await
-}
-
 async fn receipt(
     tx: &mut Transaction<'_, Any>,
     org_id: &str,

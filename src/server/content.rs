@@ -61,6 +61,24 @@ pub async fn get(db: &Db, org_id: &str, id: &str) -> Result<Option<Content>, App
     row.as_ref().map(content_from_row).transpose()
 }
 
+/// The items with these ids (a playlist's), in one query.
+pub async fn get_many(db: &Db, org_id: &str, ids: &[&str]) -> Result<Vec<Content>, AppError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
+    let sql = format!(
+        "SELECT {COLUMNS} FROM content WHERE org_id = $1 AND id IN ({})",
+        marks.join(", ")
+    );
+    let mut query = sqlx::query(&sql).bind(org_id);
+    for id in ids {
+        query = query.bind(*id);
+    }
+    let rows = query.fetch_all(&db.pool).await?;
+    rows.iter().map(content_from_row).collect()
+}
+
 pub(super) async fn find(
     tx: &mut Transaction<'_, Any>,
     org_id: &str,

@@ -60,6 +60,20 @@ pub async fn list_groups(db: &Db, org_id: &str) -> Result<Vec<DeviceGroup>, AppE
     Ok(rows.iter().map(group_from_row).collect())
 }
 
+/// A group's default playlist, if it has one.
+pub async fn group_playlist(
+    db: &Db,
+    org_id: &str,
+    group_id: &str,
+) -> Result<Option<String>, AppError> {
+    let row = sqlx::query("SELECT playlist_id FROM device_groups WHERE org_id = $1 AND id = $2")
+        .bind(org_id)
+        .bind(group_id)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.and_then(|r| r.get("playlist_id")))
+}
+
 fn group_from_row(r: &AnyRow) -> DeviceGroup {
     DeviceGroup {
         id: r.get("id"),

@@ -56,8 +56,6 @@ enum Control {
         name: String,
         token: String,
     },
-    /// Send a message as it is.
-    Send(ServerMsg),
     /// The display was unpaired or deleted: say so and hang up.
     Unpair(String),
 }
@@ -248,19 +246,6 @@ impl Gateway {
         self.beats.lock().unwrap().remove(device_id);
     }
 
-    /// Sends a message to a connected display; `false` when it is not connected.
-    pub fn send(&self, device_id: &str, msg: ServerMsg) -> bool {
-        self.connections
-            .lock()
-            .unwrap()
-            .get(device_id)
-            .is_some_and(|c| c.control.send(Control::Send(msg)).is_ok())
-    }
-
-    pub fn is_connected(&self, device_id: &str) -> bool {
-        self.connections.lock().unwrap().contains_key(device_id)
-    }
-
     fn connect(
         &self,
         org_id: &str,
@@ -370,6 +355,9 @@ struct Session {
     org_id: String,
     device_id: String,
     conn_id: u64,
+    /// The display's group when the manifest was read: its default playlist
+    /// is the fallback.
+    group_id: Option<String>,
     manifest: Manifest,
 }
 
@@ -468,9 +456,6 @@ where
                     events = state.hub.subscribe(&s.org_id).await.ok();
                     session = Some(s);
                 }
-                Control::Send(msg) => {
-                    let _ = out_tx.send(msg);
-                }
                 Control::Unpair(reason) => {
                     let _ = out_tx.send(ServerMsg::Unpaired { reason });
                     break;
@@ -482,7 +467,7 @@ where
                     continue;
                 };
                 if let Some(s) = session.as_mut() {
-                    if affects_manifest(&event.event.body, &s.device_id) {
+                    if affects_manifest(&event.event.body, s) {
                         refresh_manifest(&state, &out_tx, s).await;
                     }
                 }
@@ -526,16 +511,19 @@ async fn next_event(
     }
 }
 
-/// Whether an event can change what this display plays.
-fn affects_manifest(body: &EventBody, device_id: &str) -> bool {
+/// Every event of the organization reaches every display's loop; only these
+/// can change what this one plays, so only these cost a read.
+fn affects_manifest(body: &EventBody, s: &Session) -> bool {
+    let playing = |content_id: &str| s.manifest.items.iter().any(|i| i.content_id == content_id);
+    let my_playlist = |id: &str| s.manifest.playlist_id.as_deref() == Some(id);
     match body {
-        EventBody::DeviceUpserted { device } => device.id == device_id,
+        EventBody::DeviceUpserted { device } => device.id == s.device_id,
         EventBody::DeviceDeleted { .. } => false,
-        EventBody::GroupUpserted { .. }
-        | EventBody::PlaylistUpserted { .. }
-        | EventBody::PlaylistDeleted { .. }
-        | EventBody::ContentUpserted { .. }
-        | EventBody::ContentDeleted { .. } => true,
+        EventBody::GroupUpserted { group } => s.group_id.as_deref() == Some(group.id.as_str()),
+        EventBody::PlaylistUpserted { playlist } => my_playlist(&playlist.id),
+        EventBody::PlaylistDeleted { playlist_id, .. } => my_playlist(playlist_id),
+        EventBody::ContentUpserted { content } => playing(&content.id),
+        EventBody::ContentDeleted { content_id, .. } => playing(content_id),
     }
 }
 
@@ -552,18 +540,17 @@ async fn start_session(
         name,
         heartbeat_seconds: state.settings.heartbeat_seconds.max(1),
     });
-    let mut s = Session {
+    let (manifest, group_id) = manifest_for(state, &org_id, &device_id)
+        .await
+        .unwrap_or_default();
+    let _ = out.send(ServerMsg::Manifest(manifest.clone()));
+    Session {
         org_id,
         device_id,
         conn_id,
-        manifest: Manifest::default(),
-    };
-    let manifest = manifest_for(state, &s.org_id, &s.device_id)
-        .await
-        .unwrap_or_default();
-    s.manifest = manifest.clone();
-    let _ = out.send(ServerMsg::Manifest(manifest));
-    s
+        group_id,
+        manifest,
+    }
 }
 
 async fn refresh_manifest(
@@ -571,7 +558,8 @@ async fn refresh_manifest(
     out: &mpsc::UnboundedSender<ServerMsg>,
     s: &mut Session,
 ) {
-    if let Ok(manifest) = manifest_for(state, &s.org_id, &s.device_id).await {
+    if let Ok((manifest, group_id)) = manifest_for(state, &s.org_id, &s.device_id).await {
+        s.group_id = group_id;
         if manifest != s.manifest {
             s.manifest = manifest.clone();
             let _ = out.send(ServerMsg::Manifest(manifest));
@@ -580,37 +568,40 @@ async fn refresh_manifest(
 }
 
 /// What a display plays: its own playlist, else its group's, with each item's
-/// URL, hash and duration.
+/// URL, hash and duration; and the display's group, to know when to look again.
 pub async fn manifest_for(
     state: &AppState,
     org_id: &str,
     device_id: &str,
-) -> Result<Manifest, AppError> {
+) -> Result<(Manifest, Option<String>), AppError> {
     let db = &state.db;
     let Some(device) = devices::get(db, org_id, device_id).await? else {
-        return Ok(Manifest::default());
+        return Ok((Manifest::default(), None));
     };
+    let group_id = device.group_id.clone();
     let mut playlist_id = device.playlist_id.clone();
     if playlist_id.is_none() {
-        if let Some(group_id) = &device.group_id {
-            playlist_id = devices::list_groups(db, org_id)
-                .await?
-                .into_iter()
-                .find(|g| &g.id == group_id)
-                .and_then(|g| g.playlist_id);
+        if let Some(group_id) = &group_id {
+            playlist_id = devices::group_playlist(db, org_id, group_id).await?;
         }
     }
     let Some(playlist_id) = playlist_id else {
-        return Ok(Manifest::default());
+        return Ok((Manifest::default(), group_id));
     };
     let Some(playlist) = super::playlists::get(db, org_id, &playlist_id).await? else {
-        return Ok(Manifest::default());
+        return Ok((Manifest::default(), group_id));
     };
-    let library: HashMap<String, crate::model::Content> = super::content::list(db, org_id)
-        .await?
-        .into_iter()
-        .map(|c| (c.id.clone(), c))
+    let ids: Vec<&str> = playlist
+        .items
+        .iter()
+        .map(|i| i.content_id.as_str())
         .collect();
+    let library: HashMap<String, crate::model::Content> =
+        super::content::get_many(db, org_id, &ids)
+            .await?
+            .into_iter()
+            .map(|c| (c.id.clone(), c))
+            .collect();
     let items = playlist
         .items
         .iter()
@@ -635,11 +626,12 @@ pub async fn manifest_for(
             })
         })
         .collect();
-    Ok(Manifest {
+    let manifest = Manifest {
         playlist_id: Some(playlist.id),
         playlist_name: Some(playlist.name),
         items,
-    })
+    };
+    Ok((manifest, group_id))
 }
 
 async fn record_play(
@@ -835,6 +827,56 @@ mod tests {
             derive_status(now, Some(now), true, Some(now - 3 * i - 1), i),
             DeviceStatus::Online
         );
+    }
+
+    #[test]
+    fn only_events_about_what_a_display_plays_refresh_its_manifest() {
+        let item = ManifestItem {
+            id: "i".into(),
+            content_id: "c1".into(),
+            name: "n".into(),
+            kind: ContentKind::Image,
+            url: "/media/x.png".into(),
+            sha256: None,
+            mime: None,
+            duration_ms: 1000,
+            reload_seconds: None,
+            valid_from: None,
+            valid_until: None,
+        };
+        let s = Session {
+            org_id: "o".into(),
+            device_id: "d".into(),
+            conn_id: 0,
+            group_id: Some("g".into()),
+            manifest: Manifest {
+                playlist_id: Some("p".into()),
+                playlist_name: None,
+                items: vec![item],
+            },
+        };
+        let deleted = |id: &str| EventBody::ContentDeleted {
+            content_id: id.into(),
+            version: 2,
+        };
+        let playlist_gone = |id: &str| EventBody::PlaylistDeleted {
+            playlist_id: id.into(),
+            version: 2,
+        };
+        assert!(affects_manifest(&deleted("c1"), &s));
+        assert!(!affects_manifest(&deleted("other"), &s));
+        assert!(affects_manifest(&playlist_gone("p"), &s));
+        assert!(!affects_manifest(&playlist_gone("q"), &s));
+        let group = |id: &str| EventBody::GroupUpserted {
+            group: crate::model::DeviceGroup {
+                id: id.into(),
+                name: "G".into(),
+                playlist_id: None,
+                version: 2,
+            },
+        };
+        assert!(affects_manifest(&group("g"), &s));
+        assert!(!affects_manifest(&group("h"), &s));
     }
 
     #[test]

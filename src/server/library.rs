@@ -95,7 +95,7 @@ async fn thumb_file(
     Path(file): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let sha = file.strip_prefix("").and_then(|f| f.strip_suffix(".png"));
+    let sha = file.strip_suffix(".png");
     match sha {
         Some(sha) if sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()) => {
             let path = state.media_dir.join("thumbs").join(&file);

@@ -320,22 +320,26 @@ async fn a_derived_status_change_is_an_event_on_the_stream() {
     let f = fixture().await;
     let (_d, device_id, _token) = paired_display(&f, "Status").await;
     let before = events_count(&f, &f.editor.org_id).await;
-    changes::record_status(
+    changes::record_statuses(
         &f.state,
         &f.editor.org_id,
-        &device_id,
-        crate::model::DeviceStatus::Idle,
-        Some(now_ms()),
+        &[(
+            device_id.clone(),
+            crate::model::DeviceStatus::Idle,
+            Some(now_ms()),
+        )],
     )
     .await
     .unwrap();
     // The same status again changes nothing and adds no event.
-    changes::record_status(
+    changes::record_statuses(
         &f.state,
         &f.editor.org_id,
-        &device_id,
-        crate::model::DeviceStatus::Idle,
-        Some(now_ms()),
+        &[(
+            device_id.clone(),
+            crate::model::DeviceStatus::Idle,
+            Some(now_ms()),
+        )],
     )
     .await
     .unwrap();
