@@ -12,9 +12,9 @@ use crate::{
     components::{nav::Nav, sync_indicator::SyncIndicator, toasts::Toasts},
     model::SessionInfo,
     pages::{
-        analytics::AnalyticsPage, content::ContentPage, devices::DevicesPage, health::HealthPage,
-        login::LoginPage, overview::OverviewPage, player::PlayerPage, playlists::PlaylistsPage,
-        schedules::SchedulesPage, settings::SettingsPage,
+        analytics::AnalyticsPage, content::ContentPage, device::DevicePage, devices::DevicesPage,
+        health::HealthPage, login::LoginPage, overview::OverviewPage, player::PlayerPage,
+        playlists::PlaylistsPage, schedules::SchedulesPage, settings::SettingsPage,
     },
     sync::provide_sync,
 };
@@ -52,6 +52,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=Console ssr=SsrMode::Async>
                     <Route path=path!("") view=OverviewPage ssr=SsrMode::Async/>
                     <Route path=path!("devices") view=DevicesPage ssr=SsrMode::Async/>
+                    <Route path=path!("devices/:id") view=DevicePage ssr=SsrMode::Async/>
                     <Route path=path!("content") view=ContentPage ssr=SsrMode::Async/>
                     <Route path=path!("playlists") view=PlaylistsPage ssr=SsrMode::Async/>
                     <Route path=path!("schedules") view=SchedulesPage ssr=SsrMode::Async/>

@@ -2,6 +2,7 @@
 //! per domain. Bodies run on the server only; the browser gets a typed client.
 
 pub mod devices;
+pub mod health;
 pub mod library;
 pub mod session;
 pub mod tokens;

@@ -1,6 +1,7 @@
 //! Shared UI pieces.
 
 pub mod empty_table;
+pub mod fleet;
 pub mod nav;
 pub mod status_badge;
 pub mod sync_indicator;

@@ -41,6 +41,10 @@ pub enum DisplayMsg {
         at: Millis,
         message: String,
     },
+    /// The answer to a `screenshot` command: what the screen shows, as a
+    /// `data:image/jpeg;base64,…` or `data:image/png;base64,…` URL (at most
+    /// 1 MiB in all).
+    Screenshot { command_id: String, image: String },
 }
 
 /// What a display reports about itself with each heartbeat. Every field is
@@ -89,6 +93,7 @@ pub enum ServerMsg {
     Refused { message: String },
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DisplayCommand {
@@ -215,4 +220,37 @@ mod tests {
         assert!(item.valid_at(10));
         assert!(!item.valid_at(20));
     }
+}
+
+/// One sample of a display's metrics (its history charts).
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricSample {
+    pub at: Millis,
+    pub cpu_pct: Option<f64>,
+    pub memory_pct: Option<f64>,
+    pub temperature_c: Option<f64>,
+    pub storage_free_pct: Option<f64>,
+}
+
+/// What the display detail view shows beyond the display itself: its live
+/// heartbeat state, metric history, latest proof of play and screenshot.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceDetail {
+    pub device_id: String,
+    /// Whether a player is connected to this server now.
+    pub connected: bool,
+    pub last_beat: Option<Millis>,
+    /// The latest heartbeat's metrics (empty when none arrived since start).
+    pub metrics: Metrics,
+    /// The content on screen at the last heartbeat.
+    pub playing: Option<String>,
+    /// Oldest first.
+    pub samples: Vec<MetricSample>,
+    /// Newest first.
+    pub plays: Vec<Play>,
+    /// When the latest screenshot was taken, if any.
+    pub screenshot_at: Option<Millis>,
+    pub sample_seconds: u64,
 }

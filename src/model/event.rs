@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::{Content, Device, DeviceGroup, Millis, Playlist};
+use super::{Alert, AlertRule, Content, Device, DeviceGroup, Millis, Playlist};
 
 /// One row of the append-only event log. `seq` increases strictly per organization.
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -19,13 +19,43 @@ pub struct Event {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventBody {
-    DeviceUpserted { device: Device },
-    DeviceDeleted { device_id: String, version: i64 },
-    GroupUpserted { group: DeviceGroup },
-    ContentUpserted { content: Content },
-    ContentDeleted { content_id: String, version: i64 },
-    PlaylistUpserted { playlist: Playlist },
-    PlaylistDeleted { playlist_id: String, version: i64 },
+    DeviceUpserted {
+        device: Device,
+    },
+    DeviceDeleted {
+        device_id: String,
+        version: i64,
+    },
+    GroupUpserted {
+        group: DeviceGroup,
+    },
+    ContentUpserted {
+        content: Content,
+    },
+    ContentDeleted {
+        content_id: String,
+        version: i64,
+    },
+    PlaylistUpserted {
+        playlist: Playlist,
+    },
+    PlaylistDeleted {
+        playlist_id: String,
+        version: i64,
+    },
+    /// Raised, acknowledged or resolved.
+    AlertUpserted {
+        alert: Alert,
+    },
+    AlertRuleUpserted {
+        rule: AlertRule,
+    },
+    /// A display answered a screenshot command; the image is at
+    /// `/api/v1/devices/{device_id}/screenshot`.
+    ScreenshotTaken {
+        device_id: String,
+        at: Millis,
+    },
 }
 
 impl EventBody {
@@ -38,11 +68,17 @@ impl EventBody {
             EventBody::ContentDeleted { .. } => "content_deleted",
             EventBody::PlaylistUpserted { .. } => "playlist_upserted",
             EventBody::PlaylistDeleted { .. } => "playlist_deleted",
+            EventBody::AlertUpserted { .. } => "alert_upserted",
+            EventBody::AlertRuleUpserted { .. } => "alert_rule_upserted",
+            EventBody::ScreenshotTaken { .. } => "screenshot_taken",
         }
     }
-    /// Applied first within a batch: lower is sooner (alerts will be 0).
+    /// Applied first within a batch: lower is sooner (alerts are 0).
     pub fn priority(&self) -> u8 {
-        1
+        match self {
+            EventBody::AlertUpserted { .. } => 0,
+            _ => 1,
+        }
     }
 
     /// State-like events: only the latest for one entity matters within a batch.
@@ -53,6 +89,8 @@ impl EventBody {
                 | EventBody::GroupUpserted { .. }
                 | EventBody::ContentUpserted { .. }
                 | EventBody::PlaylistUpserted { .. }
+                | EventBody::AlertUpserted { .. }
+                | EventBody::AlertRuleUpserted { .. }
         )
     }
 
@@ -65,6 +103,9 @@ impl EventBody {
             EventBody::ContentDeleted { content_id, .. } => content_id,
             EventBody::PlaylistUpserted { playlist } => &playlist.id,
             EventBody::PlaylistDeleted { playlist_id, .. } => playlist_id,
+            EventBody::AlertUpserted { alert } => &alert.id,
+            EventBody::AlertRuleUpserted { rule } => &rule.id,
+            EventBody::ScreenshotTaken { device_id, .. } => device_id,
         }
     }
 }

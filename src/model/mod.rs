@@ -1,6 +1,7 @@
 //! Types shared by the server and the browser: one file per domain, plus the
 //! op (what a client asks to change) and the event (what changed).
 
+pub mod alert;
 pub mod content;
 pub mod device;
 pub mod display;
@@ -10,6 +11,7 @@ pub mod playlist;
 pub mod token;
 pub mod user;
 
+pub use alert::*;
 pub use content::*;
 pub use device::*;
 pub use display::*;

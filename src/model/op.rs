@@ -1,8 +1,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Content, ContentKind, ContentPatch, Device, DeviceGroup, DevicePatch, DeviceStatus, Event,
-    ItemEdit, Playlist, PlaylistItem,
+    Alert, AlertRule, Content, ContentKind, ContentPatch, Device, DeviceGroup, DevicePatch,
+    DeviceStatus, Event, ItemEdit, Playlist, PlaylistItem, RulePatch,
 };
 
 /// A change a client asks for. `op_id` is made by the client (a UUID) and makes the
@@ -113,6 +113,15 @@ pub enum Change {
         item_id: String,
         duration_ms: i64,
     },
+    /// An operator saw the alert; it stays open until its condition clears.
+    AcknowledgeAlert {
+        alert_id: String,
+    },
+    /// An admin changes an alert rule (Settings).
+    UpdateAlertRule {
+        rule_id: String,
+        patch: RulePatch,
+    },
 }
 
 /// What the server learned from an uploaded file's bytes.
@@ -148,6 +157,8 @@ impl Change {
             | Change::MoveItem { playlist_id, .. }
             | Change::RemoveItem { playlist_id, .. }
             | Change::SetItemDuration { playlist_id, .. } => playlist_id,
+            Change::AcknowledgeAlert { alert_id } => alert_id,
+            Change::UpdateAlertRule { rule_id, .. } => rule_id,
         }
     }
 
@@ -158,6 +169,8 @@ impl Change {
             Change::UpdateContent { patch, .. } => patch.fields(),
             Change::UpdateGroup { .. } => vec!["playlist_id"],
             Change::RenamePlaylist { .. } => vec!["name"],
+            Change::UpdateAlertRule { patch, .. } => patch.fields(),
+            Change::AcknowledgeAlert { .. } => vec!["acknowledged_at"],
             Change::InsertItem { .. }
             | Change::MoveItem { .. }
             | Change::RemoveItem { .. }
@@ -188,6 +201,7 @@ impl Change {
                 | Change::MoveItem { .. }
                 | Change::RemoveItem { .. }
                 | Change::SetItemDuration { .. }
+                | Change::AcknowledgeAlert { .. }
         )
     }
 
@@ -201,6 +215,7 @@ impl Change {
                 Some(serde_json::json!({ "playlist_id": playlist_id }))
             }
             Change::RenamePlaylist { name, .. } => Some(serde_json::json!({ "name": name })),
+            Change::UpdateAlertRule { patch, .. } => serde_json::to_value(patch).ok(),
             _ => None,
         }
     }
@@ -237,6 +252,10 @@ impl Change {
             Change::MoveItem { .. } => "Reorder playlist".into(),
             Change::RemoveItem { .. } => "Remove from playlist".into(),
             Change::SetItemDuration { .. } => "Set item duration".into(),
+            Change::AcknowledgeAlert { .. } => "Acknowledge alert".into(),
+            Change::UpdateAlertRule { rule_id, .. } => {
+                format!("Edit alert rule “{}”", rule_id.trim_start_matches("rule-"))
+            }
         }
     }
 
@@ -415,6 +434,29 @@ impl Change {
         }
     }
 
+    /// What the change does to an alert as the client shows it at once.
+    pub fn apply_to_alert(&self, current: Option<&Alert>, now: i64) -> Option<Alert> {
+        match self {
+            Change::AcknowledgeAlert { .. } => current.map(|a| Alert {
+                acknowledged_at: a.acknowledged_at.or(Some(now)),
+                acknowledged_by: a.acknowledged_by.clone().or_else(|| Some("you".into())),
+                ..a.clone()
+            }),
+            _ => current.cloned(),
+        }
+    }
+
+    /// What the change does to an alert rule as the client shows it at once
+    /// (an out-of-bounds patch shows nothing; the server refuses it).
+    pub fn apply_to_rule(&self, current: Option<&AlertRule>) -> Option<AlertRule> {
+        match self {
+            Change::UpdateAlertRule { patch, .. } => {
+                current.map(|r| patch.apply(r).unwrap_or_else(|_| r.clone()))
+            }
+            _ => current.cloned(),
+        }
+    }
+
     /// Which kind of entity the change is about.
     pub fn target(&self) -> Target {
         match self {
@@ -428,6 +470,8 @@ impl Change {
             | Change::AddMedia { .. }
             | Change::UpdateContent { .. }
             | Change::DeleteContent { .. } => Target::Content,
+            Change::AcknowledgeAlert { .. } => Target::Alert,
+            Change::UpdateAlertRule { .. } => Target::Rule,
             _ => Target::Playlist,
         }
     }
@@ -439,6 +483,8 @@ pub enum Target {
     Group,
     Content,
     Playlist,
+    Alert,
+    Rule,
 }
 
 /// The server's answer to an accepted op: the event it appended to the log.

@@ -378,7 +378,7 @@ fn DeviceTable(
                         view! {
                             <tr data-id=d.id.clone() class:row-pending=is_pending>
                                 <th scope="row" class="name">
-                                    {d.name.clone()}
+                                    <a href=format!("/devices/{}", d.id)>{d.name.clone()}</a>
                                     {d.paired.then(|| view! { <span class="paired" title="A player holds this display's token">" · paired"</span> })}
                                     {is_pending.then(|| view! { <span class="saving" title="Saving…">" · saving"</span> })}
                                 </th>

@@ -2,6 +2,7 @@
 
 pub mod analytics;
 pub mod content;
+pub mod device;
 pub mod devices;
 pub mod health;
 pub mod login;

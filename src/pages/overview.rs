@@ -3,8 +3,8 @@ use leptos_meta::Title;
 
 use crate::{
     api::devices::fetch_devices,
-    components::ago,
-    model::{DeviceStatus, EventBody},
+    components::{ago, fleet::FleetCounts},
+    model::EventBody,
     sync::{platform::now_ms, use_sync},
 };
 
@@ -12,19 +12,6 @@ use crate::{
 pub fn OverviewPage() -> impl IntoView {
     let sync = use_sync();
     let snapshot = Resource::new_blocking(move || sync.refetch.get(), |_| fetch_devices());
-    let counts = Memo::new(move |_| {
-        sync.store.with(|s| {
-            let devices = s.devices();
-            let count = |st: DeviceStatus| devices.iter().filter(|d| d.status == st).count();
-            (
-                devices.len(),
-                count(DeviceStatus::Online),
-                count(DeviceStatus::Idle),
-                count(DeviceStatus::Offline),
-                count(DeviceStatus::Error),
-            )
-        })
-    });
     let activity = Memo::new(move |_| {
         sync.store.with(|s| {
             s.recent()
@@ -49,6 +36,18 @@ pub fn OverviewPage() -> impl IntoView {
                             format!("Playlist “{}” changed", playlist.name)
                         }
                         EventBody::PlaylistDeleted { .. } => "A playlist was deleted".to_string(),
+                        EventBody::AlertUpserted { alert } => format!(
+                            "{} on “{}”: {}",
+                            alert.kind.label(),
+                            alert.device_name,
+                            alert.state()
+                        ),
+                        EventBody::AlertRuleUpserted { rule } => {
+                            format!("Alert rule “{}” changed", rule.kind.label())
+                        }
+                        EventBody::ScreenshotTaken { .. } => {
+                            "A display sent a screenshot".to_string()
+                        }
                     };
                     (
                         e.seq,
@@ -69,13 +68,7 @@ pub fn OverviewPage() -> impl IntoView {
             {move || snapshot.get().map(|r| r.map(|snap| {
                 sync.seed_devices(&snap);
                 view! {
-                    <section class="kpis" aria-label="Fleet">
-                        <Kpi label="Displays" value=Signal::derive(move || counts.get().0) href="/devices"/>
-                        <Kpi label="Online" value=Signal::derive(move || counts.get().1) href="/devices?status=online"/>
-                        <Kpi label="Idle" value=Signal::derive(move || counts.get().2) href="/devices?status=idle"/>
-                        <Kpi label="Offline" value=Signal::derive(move || counts.get().3) href="/devices?status=offline"/>
-                        <Kpi label="Error" value=Signal::derive(move || counts.get().4) href="/devices?status=error"/>
-                    </section>
+                    <FleetCounts/>
                 }
             }))}
         </Suspense>
@@ -98,15 +91,5 @@ pub fn OverviewPage() -> impl IntoView {
                 }}
             </ul>
         </section>
-    }
-}
-
-#[component]
-fn Kpi(label: &'static str, value: Signal<usize>, href: &'static str) -> impl IntoView {
-    view! {
-        <a class="kpi" href=href>
-            <span class="kpi-value">{move || value.get()}</span>
-            <span class="kpi-label">{label}</span>
-        </a>
     }
 }

@@ -2,10 +2,13 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
-    api::tokens::{create_token, list_tokens, revoke_token},
+    api::{
+        health::fetch_alerts,
+        tokens::{create_token, list_tokens, revoke_token},
+    },
     app::use_session,
-    components::{ago, empty_table::EmptyTable},
-    model::Role,
+    components::ago,
+    model::{AlertRule, Change, Role, RulePatch, Severity},
     sync::{platform::now_ms, use_sync},
 };
 
@@ -42,11 +45,136 @@ pub fn SettingsPage() -> impl IntoView {
                 <ApiTokens/>
             </Show>
         </Suspense>
-        <EmptyTable
-            caption="Alert rules"
-            columns=&["Rule", "Threshold", "Severity", "Applies to"]
-            sentence="Rules that raise alerts (offline for N minutes, temperature, storage, player errors) will appear here."
-        />
+        <AlertRules is_admin=Signal::derive(is_admin)/>
+    }
+}
+
+/// The organization's alert rules: one per kind, every display. Admins edit
+/// them (optimistic, versioned); others read them.
+#[component]
+fn AlertRules(is_admin: Signal<bool>) -> impl IntoView {
+    let sync = use_sync();
+    let snapshot = Resource::new_blocking(move || sync.refetch.get(), |_| fetch_alerts());
+    view! {
+        <section class="panel" aria-labelledby="alert-rules">
+            <h2 id="alert-rules">"Alert rules"</h2>
+            <p class="muted">"Every rule applies to every display. An alert is raised once its condition has held for the minutes set, and resolves on its own when the condition clears."</p>
+            <Suspense fallback=|| view! { <p class="muted">"Loading rules…"</p> }>
+                {move || snapshot.get().map(|r| r.map(|snap| {
+                    sync.seed_alerts(&snap);
+                    let rules = Memo::new(move |_| sync.store.with(|s| s.rules()));
+                    view! {
+                        <table class="table rules">
+                            <thead><tr>
+                                <th scope="col">"Rule"</th><th scope="col">"Threshold"</th><th scope="col">"Minutes"</th>
+                                <th scope="col">"Severity"</th><th scope="col">"On"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                            </tr></thead>
+                            <tbody>
+                                <For each=move || rules.get() key=|r| (r.id.clone(), r.version) let:rule>
+                                    <RuleRow rule is_admin/>
+                                </For>
+                            </tbody>
+                        </table>
+                    }
+                }))}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn RuleRow(rule: AlertRule, is_admin: Signal<bool>) -> impl IntoView {
+    let sync = use_sync();
+    let kind = rule.kind;
+    let original = StoredValue::new(rule.clone());
+    let threshold = RwSignal::new(rule.threshold.to_string());
+    let minutes = RwSignal::new(rule.minutes.to_string());
+    let severity = RwSignal::new(rule.severity);
+    let enabled = RwSignal::new(rule.enabled);
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let rule = original.get_value();
+        let parse = |text: String, what: &str| -> Result<f64, String> {
+            text.trim()
+                .parse::<f64>()
+                .map_err(|_| format!("{what} must be a number."))
+        };
+        let patch = (|| -> Result<RulePatch, String> {
+            let t = if kind.has_threshold() {
+                parse(threshold.get_untracked(), "The threshold")?
+            } else {
+                rule.threshold
+            };
+            let m = parse(minutes.get_untracked(), "Minutes")?;
+            let patch = RulePatch {
+                threshold: (t != rule.threshold).then_some(t),
+                minutes: (m != rule.minutes).then_some(m),
+                severity: (severity.get_untracked() != rule.severity)
+                    .then(|| severity.get_untracked()),
+                enabled: (enabled.get_untracked() != rule.enabled).then(|| enabled.get_untracked()),
+            };
+            patch.apply(&rule)?;
+            Ok(patch)
+        })();
+        match patch {
+            Ok(p) if p.fields().is_empty() => sync.notices.info("Nothing changed."),
+            Ok(patch) => {
+                sync.submit(
+                    Change::UpdateAlertRule {
+                        rule_id: rule.id.clone(),
+                        patch,
+                    },
+                    Some(rule.version),
+                );
+            }
+            Err(message) => sync.notices.error(message),
+        }
+    };
+    let form_id = format!("rule-form-{}", kind.as_str());
+    let disabled = move || !is_admin.get();
+    view! {
+        <tr data-rule=kind.as_str()>
+            <th scope="row">{kind.label()}</th>
+            <td>
+                {if kind.has_threshold() {
+                    view! {
+                        <input type="number" step="any" form=form_id.clone() class="narrow"
+                            aria-label=format!("{} threshold", kind.label())
+                            prop:value=move || threshold.get() prop:disabled=disabled
+                            on:input=move |ev| threshold.set(event_target_value(&ev))/>
+                        " " <span class="muted">{kind.unit()}</span>
+                    }.into_any()
+                } else {
+                    view! { <span class="muted">"—"</span> }.into_any()
+                }}
+            </td>
+            <td>
+                <input type="number" step="any" min="0" form=form_id.clone() class="narrow"
+                    aria-label=format!("{} minutes", kind.label())
+                    prop:value=move || minutes.get() prop:disabled=disabled
+                    on:input=move |ev| minutes.set(event_target_value(&ev))/>
+            </td>
+            <td>
+                <select form=form_id.clone() aria-label=format!("{} severity", kind.label()) prop:disabled=disabled
+                    on:change=move |ev| if let Some(s) = Severity::parse(&event_target_value(&ev)) { severity.set(s) }>
+                    {Severity::ALL.into_iter().map(|s| view! {
+                        <option value=s.as_str() selected=move || severity.get() == s>{s.as_str()}</option>
+                    }).collect_view()}
+                </select>
+            </td>
+            <td>
+                <input type="checkbox" form=form_id.clone() aria-label=format!("{} enabled", kind.label())
+                    prop:checked=move || enabled.get() prop:disabled=disabled
+                    on:change=move |ev| enabled.set(event_target_checked(&ev))/>
+            </td>
+            <td class="actions">
+                <form id=form_id.clone() on:submit=save>
+                    <Show when=move || is_admin.get()>
+                        <button type="submit" class="button">"Save"</button>
+                    </Show>
+                </form>
+            </td>
+        </tr>
     }
 }
 

@@ -102,6 +102,7 @@ pub async fn create_organization(db: &Db, name: &str) -> Result<String, sqlx::Er
         .bind(now_ms())
         .execute(&db.pool)
         .await?;
+    super::alerts::create_default_rules(db, &id).await?;
     Ok(id)
 }
 

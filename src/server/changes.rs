@@ -7,6 +7,7 @@
 use sqlx::{Any, Row, Transaction};
 
 use super::{
+    alerts,
     auth::{sha256_hex, CurrentUser},
     content,
     db::now_ms,
@@ -294,6 +295,15 @@ async fn apply_change(
         Change::UnpairDevice { device_id } => {
             devices::unpair(tx, &user.org_id, device_id, op.base_version).await
         }
+        Change::AcknowledgeAlert { alert_id } => {
+            alerts::acknowledge(tx, &user.org_id, alert_id, &user.email).await
+        }
+        Change::UpdateAlertRule { rule_id, patch } => {
+            if user.role != crate::model::Role::Admin {
+                return Err(AppError::forbidden("Only an admin can change alert rules."));
+            }
+            alerts::update_rule(tx, &user.org_id, rule_id, op.base_version, patch).await
+        }
         Change::PairDevice { .. } => Err(AppError::internal()),
     }?;
     Ok((body, after))
@@ -310,19 +320,33 @@ pub async fn record_statuses(
     let mut tx = state.db.pool.begin().await?;
     // The lock that orders appends, before anything is written.
     log::lock_stream(&mut tx, org_id).await?;
-    let mut appended = false;
+    let mut bodies = Vec::new();
     for (device_id, status, last_seen) in changes {
         if let Some(body) =
             devices::set_status(&mut tx, org_id, device_id, *status, *last_seen).await?
         {
-            let seq = log::next_seq(&mut tx, org_id).await?;
-            log::append(&mut tx, org_id, seq, None, None, body).await?;
-            appended = true;
+            bodies.push(body);
         }
     }
-    if !appended {
+    commit_system(state, org_id, tx, bodies).await
+}
+
+/// Ends a system transaction (one that already holds the stream lock): appends
+/// `bodies` as events with no op and no operator, commits, wakes the stream.
+/// With nothing to append it rolls back.
+pub async fn commit_system(
+    state: &AppState,
+    org_id: &str,
+    mut tx: Transaction<'_, Any>,
+    bodies: Vec<EventBody>,
+) -> Result<(), AppError> {
+    if bodies.is_empty() {
         tx.rollback().await?;
         return Ok(());
+    }
+    for body in bodies {
+        let seq = log::next_seq(&mut tx, org_id).await?;
+        log::append(&mut tx, org_id, seq, None, None, body).await?;
     }
     log::notify(&mut tx, state.db.backend, org_id).await?;
     tx.commit().await?;

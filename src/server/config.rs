@@ -53,6 +53,9 @@ pub struct Settings {
     pub upload_limit_mb: u64,
     /// Seconds between a display's heartbeats; three missed make it offline.
     pub heartbeat_seconds: u64,
+    /// Seconds between the samples of each display's metrics kept for its
+    /// history charts (seven days are kept).
+    pub metrics_sample_seconds: u64,
 }
 
 impl Default for Settings {
@@ -72,6 +75,7 @@ impl Default for Settings {
             breaker_successes: 2,
             upload_limit_mb: 500,
             heartbeat_seconds: 10,
+            metrics_sample_seconds: 60,
         }
     }
 }
@@ -179,6 +183,7 @@ mod tests {
         assert_eq!(file.vizora.outbox_limit, d.outbox_limit);
         assert_eq!(file.vizora.upload_limit_mb, d.upload_limit_mb);
         assert_eq!(file.vizora.heartbeat_seconds, d.heartbeat_seconds);
+        assert_eq!(file.vizora.metrics_sample_seconds, d.metrics_sample_seconds);
         assert_eq!(file.vizora.retry(), crate::model::RetrySettings::default());
         assert_eq!(file.site.addr, SiteSettings::default().addr);
     }

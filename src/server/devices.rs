@@ -438,6 +438,29 @@ pub async fn by_token(db: &Db, token_hash: &str) -> Result<Option<(String, Devic
 
 /// Heartbeats are kept in memory; this writes their last-seen times in one
 /// transaction (no events: status changes are the events).
+/// Every paired display with its organization, stored status and last-seen
+/// time (the gateway tracks them from startup).
+pub async fn paired(
+    db: &Db,
+) -> Result<Vec<(String, String, crate::model::DeviceStatus, Option<i64>)>, AppError> {
+    let rows = sqlx::query(
+        "SELECT org_id, id, status, last_seen FROM devices WHERE token_hash IS NOT NULL",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let status: String = r.get("status");
+            Ok((
+                r.get("org_id"),
+                r.get("id"),
+                status.parse().map_err(|_| AppError::internal())?,
+                r.get("last_seen"),
+            ))
+        })
+        .collect()
+}
+
 pub async fn write_last_seen(db: &Db, seen: &[(String, i64)]) -> Result<(), AppError> {
     if seen.is_empty() {
         return Ok(());

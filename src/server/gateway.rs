@@ -12,7 +12,7 @@
 //! outgoing ones, so tests drive it with channels.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, VecDeque},
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -34,8 +34,8 @@ use super::{
 use crate::{
     error::AppError,
     model::{
-        format_pairing_code, normalize_pairing_code, ContentKind, DeviceStatus, DisplayMsg,
-        EventBody, Manifest, ManifestItem, Metrics, ServerMsg, PAIRING_ALPHABET,
+        format_pairing_code, normalize_pairing_code, ContentKind, DeviceStatus, DisplayCommand,
+        DisplayMsg, EventBody, Manifest, ManifestItem, Metrics, ServerMsg, PAIRING_ALPHABET,
     },
 };
 
@@ -58,6 +58,8 @@ enum Control {
     },
     /// The display was unpaired or deleted: say so and hang up.
     Unpair(String),
+    /// An operator's command (reload, screenshot) for the player.
+    Command { id: String, command: DisplayCommand },
 }
 
 struct Pairing {
@@ -83,6 +85,10 @@ pub struct Beat {
     pub metrics: Metrics,
     pub has_content: bool,
     pub last_error: Option<i64>,
+    /// When its recent errors happened, oldest first (the errors rule).
+    pub errors: VecDeque<i64>,
+    /// The content id on screen at the last heartbeat.
+    pub playing: Option<String>,
     /// The status last written (and sent as an event).
     pub status: DeviceStatus,
     /// A heartbeat arrived since last-seen was last written.
@@ -274,6 +280,8 @@ impl Gateway {
             metrics: Metrics::default(),
             has_content: false,
             last_error: None,
+            errors: VecDeque::new(),
+            playing: None,
             status: DeviceStatus::Offline,
             unsaved: false,
         });
@@ -294,12 +302,19 @@ impl Gateway {
         }
     }
 
-    fn heartbeat(&self, device_id: &str, metrics: Metrics, has_content: bool) {
+    fn heartbeat(
+        &self,
+        device_id: &str,
+        metrics: Metrics,
+        has_content: bool,
+        playing: Option<String>,
+    ) {
         if let Some(b) = self.beats.lock().unwrap().get_mut(device_id) {
             let now = now_ms();
             b.last_beat = Some(now);
             b.metrics = metrics;
             b.has_content = has_content;
+            b.playing = playing;
             b.unsaved = true;
             // Any interval will do here: the beat is fresh, so only content and
             // errors decide, and the ticker re-derives with the real one.
@@ -311,8 +326,74 @@ impl Gateway {
 
     fn error(&self, device_id: &str) {
         if let Some(b) = self.beats.lock().unwrap().get_mut(device_id) {
-            b.last_error = Some(now_ms());
+            let now = now_ms();
+            b.last_error = Some(now);
+            b.errors.push_back(now);
+            // Enough for any rule's window (a week at most) without growing forever.
+            while b.errors.len() > 1_000
+                || b.errors
+                    .front()
+                    .is_some_and(|&at| now - at > 7 * 24 * 3_600_000)
+            {
+                b.errors.pop_front();
+            }
         }
+    }
+
+    /// Starts tracking the paired displays the database knows (at startup),
+    /// so one that never comes back goes offline, and its alerts follow.
+    pub fn track(&self, displays: Vec<(String, String, DeviceStatus, Option<i64>)>) {
+        let mut beats = self.beats.lock().unwrap();
+        for (org_id, device_id, status, last_seen) in displays {
+            beats.entry(device_id).or_insert_with(|| Beat {
+                org_id,
+                connected: false,
+                last_beat: last_seen,
+                metrics: Metrics::default(),
+                has_content: status == DeviceStatus::Online,
+                last_error: None,
+                errors: VecDeque::new(),
+                playing: None,
+                status,
+                unsaved: false,
+            });
+        }
+    }
+
+    /// Sends an operator's command to a connected display; its id comes back
+    /// with the answer (a screenshot).
+    pub fn command(&self, device_id: &str, command: DisplayCommand) -> Result<String, AppError> {
+        let id = super::db::new_id();
+        let sent = self
+            .connections
+            .lock()
+            .unwrap()
+            .get(device_id)
+            .is_some_and(|c| {
+                c.control
+                    .send(Control::Command {
+                        id: id.clone(),
+                        command,
+                    })
+                    .is_ok()
+            });
+        if sent {
+            Ok(id)
+        } else {
+            Err(AppError::validation(
+                "This display is not connected right now; commands reach only connected displays.",
+            ))
+        }
+    }
+
+    /// Every tracked display with its beat (the alert rules and metric samples).
+    pub fn fleet(&self) -> Vec<(String, Beat)> {
+        self.beats
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(id, b)| (id.clone(), b.clone()))
+            .collect()
     }
 
     /// Moves every code's expiry `ms` earlier (tests of expiry).
@@ -424,8 +505,16 @@ where
                             code = Some(c);
                         }
                     }
-                    (DisplayMsg::Heartbeat { metrics, .. }, Some(s)) => {
-                        gateway.heartbeat(&s.device_id, metrics, !s.manifest.items.is_empty());
+                    (DisplayMsg::Heartbeat { metrics, playing, .. }, Some(s)) => {
+                        gateway.heartbeat(&s.device_id, metrics, !s.manifest.items.is_empty(), playing);
+                    }
+                    (DisplayMsg::Screenshot { command_id, image }, Some(s)) => {
+                        match super::health::store(&state, &s.org_id, &s.device_id, &image).await {
+                            Ok(()) => tracing::info!(device = %s.device_id, command = %command_id, "screenshot stored"),
+                            Err(e) => {
+                                let _ = out_tx.send(ServerMsg::Refused { message: e.to_string() });
+                            }
+                        }
                     }
                     (DisplayMsg::Played { id, content_id, playlist_id, started_at, duration_ms }, Some(s)) => {
                         let stored = record_play(&state, s, &id, &content_id, playlist_id.as_deref(), started_at, duration_ms).await;
@@ -459,6 +548,9 @@ where
                 Control::Unpair(reason) => {
                     let _ = out_tx.send(ServerMsg::Unpaired { reason });
                     break;
+                }
+                Control::Command { id, command } => {
+                    let _ = out_tx.send(ServerMsg::Command { id, command });
                 }
             },
             event = next_event(&mut events) => {
@@ -524,6 +616,9 @@ fn affects_manifest(body: &EventBody, s: &Session) -> bool {
         EventBody::PlaylistDeleted { playlist_id, .. } => my_playlist(playlist_id),
         EventBody::ContentUpserted { content } => playing(&content.id),
         EventBody::ContentDeleted { content_id, .. } => playing(content_id),
+        EventBody::AlertUpserted { .. }
+        | EventBody::AlertRuleUpserted { .. }
+        | EventBody::ScreenshotTaken { .. } => false,
     }
 }
 
@@ -696,6 +791,12 @@ pub async fn fleet_ticker(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut n: u64 = 0;
     let mut written_at: u64 = 0;
+    let mut sampled_at: u64 = 0;
+    let mut alerts = super::alerts::Tracker::default();
+    match devices::paired(&state.db).await {
+        Ok(displays) => state.gateway.track(displays),
+        Err(e) => tracing::warn!(error = %e, "could not read the paired displays"),
+    }
     loop {
         tokio::select! {
             _ = tick.tick() => n += 1,
@@ -753,6 +854,18 @@ pub async fn fleet_ticker(state: AppState) {
             if let Err(e) = devices::write_last_seen(&state.db, &seen).await {
                 tracing::warn!(error = %e, "could not write last-seen times");
             }
+        }
+        if n != sampled_at && n.is_multiple_of(state.settings.metrics_sample_seconds.max(1)) {
+            sampled_at = n;
+            let fleet = state.gateway.fleet();
+            if let Err(e) = super::health::sample_metrics(&state.db, &fleet, now, interval_ms).await
+            {
+                tracing::warn!(error = %e, "could not write metric samples");
+            }
+        }
+        let fleet = state.gateway.fleet();
+        if let Err(e) = super::alerts::evaluate(&state, &mut alerts, &fleet, interval_ms).await {
+            tracing::warn!(error = %e, "could not evaluate alert rules");
         }
     }
 }

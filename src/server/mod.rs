@@ -1,6 +1,7 @@
 //! Everything that runs only on the server: start-up, database, auth, the change
 //! path, the event log and its stream, and the demo data.
 
+pub mod alerts;
 pub mod auth;
 pub mod changes;
 pub mod cli;
@@ -10,6 +11,7 @@ pub mod db;
 pub mod demo;
 pub mod devices;
 pub mod gateway;
+pub mod health;
 pub mod hub;
 pub mod library;
 pub mod loadtest;
@@ -55,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .merge(rest::routes())
         .merge(library::routes())
+        .merge(health::routes())
         .leptos_routes_with_context(&state, routes, || (), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(state.clone(), auth::gate))
@@ -175,6 +178,7 @@ async fn housekeeping(state: AppState) {
             }
         }
         let _ = changes::prune_receipts(&state).await;
+        let _ = health::prune_metrics(&state.db).await;
         if let Ok(n) = library::sweep_media(&state).await {
             if n > 0 {
                 tracing::info!(files = n, "removed media no item refers to");

@@ -80,6 +80,7 @@ impl Modify for BearerAuth {
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     let mut doc = ApiDoc::openapi();
     doc.merge(super::library::LibraryDoc::openapi());
+    doc.merge(super::health::HealthDoc::openapi());
     Json(doc)
 }
 

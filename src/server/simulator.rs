@@ -159,6 +159,36 @@ pub fn spawn(server: &str, displays: Vec<SimDisplay>, opts: SimOptions) -> Arc<S
     stats
 }
 
+/// What a simulated screen "shows": a 320×180 PNG in a colour of the item's
+/// name (dark grey with nothing to play), as a data URL.
+fn screenshot(showing: Option<&str>) -> String {
+    use base64::Engine;
+    let seed = showing.map_or(0u32, |name| {
+        name.bytes()
+            .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
+    });
+    let [r, g, b, _] = seed.to_le_bytes();
+    let (r, g, b) = if showing.is_some() {
+        (r / 2 + 64, g / 2 + 64, b / 2 + 64)
+    } else {
+        (40, 44, 52)
+    };
+    let img = image::RgbImage::from_fn(320, 180, |x, y| {
+        // A band across the middle, so it reads as a picture, not a swatch.
+        if (70..110).contains(&y) && (20..300).contains(&x) {
+            image::Rgb([240, 240, 240])
+        } else {
+            image::Rgb([r, g, b])
+        }
+    });
+    let mut png = std::io::Cursor::new(Vec::new());
+    let _ = img.write_to(&mut png, image::ImageFormat::Png);
+    format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(png.into_inner())
+    )
+}
+
 enum Ended {
     Unpaired,
     Dropped { long: bool },
@@ -268,12 +298,22 @@ where
                         slot = 0;
                     }
                     Ok(ServerMsg::Unpaired { .. }) => return Ended::Unpaired,
+                    Ok(ServerMsg::Command { id, command: crate::model::DisplayCommand::Screenshot }) => {
+                        let showing = manifest.items.get(slot % manifest.items.len().max(1));
+                        let shot = DisplayMsg::Screenshot {
+                            command_id: id,
+                            image: screenshot(showing.map(|i| i.name.as_str())),
+                        };
+                        if tx.send(text(&shot)).await.is_err() {
+                            return Ended::Dropped { long: false };
+                        }
+                    }
                     _ => {}
                 }
             }
             _ = beat.tick() => {
                 seq += 1;
-                let playing = manifest.items.get(slot % manifest.items.len().max(1)).map(|i| i.id.clone());
+                let playing = manifest.items.get(slot % manifest.items.len().max(1)).map(|i| i.content_id.clone());
                 let hb = DisplayMsg::Heartbeat { seq, at: now_ms(), metrics: metrics.step(rng), playing };
                 if tx.send(text(&hb)).await.is_err() {
                     return Ended::Dropped { long: false };

@@ -297,6 +297,25 @@ impl SyncHandle {
         }
     }
 
+    /// Seeds the alert rules and alerts (Health, Settings, Overview, a
+    /// display's detail view) from a snapshot, unless the store holds newer.
+    pub fn seed_alerts(&self, snapshot: &crate::model::AlertsSnapshot) {
+        let fresh = self.store.with_untracked(|s| {
+            !s.alerts.is_seeded()
+                || s.alerts.as_of_seq() < snapshot.seq
+                || s.rules.as_of_seq() < snapshot.seq
+        });
+        if fresh {
+            self.store.update(|s| {
+                s.seed_alerts(
+                    snapshot.rules.clone(),
+                    snapshot.alerts.clone(),
+                    snapshot.seq,
+                );
+            });
+        }
+    }
+
     /// Keeps the saved outbox in step with acks, rollbacks and retries. Call once
     /// from the layout; it does nothing until `start` has named the outbox.
     pub fn persist_on_change(&self) {

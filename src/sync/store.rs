@@ -12,7 +12,9 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use crate::model::{Change, Content, Device, DeviceGroup, Event, EventBody, Op, Playlist, Target};
+use crate::model::{
+    Alert, AlertRule, Change, Content, Device, DeviceGroup, Event, EventBody, Op, Playlist, Target,
+};
 
 /// An entity a collection holds.
 pub trait Entity: Clone + PartialEq {
@@ -158,6 +160,70 @@ impl Entity for Playlist {
                 id: playlist_id.clone(),
                 version: *version,
             }),
+            _ => None,
+        }
+    }
+}
+
+impl Entity for Alert {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+    fn changed_fields(&self, newer: &Self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.acknowledged_at != newer.acknowledged_at {
+            out.push("acknowledged_at");
+        }
+        out
+    }
+    fn project(change: &Change, current: Option<&Self>) -> Option<Projection<Self>> {
+        // "Now" only marks the optimistic acknowledgement; the server's time replaces it.
+        (change.target() == Target::Alert).then(|| {
+            change
+                .apply_to_alert(current, super::platform::now_ms() as i64)
+                .into()
+        })
+    }
+    fn from_event(body: &EventBody) -> Option<Confirmed<Self>> {
+        match body {
+            EventBody::AlertUpserted { alert } => Some(Confirmed::Upsert(alert.clone())),
+            _ => None,
+        }
+    }
+}
+
+impl Entity for AlertRule {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+    fn changed_fields(&self, newer: &Self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.threshold != newer.threshold {
+            out.push("threshold");
+        }
+        if self.minutes != newer.minutes {
+            out.push("minutes");
+        }
+        if self.severity != newer.severity {
+            out.push("severity");
+        }
+        if self.enabled != newer.enabled {
+            out.push("enabled");
+        }
+        out
+    }
+    fn project(change: &Change, current: Option<&Self>) -> Option<Projection<Self>> {
+        (change.target() == Target::Rule).then(|| change.apply_to_rule(current).into())
+    }
+    fn from_event(body: &EventBody) -> Option<Confirmed<Self>> {
+        match body {
+            EventBody::AlertRuleUpserted { rule } => Some(Confirmed::Upsert(rule.clone())),
             _ => None,
         }
     }
@@ -391,6 +457,8 @@ pub struct Store {
     pub groups: Collection<DeviceGroup>,
     pub content: Collection<Content>,
     pub playlists: Collection<Playlist>,
+    pub alerts: Collection<Alert>,
+    pub rules: Collection<AlertRule>,
     pending: Vec<PendingOp>,
     /// The last stream `seq` applied.
     seq: i64,
@@ -431,6 +499,8 @@ impl Store {
             (self.groups.is_seeded(), self.groups.as_of_seq()),
             (self.content.is_seeded(), self.content.as_of_seq()),
             (self.playlists.is_seeded(), self.playlists.as_of_seq()),
+            (self.alerts.is_seeded(), self.alerts.as_of_seq()),
+            (self.rules.is_seeded(), self.rules.as_of_seq()),
         ]
         .into_iter()
         .filter(|(seeded, _)| *seeded)
@@ -464,6 +534,16 @@ impl Store {
     ) -> bool {
         let a = self.content.seed(content, seq);
         let b = self.playlists.seed(playlists, seq);
+        if a || b {
+            self.replay_after(seq);
+        }
+        a || b
+    }
+
+    /// Seeds the alert rules and alerts from one snapshot read at `seq`.
+    pub fn seed_alerts(&mut self, rules: Vec<AlertRule>, alerts: Vec<Alert>, seq: i64) -> bool {
+        let a = self.rules.seed(rules, seq);
+        let b = self.alerts.seed(alerts, seq);
         if a || b {
             self.replay_after(seq);
         }
@@ -531,6 +611,46 @@ impl Store {
         lists
     }
 
+    /// Alerts still open, most severe first, then newest first.
+    pub fn open_alerts(&self) -> Vec<Alert> {
+        let mut alerts: Vec<Alert> = self
+            .alerts
+            .fold(self.pending.iter())
+            .into_values()
+            .filter(Alert::is_open)
+            .collect();
+        alerts.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then(b.raised_at.cmp(&a.raised_at))
+                .then(a.id.cmp(&b.id))
+        });
+        alerts
+    }
+
+    /// Every alert the store holds (open and recently resolved), newest first.
+    pub fn alerts(&self) -> Vec<Alert> {
+        let mut alerts: Vec<Alert> = self
+            .alerts
+            .fold(self.pending.iter())
+            .into_values()
+            .collect();
+        alerts.sort_by(|a, b| b.raised_at.cmp(&a.raised_at).then(a.id.cmp(&b.id)));
+        alerts
+    }
+
+    /// The alert rules in kind order, as the operator sees them.
+    pub fn rules(&self) -> Vec<AlertRule> {
+        let mut rules: Vec<AlertRule> =
+            self.rules.fold(self.pending.iter()).into_values().collect();
+        rules.sort_by_key(|r| {
+            crate::model::AlertKind::ALL
+                .iter()
+                .position(|k| *k == r.kind)
+        });
+        rules
+    }
+
     /// The confirmed entity a change is about, as JSON (the merge's base).
     fn confirmed_json(&self, change: &Change) -> Option<serde_json::Value> {
         let id = change.entity_id();
@@ -549,6 +669,14 @@ impl Store {
                 .and_then(|e| serde_json::to_value(e).ok()),
             Target::Playlist => self
                 .playlists
+                .confirmed(id)
+                .and_then(|e| serde_json::to_value(e).ok()),
+            Target::Alert => self
+                .alerts
+                .confirmed(id)
+                .and_then(|e| serde_json::to_value(e).ok()),
+            Target::Rule => self
+                .rules
                 .confirmed(id)
                 .and_then(|e| serde_json::to_value(e).ok()),
         }
@@ -644,6 +772,8 @@ impl Store {
             Target::Group => observe_in(&mut self.groups, &current),
             Target::Content => observe_in(&mut self.content, &current),
             Target::Playlist => observe_in(&mut self.playlists, &current),
+            Target::Alert => observe_in(&mut self.alerts, &current),
+            Target::Rule => observe_in(&mut self.rules, &current),
         }
         let p = self.pending.iter_mut().find(|p| p.op.op_id == op_id)?;
         let base = p.base.clone().unwrap_or(serde_json::Value::Null);
@@ -797,7 +927,9 @@ impl Store {
         let confirmed = confirm_in(&mut self.devices, event)
             .or_else(|| confirm_in(&mut self.groups, event))
             .or_else(|| confirm_in(&mut self.content, event))
-            .or_else(|| confirm_in(&mut self.playlists, event));
+            .or_else(|| confirm_in(&mut self.playlists, event))
+            .or_else(|| confirm_in(&mut self.alerts, event))
+            .or_else(|| confirm_in(&mut self.rules, event));
         if let Some(at) = own {
             self.pending.remove(at);
         }

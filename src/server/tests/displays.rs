@@ -415,3 +415,371 @@ async fn simulated_displays_speak_the_real_protocol_to_a_real_socket() {
     first.sort();
     assert_eq!(again_ids, first);
 }
+
+// ------------------------------------------------------------- health
+
+/// Sends a heartbeat and waits until the gateway holds it.
+async fn beat_with(f: &Fixture, d: &Display, device_id: &str, metrics: Metrics) {
+    let want = metrics.clone();
+    d.say(DisplayMsg::Heartbeat {
+        seq: 1,
+        at: now_ms(),
+        metrics,
+        playing: None,
+    });
+    for _ in 0..500 {
+        if f.state
+            .gateway
+            .beat(device_id)
+            .is_some_and(|b| b.metrics == want)
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the heartbeat never arrived");
+}
+
+fn hot(t: f64) -> Metrics {
+    Metrics {
+        temperature_c: Some(t),
+        storage_free_pct: Some(50.0),
+        ..Default::default()
+    }
+}
+
+/// The alert events the log holds after `since`, in order.
+async fn alert_events(f: &Fixture, since: i64) -> Vec<crate::model::Alert> {
+    log::read_since(&f.state.db, &f.editor.org_id, since, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e.body {
+            EventBody::AlertUpserted { alert } => Some(alert),
+            _ => None,
+        })
+        .collect()
+}
+
+fn rule_op(kind: crate::model::AlertKind, base: i64, patch: crate::model::RulePatch) -> Op {
+    Op {
+        op_id: new_id(),
+        base_version: Some(base),
+        change: Change::UpdateAlertRule {
+            rule_id: kind.rule_id(),
+            patch,
+        },
+    }
+}
+
+#[tokio::test]
+async fn a_rule_hit_is_raised_acknowledged_and_resolved_as_events() {
+    use crate::model::{AlertKind, RulePatch, Severity};
+    use crate::server::alerts;
+    let f = fixture().await;
+    let admin = user(
+        &f.state.db,
+        &f.editor.org_id,
+        "Acme",
+        "ad@acme.test",
+        Role::Admin,
+    )
+    .await;
+    // Only an admin changes rules, within bounds, against the version read.
+    let at_once = RulePatch {
+        minutes: Some(0.0),
+        severity: Some(Severity::Critical),
+        ..Default::default()
+    };
+    let err = changes::apply(
+        &f.state,
+        &f.editor,
+        rule_op(AlertKind::Temperature, 1, at_once.clone()),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, AppError::Forbidden { .. }), "{err:?}");
+    let absurd = RulePatch {
+        threshold: Some(900.0),
+        ..Default::default()
+    };
+    let err = changes::apply(&f.state, &admin, rule_op(AlertKind::Temperature, 1, absurd))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("150 °C"), "{err}");
+    changes::apply(
+        &f.state,
+        &admin,
+        rule_op(AlertKind::Temperature, 1, at_once.clone()),
+    )
+    .await
+    .unwrap();
+    let err = changes::apply(
+        &f.state,
+        &admin,
+        rule_op(AlertKind::Temperature, 1, at_once),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, AppError::Conflict { .. }), "{err:?}");
+
+    let (d, device_id, _) = paired_display(&f, "Hot box").await;
+    let interval = 10_000;
+    let mut tracker = alerts::Tracker::default();
+    let (_, start) = log::position(&f.state.db, &f.editor.org_id).await.unwrap();
+    beat_with(&f, &d, &device_id, hot(82.5)).await;
+    alerts::evaluate(&f.state, &mut tracker, &f.state.gateway.fleet(), interval)
+        .await
+        .unwrap();
+    // Evaluated again with nothing new: still one alert.
+    alerts::evaluate(&f.state, &mut tracker, &f.state.gateway.fleet(), interval)
+        .await
+        .unwrap();
+    let raised = alert_events(&f, start).await;
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    let alert = &raised[0];
+    assert_eq!(alert.device_id, device_id);
+    assert_eq!(alert.device_name, "Hot box");
+    assert_eq!(alert.kind, AlertKind::Temperature);
+    assert_eq!(alert.severity, Severity::Critical);
+    assert_eq!(alert.message, "82.5 °C, above 75 °C");
+    assert_eq!(alert.state(), "raised");
+
+    // A viewer cannot acknowledge; an editor can, once.
+    let ack = || Op {
+        op_id: new_id(),
+        base_version: None,
+        change: Change::AcknowledgeAlert {
+            alert_id: alert.id.clone(),
+        },
+    };
+    assert!(changes::apply(&f.state, &f.viewer, ack()).await.is_err());
+    let acked = changes::apply(&f.state, &f.editor, ack()).await.unwrap();
+    let EventBody::AlertUpserted { alert: acked } = acked.event.body else {
+        panic!("not an alert")
+    };
+    assert_eq!(acked.acknowledged_by.as_deref(), Some("ed@acme.test"));
+    assert_eq!(acked.state(), "acknowledged");
+    let again = changes::apply(&f.state, &f.editor, ack())
+        .await
+        .unwrap_err();
+    assert!(
+        again
+            .to_string()
+            .contains("already acknowledged by ed@acme.test"),
+        "{again}"
+    );
+    // Another organization does not see it.
+    let theirs = changes::apply(&f.state, &f.stranger, ack())
+        .await
+        .unwrap_err();
+    assert!(matches!(theirs, AppError::NotFound { .. }), "{theirs:?}");
+
+    // 74 °C is inside the 2 °C margin: still open. 70 °C resolves it.
+    beat_with(&f, &d, &device_id, hot(74.0)).await;
+    alerts::evaluate(&f.state, &mut tracker, &f.state.gateway.fleet(), interval)
+        .await
+        .unwrap();
+    assert_eq!(alert_events(&f, start).await.len(), 2);
+    beat_with(&f, &d, &device_id, hot(70.0)).await;
+    alerts::evaluate(&f.state, &mut tracker, &f.state.gateway.fleet(), interval)
+        .await
+        .unwrap();
+    let events = alert_events(&f, start).await;
+    assert_eq!(events.len(), 3);
+    assert_eq!(events[2].state(), "resolved");
+    assert_eq!(events[2].acknowledged_by.as_deref(), Some("ed@acme.test"));
+    // The snapshot lists it among the resolved of the day, and the rules.
+    let snap = alerts::snapshot(&f.state, &f.editor.org_id).await.unwrap();
+    assert_eq!(snap.rules.len(), 4);
+    assert!(snap.alerts.iter().any(|a| a.id == alert.id && !a.is_open()));
+    // A tracker that starts afresh (a restart) picks open alerts up from the
+    // database rather than raising them twice.
+    beat_with(&f, &d, &device_id, hot(90.0)).await;
+    alerts::evaluate(&f.state, &mut tracker, &f.state.gateway.fleet(), interval)
+        .await
+        .unwrap();
+    let mut restarted = alerts::Tracker::default();
+    alerts::evaluate(&f.state, &mut restarted, &f.state.gateway.fleet(), interval)
+        .await
+        .unwrap();
+    assert_eq!(alert_events(&f, start).await.len(), 4);
+    // Unpairing the display resolves what is open on it.
+    let device = devices::get(&f.state.db, &f.editor.org_id, &device_id)
+        .await
+        .unwrap()
+        .unwrap();
+    changes::apply(
+        &f.state,
+        &f.editor,
+        Op {
+            op_id: new_id(),
+            base_version: Some(device.version),
+            change: Change::UnpairDevice {
+                device_id: device_id.clone(),
+            },
+        },
+    )
+    .await
+    .unwrap();
+    alerts::evaluate(&f.state, &mut restarted, &f.state.gateway.fleet(), interval)
+        .await
+        .unwrap();
+    let events = alert_events(&f, start).await;
+    assert_eq!(events.len(), 5);
+    assert!(!events[4].is_open());
+}
+
+#[tokio::test]
+async fn a_display_the_server_knew_but_never_heard_from_goes_offline_and_alerts() {
+    use crate::server::alerts;
+    let f = fixture().await;
+    let (d, device_id, _) = paired_display(&f, "Quiet").await;
+    drop(d);
+    // As after a restart: the gateway knows only what the database says.
+    let gw = std::sync::Arc::new(gateway::Gateway::default());
+    let state = AppState {
+        gateway: gw.clone(),
+        ..f.state.clone()
+    };
+    sqlx::query("UPDATE devices SET status = 'online', last_seen = $1 WHERE id = $2")
+        .bind(now_ms() - 3_600_000)
+        .bind(&device_id)
+        .execute(&state.db.pool)
+        .await
+        .unwrap();
+    gw.track(devices::paired(&state.db).await.unwrap());
+    let beat = gw.beat(&device_id).expect("tracked");
+    assert!(!beat.connected);
+    let (_, start) = log::position(&state.db, &f.editor.org_id).await.unwrap();
+    let mut tracker = alerts::Tracker::default();
+    alerts::evaluate(&state, &mut tracker, &gw.fleet(), 10_000)
+        .await
+        .unwrap();
+    let events = alert_events(&f, start).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].kind, crate::model::AlertKind::Offline);
+    assert!(
+        events[0].message.starts_with("No heartbeat for 60 min"),
+        "{}",
+        events[0].message
+    );
+}
+
+#[tokio::test]
+async fn a_screenshot_command_reaches_the_display_and_its_answer_is_stored() {
+    use crate::model::DisplayCommand;
+    use base64::Engine;
+    let f = fixture().await;
+    let (mut d, device_id, _) = paired_display(&f, "Camera").await;
+    let id =
+        crate::server::health::command(&f.state, &f.viewer, &device_id, DisplayCommand::Screenshot)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    match d.hear().await {
+        ServerMsg::Command { id: got, command } => {
+            assert_eq!(got, id);
+            assert_eq!(command, DisplayCommand::Screenshot);
+        }
+        other => panic!("expected the command, got {other:?}"),
+    }
+    // A viewer may look but not reload.
+    let err =
+        crate::server::health::command(&f.state, &f.viewer, &device_id, DisplayCommand::Reload)
+            .await
+            .unwrap_err();
+    assert!(matches!(err, AppError::Forbidden { .. }), "{err:?}");
+    // Not a picture: refused, nothing stored.
+    d.say(DisplayMsg::Screenshot {
+        command_id: id.clone(),
+        image: format!(
+            "data:image/png;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(b"hello, not a png")
+        ),
+    });
+    match d.hear().await {
+        ServerMsg::Refused { message } => assert!(message.contains("PNG or JPEG"), "{message}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let (_, start) = log::position(&f.state.db, &f.editor.org_id).await.unwrap();
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::RgbImage::from_pixel(64, 36, image::Rgb([200, 30, 30]))
+        .write_to(&mut png, image::ImageFormat::Png)
+        .unwrap();
+    let bytes = png.into_inner();
+    d.say(DisplayMsg::Screenshot {
+        command_id: id,
+        image: format!(
+            "data:image/png;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(&bytes)
+        ),
+    });
+    let mut taken = None;
+    for _ in 0..500 {
+        let events = log::read_since(&f.state.db, &f.editor.org_id, start, 100)
+            .await
+            .unwrap();
+        taken = events.into_iter().find_map(|e| match e.body {
+            EventBody::ScreenshotTaken { device_id: id, at } if id == device_id => Some(at),
+            _ => None,
+        });
+        if taken.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let at = taken.expect("a screenshot_taken event");
+    let stored = std::fs::read(f.state.media_dir.join("screens").join(&device_id)).unwrap();
+    assert_eq!(stored, bytes);
+    let detail = crate::server::health::detail(&f.state, &f.editor.org_id, &device_id, 24)
+        .await
+        .unwrap();
+    assert_eq!(detail.screenshot_at, Some(at));
+    assert!(detail.connected);
+    // A display that is not connected gets nothing, and the operator hears why.
+    drop(d);
+    for _ in 0..500 {
+        if !f
+            .state
+            .gateway
+            .beat(&device_id)
+            .is_some_and(|b| b.connected)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let err =
+        crate::server::health::command(&f.state, &f.editor, &device_id, DisplayCommand::Screenshot)
+            .await
+            .unwrap_err();
+    assert!(err.to_string().contains("not connected"), "{err}");
+}
+
+#[tokio::test]
+async fn metric_samples_are_kept_for_the_history_charts() {
+    let f = fixture().await;
+    let (d, device_id, _) = paired_display(&f, "Charted").await;
+    for (i, t) in [40.0, 42.5, 45.0].into_iter().enumerate() {
+        beat_with(&f, &d, &device_id, hot(t)).await;
+        let fleet = f.state.gateway.fleet();
+        crate::server::health::sample_metrics(&f.state.db, &fleet, now_ms() + i as i64, 10_000)
+            .await
+            .unwrap();
+    }
+    let detail = crate::server::health::detail(&f.state, &f.editor.org_id, &device_id, 24)
+        .await
+        .unwrap();
+    let temps: Vec<f64> = detail
+        .samples
+        .iter()
+        .filter_map(|s| s.temperature_c)
+        .collect();
+    assert_eq!(temps, vec![40.0, 42.5, 45.0]);
+    assert_eq!(detail.metrics.temperature_c, Some(45.0));
+    // Another organization cannot read them.
+    let err = crate::server::health::detail(&f.state, &f.stranger.org_id, &device_id, 24)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AppError::NotFound { .. }), "{err:?}");
+}

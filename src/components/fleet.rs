@@ -1,0 +1,49 @@
+//! Fleet status counts (Overview, Health) and alert badges.
+
+use leptos::prelude::*;
+
+use crate::{
+    model::{DeviceStatus, Severity},
+    sync::use_sync,
+};
+
+/// Displays by status, live from the store; each links to the filtered list.
+#[component]
+pub fn FleetCounts() -> impl IntoView {
+    let sync = use_sync();
+    let counts = Memo::new(move |_| {
+        sync.store.with(|s| {
+            let devices = s.devices();
+            let count = |st: DeviceStatus| devices.iter().filter(|d| d.status == st).count();
+            [
+                devices.len(),
+                count(DeviceStatus::Online),
+                count(DeviceStatus::Idle),
+                count(DeviceStatus::Offline),
+                count(DeviceStatus::Error),
+            ]
+        })
+    });
+    let kpi = move |label: &'static str, i: usize, href: &'static str| {
+        view! {
+            <a class="kpi" href=href data-kpi=label.to_lowercase()>
+                <span class="kpi-value">{move || counts.get()[i]}</span>
+                <span class="kpi-label">{label}</span>
+            </a>
+        }
+    };
+    view! {
+        <section class="kpis" aria-label="Fleet">
+            {kpi("Displays", 0, "/devices")}
+            {kpi("Online", 1, "/devices?status=online")}
+            {kpi("Idle", 2, "/devices?status=idle")}
+            {kpi("Offline", 3, "/devices?status=offline")}
+            {kpi("Error", 4, "/devices?status=error")}
+        </section>
+    }
+}
+
+#[component]
+pub fn SeverityBadge(severity: Severity) -> impl IntoView {
+    view! { <span class=format!("badge severity-{}", severity.as_str())>{severity.as_str()}</span> }
+}
