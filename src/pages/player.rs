@@ -286,6 +286,7 @@ mod client {
                 seq,
                 at: now_ms() as i64,
                 metrics: Metrics {
+                    memory_pct: heap_pct(),
                     uptime_s: Some(((now_ms() - c.started_at) / 1000.0) as i64),
                     player_version: Some(VERSION.into()),
                     ..Default::default()
@@ -293,6 +294,21 @@ mod client {
                 playing,
             },
         );
+    }
+
+    /// What a browser can tell of its host's memory: the share of its
+    /// JavaScript heap limit in use (Chromium's `performance.memory`; other
+    /// browsers report nothing).
+    fn heap_pct() -> Option<f64> {
+        let perf = window().performance()?;
+        let memory = js_sys::Reflect::get(&perf, &"memory".into()).ok()?;
+        let used = js_sys::Reflect::get(&memory, &"usedJSHeapSize".into())
+            .ok()?
+            .as_f64()?;
+        let limit = js_sys::Reflect::get(&memory, &"jsHeapSizeLimit".into())
+            .ok()?
+            .as_f64()?;
+        (limit > 0.0).then(|| (used / limit * 1000.0).round() / 10.0)
     }
 
     fn send(c: &Client, msg: &DisplayMsg) -> bool {

@@ -13,7 +13,7 @@
 
 use std::{
     collections::{HashMap, VecDeque},
-    sync::{Arc, Mutex},
+    sync::Mutex,
     time::Duration,
 };
 
@@ -60,6 +60,8 @@ enum Control {
     Unpair(String),
     /// An operator's command (reload, screenshot) for the player.
     Command { id: String, command: DisplayCommand },
+    /// Something the display plays changed: read its manifest again.
+    Refresh,
 }
 
 struct Pairing {
@@ -73,7 +75,46 @@ struct Pairing {
 
 struct Connection {
     conn_id: u64,
+    org_id: String,
     control: mpsc::UnboundedSender<Control>,
+    watch: Watch,
+}
+
+/// What a connected display's manifest was read from: the events that can
+/// change it are routed to it, and no others.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Watch {
+    /// The display's group (its default playlist is the fallback).
+    pub group_id: Option<String>,
+    /// The display's own playlist, if it has one.
+    pub own_playlist: Option<String>,
+    /// The playlist it plays (its own or its group's).
+    pub playlist_id: Option<String>,
+    /// The library items in that playlist.
+    pub content: std::collections::HashSet<String>,
+}
+
+impl Watch {
+    /// Whether `body` can change what display `device_id` plays. A display's
+    /// own status changes cannot; a new group or playlist can.
+    pub fn wants(&self, device_id: &str, body: &EventBody) -> bool {
+        let my_playlist = |id: &str| self.playlist_id.as_deref() == Some(id);
+        match body {
+            EventBody::DeviceUpserted { device } => {
+                device.id == device_id
+                    && (device.group_id != self.group_id || device.playlist_id != self.own_playlist)
+            }
+            EventBody::GroupUpserted { group } => self.group_id.as_deref() == Some(&group.id),
+            EventBody::PlaylistUpserted { playlist } => my_playlist(&playlist.id),
+            EventBody::PlaylistDeleted { playlist_id, .. } => my_playlist(playlist_id),
+            EventBody::ContentUpserted { content } => self.content.contains(&content.id),
+            EventBody::ContentDeleted { content_id, .. } => self.content.contains(content_id),
+            EventBody::DeviceDeleted { .. }
+            | EventBody::AlertUpserted { .. }
+            | EventBody::AlertRuleUpserted { .. }
+            | EventBody::ScreenshotTaken { .. } => false,
+        }
+    }
 }
 
 /// What the gateway knows of one display's health, in memory.
@@ -102,6 +143,8 @@ pub struct Gateway {
     beats: Mutex<HashMap<String, Beat>>,
     claims: LoginLimiter,
     next_conn: std::sync::atomic::AtomicU64,
+    /// Organizations whose events a router task is dispatching to displays.
+    routers: Mutex<std::collections::HashSet<String>>,
     /// Wakes the status ticker when a heartbeat changes a display's status,
     /// so the change reaches operators at once rather than on the next tick.
     status_changed: tokio::sync::Notify,
@@ -262,11 +305,17 @@ impl Gateway {
             .next_conn
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         // A second connection with the same token replaces the first.
+        let connection = Connection {
+            conn_id,
+            org_id: org_id.to_string(),
+            control,
+            watch: Watch::default(),
+        };
         if let Some(old) = self
             .connections
             .lock()
             .unwrap()
-            .insert(device_id.to_string(), Connection { conn_id, control })
+            .insert(device_id.to_string(), connection)
         {
             let _ = old.control.send(Control::Unpair(
                 "Another player connected with this display's token.".into(),
@@ -386,6 +435,45 @@ impl Gateway {
         }
     }
 
+    /// Records what a connection's manifest was read from.
+    fn watch(&self, device_id: &str, conn_id: u64, watch: Watch) {
+        if let Some(c) = self.connections.lock().unwrap().get_mut(device_id) {
+            if c.conn_id == conn_id {
+                c.watch = watch;
+            }
+        }
+    }
+
+    /// Tells the displays an event concerns to read their manifest again. A
+    /// display's own change is one lookup; group, playlist and library
+    /// changes check each of the organization's connections (a comparison
+    /// each, no I/O). Returns how many were told.
+    pub fn route(&self, org_id: &str, body: &EventBody) -> usize {
+        let connections = self.connections.lock().unwrap();
+        let refresh = |c: &Connection| c.control.send(Control::Refresh).is_ok();
+        match body {
+            EventBody::DeviceUpserted { device } => connections
+                .get(&device.id)
+                .filter(|c| c.org_id == org_id && c.watch.wants(&device.id, body))
+                .map_or(0, |c| usize::from(refresh(c))),
+            _ => connections
+                .iter()
+                .filter(|(id, c)| c.org_id == org_id && c.watch.wants(id, body))
+                .filter(|(_, c)| refresh(c))
+                .count(),
+        }
+    }
+
+    /// The router fell behind and missed events: every display of the
+    /// organization reads its manifest again.
+    fn refresh_all(&self, org_id: &str) {
+        for c in self.connections.lock().unwrap().values() {
+            if c.org_id == org_id {
+                let _ = c.control.send(Control::Refresh);
+            }
+        }
+    }
+
     /// Every tracked display with its beat (the alert rules and metric samples).
     pub fn fleet(&self) -> Vec<(String, Beat)> {
         self.beats
@@ -436,9 +524,6 @@ struct Session {
     org_id: String,
     device_id: String,
     conn_id: u64,
-    /// The display's group when the manifest was read: its default playlist
-    /// is the fallback.
-    group_id: Option<String>,
     manifest: Manifest,
 }
 
@@ -464,7 +549,6 @@ where
     let gateway = state.gateway.clone();
     let mut session: Option<Session> = None;
     let mut code: Option<String> = None;
-    let mut events = None;
     let mut code_check = tokio::time::interval(Duration::from_secs(5));
     loop {
         tokio::select! {
@@ -486,7 +570,6 @@ where
                             Ok(Some((org_id, device))) => {
                                 let conn_id = gateway.connect(&org_id, &device.id, control_tx.clone());
                                 let s = start_session(&state, &out_tx, org_id, device.id, device.name, conn_id).await;
-                                events = state.hub.subscribe(&s.org_id).await.ok();
                                 session = Some(s);
                             }
                             Ok(None) => {
@@ -542,7 +625,6 @@ where
                     let _ = out_tx.send(ServerMsg::Paired { token, device_id: device_id.clone(), name: name.clone() });
                     let conn_id = gateway.connect(&org_id, &device_id, control_tx.clone());
                     let s = start_session(&state, &out_tx, org_id, device_id, name, conn_id).await;
-                    events = state.hub.subscribe(&s.org_id).await.ok();
                     session = Some(s);
                 }
                 Control::Unpair(reason) => {
@@ -552,18 +634,12 @@ where
                 Control::Command { id, command } => {
                     let _ = out_tx.send(ServerMsg::Command { id, command });
                 }
-            },
-            event = next_event(&mut events) => {
-                let Some(event) = event else {
-                    events = None;
-                    continue;
-                };
-                if let Some(s) = session.as_mut() {
-                    if affects_manifest(&event.event.body, s) {
+                Control::Refresh => {
+                    if let Some(s) = session.as_mut() {
                         refresh_manifest(&state, &out_tx, s).await;
                     }
                 }
-            }
+            },
             _ = code_check.tick() => {
                 // A code that ran out is replaced, so the screen always shows a live one.
                 if let Some(c) = &code {
@@ -587,39 +663,34 @@ where
     let _ = writer.await;
 }
 
-async fn next_event(
-    events: &mut Option<tokio::sync::broadcast::Receiver<Arc<super::hub::Shared>>>,
-) -> Option<Arc<super::hub::Shared>> {
-    match events {
-        Some(rx) => loop {
+/// Starts the organization's router once: one subscriber to its events that
+/// tells only the displays an event concerns, instead of every display's
+/// loop waking for every event (ten thousand wake-ups per status change).
+async fn ensure_router(state: &AppState, org_id: &str) {
+    if !state.gateway.routers.lock().unwrap().insert(org_id.to_string()) {
+        return;
+    }
+    // Subscribed before the first manifest is read, so no change falls between.
+    let Ok(mut rx) = state.hub.subscribe(org_id).await else {
+        state.gateway.routers.lock().unwrap().remove(org_id);
+        return;
+    };
+    let state = state.clone();
+    let org_id = org_id.to_string();
+    tokio::spawn(async move {
+        loop {
             match rx.recv().await {
-                Ok(e) => return Some(e),
-                // Missed some: a manifest refresh covers whatever they were.
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(_) => return None,
+                Ok(shared) => {
+                    state.gateway.route(&org_id, &shared.event.body);
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    state.gateway.refresh_all(&org_id);
+                }
+                Err(_) => break,
             }
-        },
-        None => std::future::pending().await,
-    }
-}
-
-/// Every event of the organization reaches every display's loop; only these
-/// can change what this one plays, so only these cost a read.
-fn affects_manifest(body: &EventBody, s: &Session) -> bool {
-    let playing = |content_id: &str| s.manifest.items.iter().any(|i| i.content_id == content_id);
-    let my_playlist = |id: &str| s.manifest.playlist_id.as_deref() == Some(id);
-    match body {
-        EventBody::DeviceUpserted { device } => device.id == s.device_id,
-        EventBody::DeviceDeleted { .. } => false,
-        EventBody::GroupUpserted { group } => s.group_id.as_deref() == Some(group.id.as_str()),
-        EventBody::PlaylistUpserted { playlist } => my_playlist(&playlist.id),
-        EventBody::PlaylistDeleted { playlist_id, .. } => my_playlist(playlist_id),
-        EventBody::ContentUpserted { content } => playing(&content.id),
-        EventBody::ContentDeleted { content_id, .. } => playing(content_id),
-        EventBody::AlertUpserted { .. }
-        | EventBody::AlertRuleUpserted { .. }
-        | EventBody::ScreenshotTaken { .. } => false,
-    }
+        }
+        state.gateway.routers.lock().unwrap().remove(&org_id);
+    });
 }
 
 async fn start_session(
@@ -635,15 +706,16 @@ async fn start_session(
         name,
         heartbeat_seconds: state.settings.heartbeat_seconds.max(1),
     });
-    let (manifest, group_id) = manifest_for(state, &org_id, &device_id)
+    ensure_router(state, &org_id).await;
+    let (manifest, watch) = manifest_for(state, &org_id, &device_id)
         .await
         .unwrap_or_default();
+    state.gateway.watch(&device_id, conn_id, watch);
     let _ = out.send(ServerMsg::Manifest(manifest.clone()));
     Session {
         org_id,
         device_id,
         conn_id,
-        group_id,
         manifest,
     }
 }
@@ -653,8 +725,8 @@ async fn refresh_manifest(
     out: &mpsc::UnboundedSender<ServerMsg>,
     s: &mut Session,
 ) {
-    if let Ok((manifest, group_id)) = manifest_for(state, &s.org_id, &s.device_id).await {
-        s.group_id = group_id;
+    if let Ok((manifest, watch)) = manifest_for(state, &s.org_id, &s.device_id).await {
+        state.gateway.watch(&s.device_id, s.conn_id, watch);
         if manifest != s.manifest {
             s.manifest = manifest.clone();
             let _ = out.send(ServerMsg::Manifest(manifest));
@@ -663,17 +735,22 @@ async fn refresh_manifest(
 }
 
 /// What a display plays: its own playlist, else its group's, with each item's
-/// URL, hash and duration; and the display's group, to know when to look again.
+/// URL, hash and duration; and what it was read from, to know when to look again.
 pub async fn manifest_for(
     state: &AppState,
     org_id: &str,
     device_id: &str,
-) -> Result<(Manifest, Option<String>), AppError> {
+) -> Result<(Manifest, Watch), AppError> {
     let db = &state.db;
     let Some(device) = devices::get(db, org_id, device_id).await? else {
-        return Ok((Manifest::default(), None));
+        return Ok((Manifest::default(), Watch::default()));
     };
     let group_id = device.group_id.clone();
+    let mut watch = Watch {
+        group_id: group_id.clone(),
+        own_playlist: device.playlist_id.clone(),
+        ..Watch::default()
+    };
     let mut playlist_id = device.playlist_id.clone();
     if playlist_id.is_none() {
         if let Some(group_id) = &group_id {
@@ -681,11 +758,17 @@ pub async fn manifest_for(
         }
     }
     let Some(playlist_id) = playlist_id else {
-        return Ok((Manifest::default(), group_id));
+        return Ok((Manifest::default(), watch));
     };
+    watch.playlist_id = Some(playlist_id.clone());
     let Some(playlist) = super::playlists::get(db, org_id, &playlist_id).await? else {
-        return Ok((Manifest::default(), group_id));
+        return Ok((Manifest::default(), watch));
     };
+    watch.content = playlist
+        .items
+        .iter()
+        .map(|i| i.content_id.clone())
+        .collect();
     let ids: Vec<&str> = playlist
         .items
         .iter()
@@ -726,7 +809,7 @@ pub async fn manifest_for(
         playlist_name: Some(playlist.name),
         items,
     };
-    Ok((manifest, group_id))
+    Ok((manifest, watch))
 }
 
 async fn record_play(
@@ -944,29 +1027,11 @@ mod tests {
 
     #[test]
     fn only_events_about_what_a_display_plays_refresh_its_manifest() {
-        let item = ManifestItem {
-            id: "i".into(),
-            content_id: "c1".into(),
-            name: "n".into(),
-            kind: ContentKind::Image,
-            url: "/media/x.png".into(),
-            sha256: None,
-            mime: None,
-            duration_ms: 1000,
-            reload_seconds: None,
-            valid_from: None,
-            valid_until: None,
-        };
-        let s = Session {
-            org_id: "o".into(),
-            device_id: "d".into(),
-            conn_id: 0,
+        let w = Watch {
             group_id: Some("g".into()),
-            manifest: Manifest {
-                playlist_id: Some("p".into()),
-                playlist_name: None,
-                items: vec![item],
-            },
+            own_playlist: None,
+            playlist_id: Some("p".into()),
+            content: ["c1".to_string()].into_iter().collect(),
         };
         let deleted = |id: &str| EventBody::ContentDeleted {
             content_id: id.into(),
@@ -976,10 +1041,10 @@ mod tests {
             playlist_id: id.into(),
             version: 2,
         };
-        assert!(affects_manifest(&deleted("c1"), &s));
-        assert!(!affects_manifest(&deleted("other"), &s));
-        assert!(affects_manifest(&playlist_gone("p"), &s));
-        assert!(!affects_manifest(&playlist_gone("q"), &s));
+        assert!(w.wants("d", &deleted("c1")));
+        assert!(!w.wants("d", &deleted("other")));
+        assert!(w.wants("d", &playlist_gone("p")));
+        assert!(!w.wants("d", &playlist_gone("q")));
         let group = |id: &str| EventBody::GroupUpserted {
             group: crate::model::DeviceGroup {
                 id: id.into(),
@@ -988,8 +1053,28 @@ mod tests {
                 version: 2,
             },
         };
-        assert!(affects_manifest(&group("g"), &s));
-        assert!(!affects_manifest(&group("h"), &s));
+        assert!(w.wants("d", &group("g")));
+        assert!(!w.wants("d", &group("h")));
+        // The display's own status changing does not touch what it plays;
+        // a new group or a playlist of its own does.
+        let device = |group: Option<&str>, playlist: Option<&str>| EventBody::DeviceUpserted {
+            device: crate::model::Device {
+                id: "d".into(),
+                name: "D".into(),
+                group_id: group.map(str::to_string),
+                tags: vec![],
+                timezone: "UTC".into(),
+                status: DeviceStatus::Offline,
+                last_seen: None,
+                playlist_id: playlist.map(str::to_string),
+                paired: true,
+                version: 3,
+            },
+        };
+        assert!(!w.wants("d", &device(Some("g"), None)));
+        assert!(w.wants("d", &device(Some("h"), None)));
+        assert!(w.wants("d", &device(Some("g"), Some("p2"))));
+        assert!(!w.wants("other", &device(Some("h"), None)));
     }
 
     #[test]
