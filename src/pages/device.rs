@@ -127,8 +127,10 @@ fn Detail(id: Memo<String>) -> impl IntoView {
     view! {
         {move || device.get().map(|d| view! {
             <header class="page-header">
-                <h1>{d.name.clone()}</h1>
-                <StatusBadge status=d.status/>
+                <div class="title-with-badge">
+                    <h1>{d.name.clone()}</h1>
+                    <StatusBadge status=d.status/>
+                </div>
                 <a class="button ghost" href="/devices">"All displays"</a>
             </header>
         })}

@@ -58,7 +58,7 @@ fn AlertRules(is_admin: Signal<bool>) -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="alert-rules">
             <h2 id="alert-rules">"Alert rules"</h2>
-            <p class="muted">"Every rule applies to every display. An alert is raised once its condition has held for the minutes set, and resolves on its own when the condition clears."</p>
+            <p class="muted">"Every rule applies to every display. An alert is raised once its condition has held for the minutes set (for player errors: the window they are counted in), and resolves on its own when the condition clears."</p>
             <Suspense fallback=|| view! { <p class="muted">"Loading rules…"</p> }>
                 {move || snapshot.get().map(|r| r.map(|snap| {
                     sync.seed_alerts(&snap);

@@ -667,7 +667,13 @@ where
 /// tells only the displays an event concerns, instead of every display's
 /// loop waking for every event (ten thousand wake-ups per status change).
 async fn ensure_router(state: &AppState, org_id: &str) {
-    if !state.gateway.routers.lock().unwrap().insert(org_id.to_string()) {
+    if !state
+        .gateway
+        .routers
+        .lock()
+        .unwrap()
+        .insert(org_id.to_string())
+    {
         return;
     }
     // Subscribed before the first manifest is read, so no change falls between.

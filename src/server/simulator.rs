@@ -208,8 +208,18 @@ impl Drift {
         Self {
             cpu: rng.gen_range(5.0..40.0),
             memory: rng.gen_range(20.0..60.0),
-            temperature: rng.gen_range(38.0..55.0),
-            storage: rng.gen_range(40.0..95.0),
+            // A few boxes run hot or nearly full, so the demo's alert rules
+            // have something to find (and, as they drift, to resolve).
+            temperature: if rng.gen_bool(0.08) {
+                rng.gen_range(72.0..80.0)
+            } else {
+                rng.gen_range(38.0..55.0)
+            },
+            storage: if rng.gen_bool(0.05) {
+                rng.gen_range(6.0..14.0)
+            } else {
+                rng.gen_range(40.0..95.0)
+            },
             started: now_ms(),
         }
     }
