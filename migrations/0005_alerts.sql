@@ -66,3 +66,9 @@ CREATE TABLE device_screenshots (
     width BIGINT NOT NULL,
     height BIGINT NOT NULL
 );
+
+-- The display version of the last operator change. Status changes bump
+-- `version` but not this, so a base version between the two still holds
+-- (see devices::check_edit_version).
+ALTER TABLE devices ADD COLUMN edited_version BIGINT NOT NULL DEFAULT 0;
+UPDATE devices SET edited_version = version;

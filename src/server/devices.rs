@@ -133,6 +133,30 @@ async fn find(
     row.as_ref().map(device_from_row).transpose()
 }
 
+/// The version rule for displays. Status changes (from heartbeats) bump
+/// `version`, since every copy orders a display's states by it, but change
+/// nothing an operator edits. So a base version read after the last
+/// operator's change still holds when only statuses moved since: an
+/// integrator's `If-Match` does not fail because a screen blinked offline.
+async fn check_edit_version(
+    tx: &mut Transaction<'_, Any>,
+    org_id: &str,
+    current: &Device,
+    base: Option<i64>,
+) -> Result<(), AppError> {
+    let edited: i64 =
+        sqlx::query_scalar("SELECT edited_version FROM devices WHERE org_id = $1 AND id = $2")
+            .bind(org_id)
+            .bind(&current.id)
+            .fetch_one(&mut **tx)
+            .await?;
+    let base = match base {
+        Some(b) if (edited..=current.version).contains(&b) => Some(current.version),
+        other => other,
+    };
+    super::changes::check_version(current, current.version, &current.name, "a display", base)
+}
+
 fn gone() -> AppError {
     AppError::not_found("This display no longer exists; someone may have deleted it.")
 }
@@ -228,8 +252,8 @@ pub async fn insert(
     now: i64,
 ) -> Result<(), AppError> {
     sqlx::query(
-        "INSERT INTO devices (id, org_id, name, group_id, tags, timezone, status, last_seen, version, created_at, updated_at, playlist_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
+        "INSERT INTO devices (id, org_id, name, group_id, tags, timezone, status, last_seen, version, created_at, updated_at, playlist_id, edited_version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $9)",
     )
     .bind(&d.id)
     .bind(org_id)
@@ -255,13 +279,7 @@ pub async fn update(
     patch: &DevicePatch,
 ) -> Result<EventBody, AppError> {
     let current = find(tx, org_id, id).await?.ok_or_else(gone)?;
-    super::changes::check_version(
-        &current,
-        current.version,
-        &current.name,
-        "a display",
-        base_version,
-    )?;
+    check_edit_version(tx, org_id, &current, base_version).await?;
     if patch.fields().is_empty() {
         return Err(AppError::validation("The change sets no field."));
     }
@@ -285,7 +303,7 @@ pub async fn update(
     patch.apply_to(&mut device);
     device.version += 1;
     sqlx::query(
-        "UPDATE devices SET name = $1, group_id = $2, tags = $3, timezone = $4, version = $5, updated_at = $6, playlist_id = $9 \
+        "UPDATE devices SET name = $1, group_id = $2, tags = $3, timezone = $4, version = $5, edited_version = $5, updated_at = $6, playlist_id = $9 \
          WHERE org_id = $7 AND id = $8",
     )
     .bind(&device.name)
@@ -309,13 +327,7 @@ pub async fn delete(
     base_version: Option<i64>,
 ) -> Result<EventBody, AppError> {
     let current = find(tx, org_id, id).await?.ok_or_else(gone)?;
-    super::changes::check_version(
-        &current,
-        current.version,
-        &current.name,
-        "a display",
-        base_version,
-    )?;
+    check_edit_version(tx, org_id, &current, base_version).await?;
     sqlx::query("DELETE FROM devices WHERE org_id = $1 AND id = $2")
         .bind(org_id)
         .bind(id)
@@ -362,13 +374,7 @@ pub async fn unpair(
     base_version: Option<i64>,
 ) -> Result<EventBody, AppError> {
     let mut device = find(tx, org_id, id).await?.ok_or_else(gone)?;
-    super::changes::check_version(
-        &device,
-        device.version,
-        &device.name,
-        "a display",
-        base_version,
-    )?;
+    check_edit_version(tx, org_id, &device, base_version).await?;
     if !device.paired {
         return Err(AppError::validation(format!(
             "“{}” is not paired with a player.",
@@ -379,7 +385,7 @@ pub async fn unpair(
     device.status = crate::model::DeviceStatus::Offline;
     device.version += 1;
     sqlx::query(
-        "UPDATE devices SET token_hash = NULL, status = $1, version = $2, updated_at = $3 \
+        "UPDATE devices SET token_hash = NULL, status = $1, version = $2, edited_version = $2, updated_at = $3 \
          WHERE org_id = $4 AND id = $5",
     )
     .bind(device.status.as_str())

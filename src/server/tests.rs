@@ -208,6 +208,52 @@ async fn a_stale_base_version_is_a_conflict_carrying_the_current_display() {
 }
 
 #[tokio::test]
+async fn status_changes_do_not_make_an_operators_base_version_stale() {
+    use crate::model::DeviceStatus;
+    let f = fixture().await;
+    let ack = changes::apply(&f.state, &f.editor, create("Lobby"))
+        .await
+        .unwrap();
+    let id = ack.event.body.entity_id().to_string();
+    // Read at version 1; then the display goes online and idle (versions 2, 3).
+    for status in [DeviceStatus::Online, DeviceStatus::Idle] {
+        changes::record_statuses(
+            &f.state,
+            &f.editor.org_id,
+            &[(id.clone(), status, Some(now_ms()))],
+        )
+        .await
+        .unwrap();
+    }
+    let renamed = changes::apply(&f.state, &f.editor, rename(&id, 1, "Mine"))
+        .await
+        .unwrap();
+    let EventBody::DeviceUpserted { device } = renamed.event.body else {
+        panic!("not a display")
+    };
+    assert_eq!((device.name.as_str(), device.version), ("Mine", 4));
+    // The status stays what the heartbeats said.
+    assert_eq!(device.status, DeviceStatus::Idle);
+    // An operator's change still makes older bases stale, statuses or not.
+    changes::record_statuses(
+        &f.state,
+        &f.editor.org_id,
+        &[(id.clone(), DeviceStatus::Offline, None)],
+    )
+    .await
+    .unwrap();
+    for base in [1, 3] {
+        let err = changes::apply(&f.state, &f.editor, rename(&id, base, "Stale"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, AppError::Conflict { .. }), "{err:?}");
+    }
+    changes::apply(&f.state, &f.editor, rename(&id, 4, "After the status"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
 async fn a_viewer_cannot_change_anything() {
     let f = fixture().await;
     let err = changes::apply(&f.state, &f.viewer, create("Nope"))

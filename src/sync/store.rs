@@ -562,12 +562,21 @@ impl Store {
         }
     }
 
-    /// The displays as the operator sees them: confirmed plus pending ops.
+    /// A collection as the operator sees it (confirmed plus pending ops),
+    /// sorted by `order`.
+    fn sorted<E: Entity>(
+        &self,
+        collection: &Collection<E>,
+        order: impl FnMut(&E, &E) -> std::cmp::Ordering,
+    ) -> Vec<E> {
+        let mut all: Vec<E> = collection.fold(self.pending.iter()).into_values().collect();
+        all.sort_by(order);
+        all
+    }
+
+    /// The displays as the operator sees them, by id.
     pub fn devices(&self) -> Vec<Device> {
-        self.devices
-            .fold(self.pending.iter())
-            .into_values()
-            .collect()
+        self.sorted(&self.devices, |a, b| a.id.cmp(&b.id))
     }
 
     pub fn device(&self, id: &str) -> Option<Device> {
@@ -575,80 +584,53 @@ impl Store {
     }
 
     pub fn groups(&self) -> Vec<DeviceGroup> {
-        let mut groups: Vec<DeviceGroup> = self
-            .groups
-            .fold(self.pending.iter())
-            .into_values()
-            .collect();
-        groups.sort_by(|a, b| a.name.cmp(&b.name));
-        groups
+        self.sorted(&self.groups, |a, b| a.name.cmp(&b.name))
     }
 
     /// The library, newest first, as the operator sees it.
     pub fn content(&self) -> Vec<Content> {
-        let mut items: Vec<Content> = self
-            .content
-            .fold(self.pending.iter())
-            .into_values()
-            .collect();
-        items.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
-        items
+        self.sorted(&self.content, |a, b| {
+            b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id))
+        })
     }
 
     /// Playlists by name, as the operator sees them.
     pub fn playlists(&self) -> Vec<Playlist> {
-        let mut lists: Vec<Playlist> = self
-            .playlists
-            .fold(self.pending.iter())
-            .into_values()
-            .collect();
-        lists.sort_by(|a, b| {
+        self.sorted(&self.playlists, |a, b| {
             a.name
                 .to_lowercase()
                 .cmp(&b.name.to_lowercase())
                 .then(a.id.cmp(&b.id))
-        });
-        lists
+        })
     }
 
     /// Alerts still open, most severe first, then newest first.
     pub fn open_alerts(&self) -> Vec<Alert> {
-        let mut alerts: Vec<Alert> = self
-            .alerts
-            .fold(self.pending.iter())
-            .into_values()
-            .filter(Alert::is_open)
-            .collect();
-        alerts.sort_by(|a, b| {
+        let mut open = self.sorted(&self.alerts, |a, b| {
             b.severity
                 .cmp(&a.severity)
                 .then(b.raised_at.cmp(&a.raised_at))
                 .then(a.id.cmp(&b.id))
         });
-        alerts
+        open.retain(Alert::is_open);
+        open
     }
 
     /// Every alert the store holds (open and recently resolved), newest first.
     pub fn alerts(&self) -> Vec<Alert> {
-        let mut alerts: Vec<Alert> = self
-            .alerts
-            .fold(self.pending.iter())
-            .into_values()
-            .collect();
-        alerts.sort_by(|a, b| b.raised_at.cmp(&a.raised_at).then(a.id.cmp(&b.id)));
-        alerts
+        self.sorted(&self.alerts, |a, b| {
+            b.raised_at.cmp(&a.raised_at).then(a.id.cmp(&b.id))
+        })
     }
 
     /// The alert rules in kind order, as the operator sees them.
     pub fn rules(&self) -> Vec<AlertRule> {
-        let mut rules: Vec<AlertRule> =
-            self.rules.fold(self.pending.iter()).into_values().collect();
-        rules.sort_by_key(|r| {
+        let rank = |r: &AlertRule| {
             crate::model::AlertKind::ALL
                 .iter()
                 .position(|k| *k == r.kind)
-        });
-        rules
+        };
+        self.sorted(&self.rules, |a, b| rank(a).cmp(&rank(b)))
     }
 
     /// The confirmed entity a change is about, as JSON (the merge's base).
