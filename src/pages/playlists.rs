@@ -150,16 +150,39 @@ fn move_item(sync: SyncHandle, p: &Playlist, item_id: &str, after: Option<String
     );
 }
 
+/// The editor. Items are rendered keyed by id, so an edit by someone else
+/// re-renders only what it changed: a duration or a name being typed here
+/// keeps its text and its focus.
 #[component]
 fn Editor(id: String) -> impl IntoView {
     let sync = use_sync();
-    let session = use_session();
     let key = id.clone();
     let playlist = Memo::new(move |_| {
         sync.store
             .with(|s| s.playlists().into_iter().find(|p| p.id == key))
     });
-    let library = Memo::new(move |_| sync.store.with(|s| s.content()));
+    let exists = Memo::new(move |_| playlist.with(Option::is_some));
+    move || {
+        if exists.get() {
+            view! { <EditorBody playlist/> }.into_any()
+        } else {
+            view! { <p class="empty-state">"This playlist no longer exists."</p> }.into_any()
+        }
+    }
+}
+
+/// The playlist as shown now (the editor exists only while it does).
+type Shown = Memo<Option<Playlist>>;
+
+fn now_of(playlist: Shown) -> Option<Playlist> {
+    playlist.get_untracked()
+}
+
+#[component]
+fn EditorBody(playlist: Shown) -> impl IntoView {
+    let sync = use_sync();
+    let session = use_session();
+    let id = playlist.with_untracked(|p| p.as_ref().map(|p| p.id.clone()).unwrap_or_default());
     let pending = {
         let id = id.clone();
         Memo::new(move |_| {
@@ -173,148 +196,231 @@ fn Editor(id: String) -> impl IntoView {
     };
     let dragging = RwSignal::new(None::<String>);
     let confirm_delete = RwSignal::new(false);
-    move || {
-        let Some(p) = playlist.get() else {
-            return view! { <p class="empty-state">"This playlist no longer exists."</p> }
-                .into_any();
-        };
-        let p = StoredValue::new(p);
-        let name = RwSignal::new(p.with_value(|p| p.name.clone()));
-        let content_of = move |content_id: &str| -> Option<Content> {
-            library.with(|l| l.iter().find(|c| c.id == content_id).cloned())
-        };
-        let items = p.with_value(|p| p.items.clone());
-        let count = items.len();
-        view! {
-            <section class="panel editor" aria-label="Playlist editor" data-id=p.with_value(|p| p.id.clone())>
-                <header class="editor-head">
-                    <form class="inline-form" on:submit=move |ev| {
-                        ev.prevent_default();
-                        let n = name.get_untracked();
-                        p.with_value(|p| if n.trim() != p.name {
+    // The name box follows the playlist's name until the operator types in it.
+    let confirmed_name = Memo::new(move |_| {
+        playlist.with(|p| p.as_ref().map(|p| p.name.clone()).unwrap_or_default())
+    });
+    let name = RwSignal::new(confirmed_name.get_untracked());
+    let name_dirty = RwSignal::new(false);
+    Effect::new(move |_| {
+        let n = confirmed_name.get();
+        if !name_dirty.get_untracked() {
+            name.set(n);
+        }
+    });
+    let summary = Memo::new(move |_| {
+        playlist.with(|p| p.as_ref().map_or((0, 0), |p| (p.items.len(), p.total_ms())))
+    });
+    view! {
+        <section class="panel editor" aria-label="Playlist editor" data-id=id.clone()>
+            <header class="editor-head">
+                <form class="inline-form" on:submit=move |ev| {
+                    ev.prevent_default();
+                    let n = name.get_untracked();
+                    name_dirty.set(false);
+                    if let Some(p) = now_of(playlist) {
+                        if n.trim() != p.name {
                             sync.submit(Change::RenamePlaylist { playlist_id: p.id.clone(), name: n }, Some(p.version));
-                        });
-                    }>
-                        <label class="visually-hidden" for="playlist-name">"Playlist name"</label>
-                        <input id="playlist-name" type="text" class="title-input" prop:value=move || name.get()
-                            on:input=move |ev| name.set(event_target_value(&ev)) disabled=move || !session.can_edit()/>
-                        <Show when=move || session.can_edit()>
-                            <button type="submit" class="button">"Rename"</button>
-                        </Show>
-                    </form>
-                    <p class="muted total" aria-live="polite">
-                        {format!("{count} items · total {}", p.with_value(|p| format_duration(p.total_ms())))}
-                        {move || (pending.get() > 0).then(|| view! { <span class="saving">" · saving"</span> })}
-                    </p>
-                </header>
-                <ol class="items" aria-label="Items">
-                    {items.iter().enumerate().map(|(index, item)| {
-                        let item_id = StoredValue::new(item.id.clone());
-                        let content = content_of(&item.content_id);
-                        let title = content.as_ref().map_or_else(|| "(deleted item)".to_string(), |c| c.name.clone());
-                        let thumb = content.as_ref().map(Content::thumb_url).unwrap_or_default();
-                        let seconds = RwSignal::new((item.duration_ms / 1000).to_string());
-                        let dup = item.clone();
-                        view! {
-                            <li class="item" data-id=item.id.clone() draggable=move || session.can_edit().to_string()
-                                class:dragging=move || dragging.get().as_deref() == Some(item_id.get_value().as_str())
-                                on:dragstart=move |_ev| {
-                                    dragging.set(Some(item_id.get_value()));
-                                    #[cfg(feature = "hydrate")]
-                                    if let Some(dt) = _ev.data_transfer() {
-                                        let _ = dt.set_data("text/plain", &item_id.get_value());
-                                    }
-                                }
-                                on:dragend=move |_| dragging.set(None)
-                                on:dragover=move |ev| ev.prevent_default()
-                                on:drop=move |ev| {
-                                    ev.prevent_default();
-                                    if let Some(src) = dragging.get_untracked() {
-                                        p.with_value(|p| if let Some(after) = drop_anchor(&p.items, &src, &item_id.get_value()) {
-                                            move_item(sync, p, &src, after);
-                                        });
-                                    }
-                                    dragging.set(None);
-                                }>
-                                <span class="handle" aria-hidden="true">"⠿"</span>
-                                <img class="thumb-small" src=thumb alt=""/>
-                                <span class="item-name">{title.clone()}</span>
-                                <label class="duration">
-                                    <span class="visually-hidden">{format!("Seconds for {title}")}</span>
-                                    <input type="number" min="1" max="86400" prop:value=move || seconds.get()
-                                        disabled=move || !session.can_edit()
-                                        on:input=move |ev| seconds.set(event_target_value(&ev))
-                                        on:change=move |_| {
-                                            match seconds.get_untracked().trim().parse::<i64>() {
-                                                Ok(s) if (1..=86_400).contains(&s) => p.with_value(|p| {
-                                                    sync.submit(Change::SetItemDuration {
-                                                        playlist_id: p.id.clone(),
-                                                        item_id: item_id.get_value(),
-                                                        duration_ms: s * 1000,
-                                                    }, Some(p.version));
-                                                }),
-                                                _ => sync.notices.error("A duration is a whole number of seconds, from 1 to 86400."),
-                                            }
-                                        }/>
-                                    " s"
-                                </label>
-                                <Show when=move || session.can_edit()>
-                                    <div class="row-actions">
-                                        <button type="button" class="button ghost" aria-label=format!("Move up {title}") disabled=index == 0
-                                            on:click=move |_| p.with_value(|p| if let Some(after) = step_anchor(&p.items, index, true) {
-                                                move_item(sync, p, &item_id.get_value(), after);
-                                            })>"↑"</button>
-                                        <button type="button" class="button ghost" aria-label=format!("Move down {title}") disabled=index + 1 == count
-                                            on:click=move |_| p.with_value(|p| if let Some(after) = step_anchor(&p.items, index, false) {
-                                                move_item(sync, p, &item_id.get_value(), after);
-                                            })>"↓"</button>
-                                        <button type="button" class="button ghost" aria-label=format!("Duplicate {title}") on:click={
-                                            let dup = dup.clone();
-                                            move |_| p.with_value(|p| {
-                                                sync.submit(Change::InsertItem {
-                                                    playlist_id: p.id.clone(),
-                                                    item: PlaylistItem { id: new_op_id(), ..dup.clone() },
-                                                    after: Some(dup.id.clone()),
-                                                }, Some(p.version));
-                                            })
-                                        }>"Duplicate"</button>
-                                        <button type="button" class="button ghost danger" aria-label=format!("Remove {title}")
-                                            on:click=move |_| p.with_value(|p| {
-                                                sync.submit(Change::RemoveItem { playlist_id: p.id.clone(), item_id: item_id.get_value() }, Some(p.version));
-                                            })>"Remove"</button>
-                                    </div>
-                                </Show>
-                            </li>
                         }
-                    }).collect_view()}
-                </ol>
-                {(count == 0).then(|| view! { <p class="muted">"No items yet: add some from the library below."</p> })}
-                <Show when=move || session.can_edit()>
-                    <AddItems playlist=p/>
-                    <div class="danger-zone">
-                        {move || if confirm_delete.get() {
-                            view! {
-                                <div role="alertdialog" aria-labelledby="del-pl">
-                                    <p id="del-pl">{p.with_value(|p| format!("Delete “{}”? This cannot be undone.", p.name))}</p>
-                                    <button type="button" class="button ghost" on:click=move |_| confirm_delete.set(false)>"Cancel"</button>
-                                    <button type="button" class="button danger" on:click=move |_| {
-                                        p.with_value(|p| sync.submit(Change::DeletePlaylist { playlist_id: p.id.clone() }, Some(p.version)));
-                                        confirm_delete.set(false);
-                                    }>"Delete playlist"</button>
-                                </div>
-                            }.into_any()
-                        } else {
-                            view! { <button type="button" class="button danger" on:click=move |_| confirm_delete.set(true)>"Delete playlist…"</button> }.into_any()
-                        }}
-                    </div>
-                </Show>
-            </section>
-        }.into_any()
+                    }
+                }>
+                    <label class="visually-hidden" for="playlist-name">"Playlist name"</label>
+                    <input id="playlist-name" type="text" class="title-input" prop:value=move || name.get()
+                        on:input=move |ev| {
+                            name_dirty.set(true);
+                            name.set(event_target_value(&ev));
+                        }
+                        disabled=move || !session.can_edit()/>
+                    <Show when=move || session.can_edit()>
+                        <button type="submit" class="button">"Rename"</button>
+                    </Show>
+                </form>
+                <p class="muted total" aria-live="polite">
+                    {move || {
+                        let (count, total) = summary.get();
+                        format!("{count} items · total {}", format_duration(total))
+                    }}
+                    {move || (pending.get() > 0).then(|| view! { <span class="saving">" · saving"</span> })}
+                </p>
+            </header>
+            <ol class="items" aria-label="Items">
+                <For
+                    each=move || playlist.with(|p| p.as_ref().map(|p| p.items.clone()).unwrap_or_default())
+                    key=|item| item.id.clone()
+                    let:item
+                >
+                    <ItemRow item playlist dragging/>
+                </For>
+            </ol>
+            <Show when=move || summary.get().0 == 0>
+                <p class="muted">"No items yet: add some from the library below."</p>
+            </Show>
+            <Show when=move || session.can_edit()>
+                <AddItems playlist/>
+                <div class="danger-zone">
+                    {move || if confirm_delete.get() {
+                        view! {
+                            <div role="alertdialog" aria-labelledby="del-pl">
+                                <p id="del-pl">{move || format!("Delete “{}”? This cannot be undone.", confirmed_name.get())}</p>
+                                <button type="button" class="button ghost" on:click=move |_| confirm_delete.set(false)>"Cancel"</button>
+                                <button type="button" class="button danger" on:click=move |_| {
+                                    if let Some(p) = now_of(playlist) {
+                                        sync.submit(Change::DeletePlaylist { playlist_id: p.id.clone() }, Some(p.version));
+                                    }
+                                    confirm_delete.set(false);
+                                }>"Delete playlist"</button>
+                            </div>
+                        }.into_any()
+                    } else {
+                        view! { <button type="button" class="button danger" on:click=move |_| confirm_delete.set(true)>"Delete playlist…"</button> }.into_any()
+                    }}
+                </div>
+            </Show>
+        </section>
+    }
+}
+
+/// One item of the editor. Its place in the list and its duration follow the
+/// playlist; the seconds box keeps what the operator types until they commit it.
+#[component]
+fn ItemRow(
+    item: PlaylistItem,
+    playlist: Shown,
+    dragging: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let sync = use_sync();
+    let session = use_session();
+    let item_id = StoredValue::new(item.id.clone());
+    let place = Memo::new(move |_| {
+        playlist.with(|p| {
+            p.as_ref().map_or((0, 0), |p| {
+                let index = p
+                    .items
+                    .iter()
+                    .position(|i| i.id == item_id.get_value())
+                    .unwrap_or(0);
+                (index, p.items.len())
+            })
+        })
+    });
+    let duration = Memo::new(move |_| {
+        playlist.with(|p| {
+            p.as_ref()
+                .and_then(|p| p.items.iter().find(|i| i.id == item_id.get_value()))
+                .map_or(0, |i| i.duration_ms)
+        })
+    });
+    let seconds = RwSignal::new((item.duration_ms / 1000).to_string());
+    let seconds_dirty = RwSignal::new(false);
+    Effect::new(move |_| {
+        let d = duration.get();
+        if !seconds_dirty.get_untracked() {
+            seconds.set((d / 1000).to_string());
+        }
+    });
+    let content_id = item.content_id.clone();
+    let title = Memo::new(move |_| {
+        sync.store.with(|s| {
+            s.content
+                .confirmed(&content_id)
+                .map_or_else(|| "(deleted item)".to_string(), |c| c.name.clone())
+        })
+    });
+    let thumb = sync
+        .store
+        .with_untracked(|s| {
+            s.content
+                .confirmed(&item.content_id)
+                .map(Content::thumb_url)
+        })
+        .unwrap_or_default();
+    let step = move |up: bool| {
+        if let Some(p) = now_of(playlist) {
+            if let Some(after) = step_anchor(&p.items, place.get_untracked().0, up) {
+                move_item(sync, &p, &item_id.get_value(), after);
+            }
+        }
+    };
+    view! {
+        <li class="item" data-id=item.id.clone() draggable=move || session.can_edit().to_string()
+            class:dragging=move || dragging.get().as_deref() == Some(item_id.get_value().as_str())
+            on:dragstart=move |_ev| {
+                dragging.set(Some(item_id.get_value()));
+                #[cfg(feature = "hydrate")]
+                if let Some(dt) = _ev.data_transfer() {
+                    let _ = dt.set_data("text/plain", &item_id.get_value());
+                }
+            }
+            on:dragend=move |_| dragging.set(None)
+            on:dragover=move |ev| ev.prevent_default()
+            on:drop=move |ev| {
+                ev.prevent_default();
+                if let (Some(src), Some(p)) = (dragging.get_untracked(), now_of(playlist)) {
+                    if let Some(after) = drop_anchor(&p.items, &src, &item_id.get_value()) {
+                        move_item(sync, &p, &src, after);
+                    }
+                }
+                dragging.set(None);
+            }>
+            <span class="handle" aria-hidden="true">"⠿"</span>
+            <img class="thumb-small" src=thumb alt=""/>
+            <span class="item-name">{move || title.get()}</span>
+            <label class="duration">
+                <span class="visually-hidden">{move || format!("Seconds for {}", title.get())}</span>
+                <input type="number" min="1" max="86400" prop:value=move || seconds.get()
+                    disabled=move || !session.can_edit()
+                    on:input=move |ev| {
+                        seconds_dirty.set(true);
+                        seconds.set(event_target_value(&ev));
+                    }
+                    on:change=move |_| {
+                        seconds_dirty.set(false);
+                        match seconds.get_untracked().trim().parse::<i64>() {
+                            Ok(s) if (1..=86_400).contains(&s) => if let Some(p) = now_of(playlist) {
+                                sync.submit(Change::SetItemDuration {
+                                    playlist_id: p.id.clone(),
+                                    item_id: item_id.get_value(),
+                                    duration_ms: s * 1000,
+                                }, Some(p.version));
+                            },
+                            _ => {
+                                sync.notices.error("A duration is a whole number of seconds, from 1 to 86400.");
+                                seconds.set((duration.get_untracked() / 1000).to_string());
+                            }
+                        }
+                    }/>
+                " s"
+            </label>
+            <Show when=move || session.can_edit()>
+                <div class="row-actions">
+                    <button type="button" class="button ghost" aria-label=move || format!("Move up {}", title.get())
+                        disabled=move || place.get().0 == 0
+                        on:click=move |_| step(true)>"↑"</button>
+                    <button type="button" class="button ghost" aria-label=move || format!("Move down {}", title.get())
+                        disabled=move || { let (i, n) = place.get(); i + 1 == n }
+                        on:click=move |_| step(false)>"↓"</button>
+                    <button type="button" class="button ghost" aria-label=move || format!("Duplicate {}", title.get())
+                        on:click=move |_| if let Some(p) = now_of(playlist) {
+                            if let Some(orig) = p.items.iter().find(|i| i.id == item_id.get_value()) {
+                                sync.submit(Change::InsertItem {
+                                    playlist_id: p.id.clone(),
+                                    item: PlaylistItem { id: new_op_id(), ..orig.clone() },
+                                    after: Some(orig.id.clone()),
+                                }, Some(p.version));
+                            }
+                        }>"Duplicate"</button>
+                    <button type="button" class="button ghost danger" aria-label=move || format!("Remove {}", title.get())
+                        on:click=move |_| if let Some(p) = now_of(playlist) {
+                            sync.submit(Change::RemoveItem { playlist_id: p.id.clone(), item_id: item_id.get_value() }, Some(p.version));
+                        }>"Remove"</button>
+                </div>
+            </Show>
+        </li>
     }
 }
 
 #[component]
-fn AddItems(playlist: StoredValue<Playlist>) -> impl IntoView {
+fn AddItems(playlist: Shown) -> impl IntoView {
     let sync = use_sync();
     let search = RwSignal::new(String::new());
     let library = Memo::new(move |_| sync.store.with(|s| s.content()));
@@ -338,11 +444,8 @@ fn AddItems(playlist: StoredValue<Playlist>) -> impl IntoView {
                                     <span>{c.name.clone()}</span>
                                     <span class="muted">{format!(" {}", c.kind.label())}</span>
                                     <button type="button" class="button" aria-label=label on:click=move |_| {
-                                        // Read the list as shown now, so "after the last" is current.
-                                        let current = sync.store.with_untracked(|s| {
-                                            s.playlists().into_iter().find(|p| p.id == playlist.with_value(|p| p.id.clone()))
-                                        });
-                                        if let Some(p) = current {
+                                        // The list as shown now, so "after the last" is current.
+                                        if let Some(p) = now_of(playlist) {
                                             sync.submit(Change::InsertItem {
                                                 playlist_id: p.id.clone(),
                                                 item: PlaylistItem {
