@@ -90,6 +90,7 @@ test('an offline alert is raised, acknowledged and resolved live on Health', asy
   await admin.goto('/health');
   await hydrated(admin);
   const other = await livePage(browser, '/health');
+  const overview = await livePage(browser, '/');
   await expect(admin.locator('.connection[data-state="live"]')).toBeVisible({ timeout: 10_000 });
   const alertOn = (page: Page) => page.locator('ul[aria-label="Open alerts"] li.alert-item').filter({ hasText: name });
   await expect(alertOn(admin)).toHaveCount(0);
@@ -98,6 +99,7 @@ test('an offline alert is raised, acknowledged and resolved live on Health', asy
   await screen.close();
   await expect(alertOn(admin)).toBeVisible({ timeout: 10_000 });
   await expect(alertOn(other)).toBeVisible();
+  await expect(alertOn(overview)).toBeVisible();
   await expect(alertOn(admin)).toContainText('Display offline');
   await expect(alertOn(admin)).toContainText('No heartbeat');
   await expect(alertOn(admin).locator('.badge')).toHaveText('critical');
@@ -116,6 +118,7 @@ test('an offline alert is raised, acknowledged and resolved live on Health', asy
   await expect(back.locator('.player[data-phase="playing"]')).toBeVisible({ timeout: 15_000 });
   await expect(alertOn(admin)).toHaveCount(0, { timeout: 10_000 });
   await expect(alertOn(other)).toHaveCount(0);
+  await expect(alertOn(overview)).toHaveCount(0);
   const resolved = other.locator('tbody[aria-label="Resolved alerts"] tr').filter({ hasText: name });
   await expect(resolved).toBeVisible();
   await expect(resolved).toContainText('admin@vizora.test');

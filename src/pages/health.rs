@@ -44,13 +44,22 @@ pub fn HealthPage() -> impl IntoView {
     }
 }
 
+/// The live list of open alerts (Health shows all; Overview the first few).
 #[component]
-fn OpenAlerts() -> impl IntoView {
+pub fn OpenAlerts(#[prop(optional)] limit: Option<usize>) -> impl IntoView {
     let sync = use_sync();
-    let open = Memo::new(move |_| sync.store.with(|s| s.open_alerts()));
+    let all = Memo::new(move |_| sync.store.with(|s| s.open_alerts()));
+    let open = Memo::new(move |_| {
+        all.with(|a| {
+            a.iter()
+                .take(limit.unwrap_or(usize::MAX))
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    });
     view! {
         <section class="panel" aria-labelledby="open-alerts">
-            <h2 id="open-alerts">"Open alerts " <span class="count">{move || open.with(Vec::len)}</span></h2>
+            <h2 id="open-alerts">"Open alerts " <span class="count">{move || all.with(Vec::len)}</span></h2>
             <Show when=move || open.with(Vec::is_empty)>
                 <p class="empty-state">"No open alerts. Rules are set in Settings; alerts appear here the moment a display breaks one."</p>
             </Show>
@@ -59,6 +68,9 @@ fn OpenAlerts() -> impl IntoView {
                     <AlertRow alert/>
                 </For>
             </ul>
+            <Show when=move || limit.is_some_and(|n| all.with(Vec::len) > n)>
+                <p><a href="/health">"All open alerts on Health"</a></p>
+            </Show>
         </section>
     }
 }

@@ -2,9 +2,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
-    api::devices::fetch_devices,
+    api::{devices::fetch_devices, health::fetch_alerts},
     components::{ago, fleet::FleetCounts},
     model::EventBody,
+    pages::health::OpenAlerts,
     sync::{platform::now_ms, use_sync},
 };
 
@@ -12,6 +13,7 @@ use crate::{
 pub fn OverviewPage() -> impl IntoView {
     let sync = use_sync();
     let snapshot = Resource::new_blocking(move || sync.refetch.get(), |_| fetch_devices());
+    let alerts = Resource::new(move || sync.refetch.get(), |_| fetch_alerts());
     let activity = Memo::new(move |_| {
         sync.store.with(|s| {
             s.recent()
@@ -70,6 +72,12 @@ pub fn OverviewPage() -> impl IntoView {
                 view! {
                     <FleetCounts/>
                 }
+            }))}
+        </Suspense>
+        <Suspense fallback=|| ()>
+            {move || alerts.get().map(|r| r.map(|snap| {
+                sync.seed_alerts(&snap);
+                view! { <OpenAlerts limit=5/> }
             }))}
         </Suspense>
         <section class="panel">
