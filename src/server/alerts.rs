@@ -174,6 +174,9 @@ pub struct Tracker {
     loaded: bool,
     open: HashMap<(String, String), (String, String)>,
     since: HashMap<(String, String), i64>,
+    /// Displays this node evaluated last time. Only these resolve when they
+    /// leave the fleet (unpaired, deleted): another node's are its own.
+    seen: std::collections::HashSet<String>,
 }
 
 enum Write {
@@ -258,7 +261,7 @@ pub async fn evaluate(
     let tracked: std::collections::HashSet<&str> =
         fleet.iter().map(|(id, _)| id.as_str()).collect();
     for ((device_id, _), (org_id, alert_id)) in &tracker.open {
-        if !tracked.contains(device_id.as_str()) {
+        if !tracked.contains(device_id.as_str()) && tracker.seen.contains(device_id) {
             writes
                 .entry(org_id.clone())
                 .or_default()
@@ -270,6 +273,7 @@ pub async fn evaluate(
     tracker
         .since
         .retain(|(device_id, _), _| tracked.contains(device_id.as_str()));
+    tracker.seen = tracked.iter().map(|id| id.to_string()).collect();
     for (org_id, writes) in writes {
         for chunk in writes.chunks(500) {
             for alert in record(state, &org_id, chunk).await? {

@@ -882,9 +882,14 @@ pub async fn fleet_ticker(state: AppState) {
     let mut written_at: u64 = 0;
     let mut sampled_at: u64 = 0;
     let mut alerts = super::alerts::Tracker::default();
-    match devices::paired(&state.db).await {
-        Ok(displays) => state.gateway.track(displays),
-        Err(e) => tracing::warn!(error = %e, "could not read the paired displays"),
+    // One node (SQLite) knows the whole fleet: a display that never comes
+    // back after a restart goes offline and alerts. With several nodes on
+    // PostgreSQL each judges only the displays connected to it.
+    if state.db.backend == super::db::Backend::Sqlite {
+        match devices::paired(&state.db).await {
+            Ok(displays) => state.gateway.track(displays),
+            Err(e) => tracing::warn!(error = %e, "could not read the paired displays"),
+        }
     }
     loop {
         tokio::select! {

@@ -783,3 +783,47 @@ async fn metric_samples_are_kept_for_the_history_charts() {
         .unwrap_err();
     assert!(matches!(err, AppError::NotFound { .. }), "{err:?}");
 }
+
+#[tokio::test]
+async fn a_node_does_not_resolve_alerts_on_displays_it_never_saw() {
+    use crate::model::{AlertKind, RulePatch};
+    use crate::server::alerts;
+    let f = fixture().await;
+    let admin = user(
+        &f.state.db,
+        &f.editor.org_id,
+        "Acme",
+        "ad2@acme.test",
+        Role::Admin,
+    )
+    .await;
+    let at_once = RulePatch {
+        minutes: Some(0.0),
+        ..Default::default()
+    };
+    changes::apply(
+        &f.state,
+        &admin,
+        rule_op(AlertKind::Temperature, 1, at_once),
+    )
+    .await
+    .unwrap();
+    let (d, device_id, _) = paired_display(&f, "Elsewhere").await;
+    let (_, start) = log::position(&f.state.db, &f.editor.org_id).await.unwrap();
+    beat_with(&f, &d, &device_id, hot(90.0)).await;
+    let mut here = alerts::Tracker::default();
+    alerts::evaluate(&f.state, &mut here, &f.state.gateway.fleet(), 10_000)
+        .await
+        .unwrap();
+    assert_eq!(alert_events(&f, start).await.len(), 1);
+    // Another node, whose fleet does not hold this display, leaves it open.
+    let mut other_node = alerts::Tracker::default();
+    for _ in 0..2 {
+        alerts::evaluate(&f.state, &mut other_node, &[], 10_000)
+            .await
+            .unwrap();
+    }
+    let events = alert_events(&f, start).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(events[0].is_open());
+}
