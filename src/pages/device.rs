@@ -228,9 +228,11 @@ fn Detail(id: Memo<String>) -> impl IntoView {
     }
 }
 
+/// "45 s", "12 min", "3 h 5 min", "2 d 4 h".
 fn format_uptime(s: i64) -> String {
     match s {
-        0..=3_599 => format!("{} min", s / 60),
+        0..=59 => format!("{s} s"),
+        60..=3_599 => format!("{} min", s / 60),
         3_600..=86_399 => format!("{} h {} min", s / 3_600, (s % 3_600) / 60),
         _ => format!("{} d {} h", s / 86_400, (s % 86_400) / 3_600),
     }
@@ -247,7 +249,20 @@ fn Charts(detail: DeviceDetail) -> impl IntoView {
             .collect()
     };
     let m = detail.metrics;
+    let span = match (samples.first(), samples.last()) {
+        (Some(a), Some(b)) if b.at > a.at => format!(
+            "{} samples over the last {}",
+            samples.len(),
+            format_uptime((b.at - a.at) / 1000)
+        ),
+        _ => "No history yet".to_string(),
+    };
+    let caption = format!(
+        "{span} (one every {} s, kept 7 days); the figure is the latest heartbeat.",
+        detail.sample_seconds
+    );
     view! {
+        <p class="muted chart-caption">{caption}</p>
         <div class="charts">
             <Sparkline label="CPU" unit="%" points=series(|s| s.cpu_pct) now=m.cpu_pct fixed_max=Some(100.0)/>
             <Sparkline label="Memory" unit="%" points=series(|s| s.memory_pct) now=m.memory_pct fixed_max=Some(100.0)/>

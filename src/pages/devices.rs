@@ -433,11 +433,27 @@ fn DialogHost(dialogs: Dialogs, groups: StoredValue<Vec<DeviceGroup>>) -> impl I
                 view! { <DeviceForm device=Some(d) groups on_done=close/> }.into_any()
             }
             (Dialog::Delete, Some(d)) => {
-                view! { <ConfirmDelete device=d on_done=close/> }.into_any()
+                view! {
+                    <ConfirmChange
+                        title=format!("Delete “{}”?", d.name)
+                        body="The display is removed from the fleet and stops receiving content. This cannot be undone."
+                        action="Delete"
+                        change=Change::DeleteDevice { device_id: d.id.clone() }
+                        version=d.version
+                        on_done=close/>
+                }.into_any()
             }
             (Dialog::Pair, _) => view! { <PairForm groups on_done=close/> }.into_any(),
             (Dialog::Unpair, Some(d)) => {
-                view! { <ConfirmUnpair device=d on_done=close/> }.into_any()
+                view! {
+                    <ConfirmChange
+                        title=format!("Unpair “{}”?", d.name)
+                        body="Its player is disconnected at once and its token stops working; the screen goes back to showing a pairing code."
+                        action="Unpair"
+                        change=Change::UnpairDevice { device_id: d.id.clone() }
+                        version=d.version
+                        on_done=close/>
+                }.into_any()
             }
             _ => ().into_any(),
         }
@@ -596,25 +612,29 @@ fn save(sync: SyncHandle, existing: Option<&Device>, f: Fields) {
     }
 }
 
+/// A change that cannot be undone (Delete, Unpair), confirmed first.
 #[component]
-fn ConfirmDelete(
-    device: Device,
+fn ConfirmChange(
+    title: String,
+    body: &'static str,
+    action: &'static str,
+    change: Change,
+    version: i64,
     on_done: impl Fn() + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let sync = use_sync();
-    let id = device.id.clone();
-    let version = device.version;
+    let change = StoredValue::new(change);
     view! {
         <div class="dialog-backdrop">
-            <div class="dialog" role="alertdialog" aria-modal="true" aria-labelledby="delete-title" aria-describedby="delete-body">
-                <h2 id="delete-title">{format!("Delete “{}”?", device.name)}</h2>
-                <p id="delete-body">"The display is removed from the fleet and stops receiving content. This cannot be undone."</p>
+            <div class="dialog" role="alertdialog" aria-modal="true" aria-labelledby="confirm-title" aria-describedby="confirm-body">
+                <h2 id="confirm-title">{title}</h2>
+                <p id="confirm-body">{body}</p>
                 <div class="dialog-actions">
                     <button type="button" class="button ghost" on:click=move |_| on_done()>"Cancel"</button>
                     <button type="button" class="button danger" on:click=move |_| {
-                        sync.submit(Change::DeleteDevice { device_id: id.clone() }, Some(version));
+                        sync.submit(change.get_value(), Some(version));
                         on_done();
-                    }>"Delete"</button>
+                    }>{action}</button>
                 </div>
             </div>
         </div>
@@ -681,31 +701,6 @@ fn PairForm(
                     <button type="submit" class="button primary">"Pair"</button>
                 </div>
             </form>
-        </div>
-    }
-}
-
-#[component]
-fn ConfirmUnpair(
-    device: Device,
-    on_done: impl Fn() + Copy + Send + Sync + 'static,
-) -> impl IntoView {
-    let sync = use_sync();
-    let id = device.id.clone();
-    let version = device.version;
-    view! {
-        <div class="dialog-backdrop">
-            <div class="dialog" role="alertdialog" aria-modal="true" aria-labelledby="unpair-title">
-                <h2 id="unpair-title">{format!("Unpair “{}”?", device.name)}</h2>
-                <p>"Its player is disconnected at once and its token stops working; the screen goes back to showing a pairing code."</p>
-                <div class="dialog-actions">
-                    <button type="button" class="button ghost" on:click=move |_| on_done()>"Cancel"</button>
-                    <button type="button" class="button danger" on:click=move |_| {
-                        sync.submit(Change::UnpairDevice { device_id: id.clone() }, Some(version));
-                        on_done();
-                    }>"Unpair"</button>
-                </div>
-            </div>
         </div>
     }
 }
