@@ -80,11 +80,15 @@ fn Detail(id: Memo<String>) -> impl IntoView {
         move || (id.get(), poll.get(), touched.get()),
         |(id, _, _)| fetch_device_detail(id),
     );
-    Effect::new(move |_| {
-        let sample = detail
+    // Re-armed only when the sample period changes, not on every refetch.
+    let period = Memo::new(move |_| {
+        detail
             .get()
             .and_then(Result::ok)
-            .map_or(10, |d| d.sample_seconds.clamp(2, 30));
+            .map_or(10, |d| d.sample_seconds.clamp(2, 30))
+    });
+    Effect::new(move |_| {
+        let sample = period.get();
         let handle = set_interval_with_handle(
             move || poll.update(|n| *n += 1),
             std::time::Duration::from_secs(sample),

@@ -177,6 +177,41 @@ pub struct Tracker {
     /// Displays this node evaluated last time. Only these resolve when they
     /// leave the fleet (unpaired, deleted): another node's are its own.
     seen: std::collections::HashSet<String>,
+    /// Each organization's rules and when they were read.
+    rules: HashMap<String, (Vec<AlertRule>, i64)>,
+    /// `Gateway::rules_changed` when the rules were last read.
+    rules_seen: u64,
+}
+
+/// How long rules read by the evaluator are used before it reads them again.
+/// A change on this node is seen at once; one made on another node, within this.
+const RULES_REFRESH_MS: i64 = 30_000;
+
+impl Tracker {
+    async fn rules(
+        &mut self,
+        state: &AppState,
+        org_id: &str,
+        now: i64,
+    ) -> Result<&[AlertRule], AppError> {
+        let changed = state
+            .gateway
+            .rules_changed
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if changed != self.rules_seen {
+            self.rules.clear();
+            self.rules_seen = changed;
+        }
+        let fresh = self
+            .rules
+            .get(org_id)
+            .is_some_and(|(_, at)| now - at < RULES_REFRESH_MS);
+        if !fresh {
+            let read = rules(&state.db, org_id).await?;
+            self.rules.insert(org_id.to_string(), (read, now));
+        }
+        Ok(&self.rules[org_id].0)
+    }
 }
 
 enum Write {
@@ -216,7 +251,7 @@ pub async fn evaluate(
     }
     let mut writes: HashMap<String, Vec<Write>> = HashMap::new();
     for (org_id, displays) in &by_org {
-        let rules = rules(&state.db, org_id).await?;
+        let rules = tracker.rules(state, org_id, now).await?.to_vec();
         for (device_id, beat) in displays {
             let status = super::gateway::derive_status(
                 now,

@@ -44,6 +44,15 @@ pub struct CurrentUser {
 }
 
 impl CurrentUser {
+    /// Admin-only actions; `what` completes "Only an admin can …".
+    pub fn require_admin(&self, what: &str) -> Result<(), AppError> {
+        if self.role == Role::Admin {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(format!("Only an admin can {what}.")))
+        }
+    }
+
     /// Viewers read; changing anything needs editor or admin.
     pub fn require_editor(&self) -> Result<(), AppError> {
         if self.role.can_edit() {

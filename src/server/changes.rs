@@ -118,6 +118,12 @@ pub(crate) async fn apply_trusted(
                 Some(AfterCommit::Disconnect { device_id, reason }) => {
                     state.gateway.disconnect(&device_id, reason)
                 }
+                Some(AfterCommit::RulesChanged) => {
+                    state
+                        .gateway
+                        .rules_changed
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
                 None => {}
             }
             Ok(ack)
@@ -163,6 +169,8 @@ enum AfterCommit {
         device_id: String,
         reason: &'static str,
     },
+    /// The evaluator must read the alert rules again.
+    RulesChanged,
 }
 
 async fn apply_change(
@@ -207,6 +215,7 @@ async fn apply_change(
             device_id: device_id.clone(),
             reason: "This display was deleted by an operator.",
         }),
+        Change::UpdateAlertRule { .. } => Some(AfterCommit::RulesChanged),
         _ => None,
     };
     let body = match &op.change {
@@ -299,9 +308,7 @@ async fn apply_change(
             alerts::acknowledge(tx, &user.org_id, alert_id, &user.email).await
         }
         Change::UpdateAlertRule { rule_id, patch } => {
-            if user.role != crate::model::Role::Admin {
-                return Err(AppError::forbidden("Only an admin can change alert rules."));
-            }
+            user.require_admin("change alert rules")?;
             alerts::update_rule(tx, &user.org_id, rule_id, op.base_version, patch).await
         }
         Change::PairDevice { .. } => Err(AppError::internal()),

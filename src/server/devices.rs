@@ -133,23 +133,30 @@ async fn find(
     row.as_ref().map(device_from_row).transpose()
 }
 
+/// A display about to be changed by an operator, with the version of the
+/// last operator change (see [`check_edit_version`]).
+async fn find_for_edit(
+    tx: &mut Transaction<'_, Any>,
+    org_id: &str,
+    id: &str,
+) -> Result<(Device, i64), AppError> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS}, edited_version FROM devices WHERE org_id = $1 AND id = $2"
+    ))
+    .bind(org_id)
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or_else(gone)?;
+    Ok((device_from_row(&row)?, row.get("edited_version")))
+}
+
 /// The version rule for displays. Status changes (from heartbeats) bump
 /// `version`, since every copy orders a display's states by it, but change
 /// nothing an operator edits. So a base version read after the last
-/// operator's change still holds when only statuses moved since: an
-/// integrator's `If-Match` does not fail because a screen blinked offline.
-async fn check_edit_version(
-    tx: &mut Transaction<'_, Any>,
-    org_id: &str,
-    current: &Device,
-    base: Option<i64>,
-) -> Result<(), AppError> {
-    let edited: i64 =
-        sqlx::query_scalar("SELECT edited_version FROM devices WHERE org_id = $1 AND id = $2")
-            .bind(org_id)
-            .bind(&current.id)
-            .fetch_one(&mut **tx)
-            .await?;
+/// operator's change (`edited`) still holds when only statuses moved since:
+/// an integrator's `If-Match` does not fail because a screen blinked offline.
+fn check_edit_version(current: &Device, edited: i64, base: Option<i64>) -> Result<(), AppError> {
     let base = match base {
         Some(b) if (edited..=current.version).contains(&b) => Some(current.version),
         other => other,
@@ -278,8 +285,8 @@ pub async fn update(
     base_version: Option<i64>,
     patch: &DevicePatch,
 ) -> Result<EventBody, AppError> {
-    let current = find(tx, org_id, id).await?.ok_or_else(gone)?;
-    check_edit_version(tx, org_id, &current, base_version).await?;
+    let (current, edited) = find_for_edit(tx, org_id, id).await?;
+    check_edit_version(&current, edited, base_version)?;
     if patch.fields().is_empty() {
         return Err(AppError::validation("The change sets no field."));
     }
@@ -326,8 +333,8 @@ pub async fn delete(
     id: &str,
     base_version: Option<i64>,
 ) -> Result<EventBody, AppError> {
-    let current = find(tx, org_id, id).await?.ok_or_else(gone)?;
-    check_edit_version(tx, org_id, &current, base_version).await?;
+    let (current, edited) = find_for_edit(tx, org_id, id).await?;
+    check_edit_version(&current, edited, base_version)?;
     sqlx::query("DELETE FROM devices WHERE org_id = $1 AND id = $2")
         .bind(org_id)
         .bind(id)
@@ -373,8 +380,8 @@ pub async fn unpair(
     id: &str,
     base_version: Option<i64>,
 ) -> Result<EventBody, AppError> {
-    let mut device = find(tx, org_id, id).await?.ok_or_else(gone)?;
-    check_edit_version(tx, org_id, &device, base_version).await?;
+    let (mut device, edited) = find_for_edit(tx, org_id, id).await?;
+    check_edit_version(&device, edited, base_version)?;
     if !device.paired {
         return Err(AppError::validation(format!(
             "“{}” is not paired with a player.",

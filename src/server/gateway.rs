@@ -143,6 +143,9 @@ pub struct Gateway {
     beats: Mutex<HashMap<String, Beat>>,
     claims: LoginLimiter,
     next_conn: std::sync::atomic::AtomicU64,
+    /// Bumped when an alert rule changes on this node: the evaluator reads
+    /// rules again at once (other nodes' changes within its refresh period).
+    pub rules_changed: std::sync::atomic::AtomicU64,
     /// Organizations whose events a router task is dispatching to displays.
     routers: Mutex<std::collections::HashSet<String>>,
     /// Wakes the status ticker when a heartbeat changes a display's status,
@@ -875,12 +878,12 @@ async fn record_error(
 }
 
 /// Derives every tracked display's status once a second (an event when it
-/// changes) and writes last-seen times every ten seconds.
+/// changes; a heartbeat that changes one wakes it sooner), writes last-seen
+/// times every ten seconds and metric samples every `metrics-sample-seconds`,
+/// and evaluates the alert rules.
 pub async fn fleet_ticker(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut n: u64 = 0;
-    let mut written_at: u64 = 0;
-    let mut sampled_at: u64 = 0;
     let mut alerts = super::alerts::Tracker::default();
     // One node (SQLite) knows the whole fleet: a display that never comes
     // back after a restart goes offline and alerts. With several nodes on
@@ -892,10 +895,12 @@ pub async fn fleet_ticker(state: AppState) {
         }
     }
     loop {
-        tokio::select! {
-            _ = tick.tick() => n += 1,
-            _ = state.gateway.status_changed.notified() => {}
-        }
+        // A heartbeat that changes a status wakes only the status write
+        // below; everything else here runs once a second.
+        let ticked = tokio::select! {
+            _ = tick.tick() => { n += 1; true }
+            _ = state.gateway.status_changed.notified() => false,
+        };
         let interval_ms = (state.settings.heartbeat_seconds.max(1) * 1000) as i64;
         let now = now_ms();
         let changes: Vec<(String, String, DeviceStatus, Option<i64>)> = {
@@ -932,8 +937,10 @@ pub async fn fleet_ticker(state: AppState) {
                 }
             }
         }
-        if n.is_multiple_of(10) && n != written_at {
-            written_at = n;
+        if !ticked {
+            continue;
+        }
+        if n.is_multiple_of(10) {
             let seen: Vec<(String, i64)> = {
                 let mut beats = state.gateway.beats.lock().unwrap();
                 beats
@@ -949,15 +956,14 @@ pub async fn fleet_ticker(state: AppState) {
                 tracing::warn!(error = %e, "could not write last-seen times");
             }
         }
-        if n != sampled_at && n.is_multiple_of(state.settings.metrics_sample_seconds.max(1)) {
-            sampled_at = n;
-            let fleet = state.gateway.fleet();
+        // One copy of the fleet per second serves the samples and the rules.
+        let fleet = state.gateway.fleet();
+        if n.is_multiple_of(state.settings.metrics_sample_seconds.max(1)) {
             if let Err(e) = super::health::sample_metrics(&state.db, &fleet, now, interval_ms).await
             {
                 tracing::warn!(error = %e, "could not write metric samples");
             }
         }
-        let fleet = state.gateway.fleet();
         if let Err(e) = super::alerts::evaluate(&state, &mut alerts, &fleet, interval_ms).await {
             tracing::warn!(error = %e, "could not evaluate alert rules");
         }

@@ -177,12 +177,10 @@ pub async fn store(
     let at = now_ms();
     let mut tx = state.db.pool.begin().await?;
     log::lock_stream(&mut tx, org_id).await?;
-    sqlx::query("DELETE FROM device_screenshots WHERE device_id = $1")
-        .bind(device_id)
-        .execute(&mut *tx)
-        .await?;
     sqlx::query(
-        "INSERT INTO device_screenshots (device_id, org_id, at, mime, width, height) VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO device_screenshots (device_id, org_id, at, mime, width, height) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (device_id) DO UPDATE SET at = excluded.at, mime = excluded.mime, \
+         width = excluded.width, height = excluded.height",
     )
     .bind(device_id)
     .bind(org_id)

@@ -26,16 +26,8 @@ fn token_from_row(r: &AnyRow) -> ApiToken {
     }
 }
 
-fn require_admin(user: &CurrentUser) -> Result<(), AppError> {
-    if user.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(AppError::forbidden("Only an admin can manage API tokens."))
-    }
-}
-
 pub async fn list(db: &Db, user: &CurrentUser) -> Result<Vec<ApiToken>, AppError> {
-    require_admin(user)?;
+    user.require_admin("manage API tokens")?;
     let rows = sqlx::query(
         "SELECT id, name, role, created_at, last_used_at, revoked_at FROM api_tokens \
          WHERE org_id = $1 ORDER BY created_at DESC, id",
@@ -52,7 +44,7 @@ pub async fn create(
     name: &str,
     role: Role,
 ) -> Result<CreatedToken, AppError> {
-    require_admin(user)?;
+    user.require_admin("manage API tokens")?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 80 {
         return Err(AppError::validation(
@@ -85,7 +77,7 @@ pub async fn create(
 }
 
 pub async fn revoke(db: &Db, user: &CurrentUser, id: &str) -> Result<(), AppError> {
-    require_admin(user)?;
+    user.require_admin("manage API tokens")?;
     let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE org_id = $2 AND id = $3 AND revoked_at IS NULL")
         .bind(now_ms())
         .bind(&user.org_id)

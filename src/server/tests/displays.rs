@@ -826,4 +826,19 @@ async fn a_node_does_not_resolve_alerts_on_displays_it_never_saw() {
     let events = alert_events(&f, start).await;
     assert_eq!(events.len(), 1, "{events:?}");
     assert!(events[0].is_open());
+    // Disabling the rule is seen by the evaluator at once (its cached rules
+    // are dropped on commit), and what the rule raised resolves.
+    let off = RulePatch {
+        enabled: Some(false),
+        ..Default::default()
+    };
+    changes::apply(&f.state, &admin, rule_op(AlertKind::Temperature, 2, off))
+        .await
+        .unwrap();
+    alerts::evaluate(&f.state, &mut here, &f.state.gateway.fleet(), 10_000)
+        .await
+        .unwrap();
+    let events = alert_events(&f, start).await;
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert!(!events[1].is_open());
 }
