@@ -263,15 +263,21 @@ impl SyncHandle {
         self.pump();
     }
 
+    // Seeding runs inside the pages' Suspense closures. During server
+    // rendering Leptos 0.8 can run such a closure after the request's signals
+    // were disposed (an upstream race in Suspense); the `try_` reads and writes
+    // make that a no-op instead of a panic that leaves the response hanging.
     pub fn seed_devices(&self, snapshot: &DevicesSnapshot) {
         let fresh = self
             .store
-            .with_untracked(|s| !s.devices.is_seeded() || s.devices.as_of_seq() < snapshot.seq);
+            .try_with_untracked(|s| !s.devices.is_seeded() || s.devices.as_of_seq() < snapshot.seq)
+            .unwrap_or(false);
         let groups_fresh = self
             .store
-            .with_untracked(|s| !s.groups.is_seeded() || s.groups.as_of_seq() < snapshot.seq);
+            .try_with_untracked(|s| !s.groups.is_seeded() || s.groups.as_of_seq() < snapshot.seq)
+            .unwrap_or(false);
         if fresh || groups_fresh {
-            self.store.update(|s| {
+            self.store.try_update(|s| {
                 s.seed_devices(snapshot.devices.clone(), snapshot.seq);
                 s.seed_groups(snapshot.groups.clone(), snapshot.seq);
             });
@@ -281,13 +287,13 @@ impl SyncHandle {
     /// Seeds the library and playlists (Content, Playlists, and the playlist
     /// pickers on Devices) from a snapshot, unless the store holds newer.
     pub fn seed_library(&self, snapshot: &LibrarySnapshot) {
-        let fresh = self.store.with_untracked(|s| {
+        let fresh = self.store.try_with_untracked(|s| {
             !s.content.is_seeded()
                 || s.content.as_of_seq() < snapshot.seq
                 || s.playlists.as_of_seq() < snapshot.seq
-        });
+        }) == Some(true);
         if fresh {
-            self.store.update(|s| {
+            self.store.try_update(|s| {
                 s.seed_library(
                     snapshot.content.clone(),
                     snapshot.playlists.clone(),
@@ -300,13 +306,13 @@ impl SyncHandle {
     /// Seeds the alert rules and alerts (Health, Settings, Overview, a
     /// display's detail view) from a snapshot, unless the store holds newer.
     pub fn seed_alerts(&self, snapshot: &crate::model::AlertsSnapshot) {
-        let fresh = self.store.with_untracked(|s| {
+        let fresh = self.store.try_with_untracked(|s| {
             !s.alerts.is_seeded()
                 || s.alerts.as_of_seq() < snapshot.seq
                 || s.rules.as_of_seq() < snapshot.seq
-        });
+        }) == Some(true);
         if fresh {
-            self.store.update(|s| {
+            self.store.try_update(|s| {
                 s.seed_alerts(
                     snapshot.rules.clone(),
                     snapshot.alerts.clone(),
