@@ -10,6 +10,7 @@ pub mod components;
 pub mod error;
 pub mod model;
 pub mod pages;
+pub mod player;
 #[cfg(feature = "ssr")]
 pub mod server;
 pub mod sync;
