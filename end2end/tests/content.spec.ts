@@ -77,6 +77,7 @@ test('upload by picker and by drop, thumbnails shown, into a playlist, reordered
   await expect(alice.locator('.connection[data-state="live"]')).toBeVisible({ timeout: 10_000 });
   await expect(card(alice, sunrise)).toContainText(`Used in: ${listName}`);
   await card(alice, sunrise).getByRole('button', { name: `Delete ${sunrise}` }).click();
+  await alice.getByRole('alertdialog').getByRole('button', { name: 'Delete' }).click();
   await expect(alice.getByRole('alert').filter({ hasText: `is used in a playlist: “${listName}”` })).toBeVisible();
   await expect(card(alice, sunrise)).toBeVisible();
   for (const page of [alice, bob, bobDevices]) {

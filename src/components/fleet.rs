@@ -4,16 +4,15 @@ use leptos::prelude::*;
 
 use crate::{
     model::{DeviceStatus, Severity},
-    sync::use_sync,
+    sync::use_devices,
 };
 
 /// Displays by status, live from the store; each links to the filtered list.
 #[component]
 pub fn FleetCounts() -> impl IntoView {
-    let sync = use_sync();
+    let devices = use_devices().devices;
     let counts = Memo::new(move |_| {
-        sync.store.with(|s| {
-            let devices = s.devices();
+        devices.with(|devices| {
             let count = |st: DeviceStatus| devices.iter().filter(|d| d.status == st).count();
             [
                 devices.len(),

@@ -1,5 +1,6 @@
 //! Shared UI pieces.
 
+pub mod dialog;
 pub mod empty_table;
 pub mod fleet;
 pub mod nav;

@@ -1,7 +1,10 @@
+//! The connection indicator and pending-changes count in the top bar, with
+//! the drawers that list pending ops and open conflicts.
+
 use leptos::prelude::*;
 
 use crate::{
-    components::ago,
+    components::{ago, dialog::Dialog},
     sync::{platform::now_ms, store::OpState, use_sync},
 };
 
@@ -63,11 +66,7 @@ pub fn SyncIndicator() -> impl IntoView {
 fn PendingPanel(on_close: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
     let sync = use_sync();
     view! {
-        <section class="drawer" role="dialog" aria-label="Pending changes">
-            <header>
-                <h2>"Pending changes"</h2>
-                <button type="button" class="button ghost" aria-label="Close" on:click=move |_| on_close()>"×"</button>
-            </header>
+        <Dialog title="Pending changes".to_string() drawer=true on_close=on_close>
             {move || {
                 let now = now_ms();
                 let rows = sync.store.with(|s| {
@@ -104,7 +103,7 @@ fn PendingPanel(on_close: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
                     </ul>
                 }.into_any()
             }}
-        </section>
+        </Dialog>
     }
 }
 
@@ -127,11 +126,7 @@ fn ConflictPanel(on_close: impl Fn() + Copy + Send + Sync + 'static) -> impl Int
         Some(other) => other.to_string(),
     };
     view! {
-        <section class="drawer" role="dialog" aria-label="Conflicts">
-            <header>
-                <h2>"Conflicts"</h2>
-                <button type="button" class="button ghost" aria-label="Close" on:click=move |_| on_close()>"×"</button>
-            </header>
+        <Dialog title="Conflicts".to_string() drawer=true on_close=on_close>
             {move || sync.store.with(|s| s.conflicts().cloned().collect::<Vec<_>>()).into_iter().map(|c| {
                 let name = show(c.theirs.get("name"));
                 let id = StoredValue::new(c.op_id.clone());
@@ -157,6 +152,6 @@ fn ConflictPanel(on_close: impl Fn() + Copy + Send + Sync + 'static) -> impl Int
                     </article>
                 }
             }).collect_view()}
-        </section>
+        </Dialog>
     }
 }

@@ -7,39 +7,34 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::{
-    api::{
-        devices::fetch_devices,
-        health::{fetch_alerts, fetch_device_detail, send_display_command},
-        library::fetch_library,
-    },
+    api::health::{fetch_device_detail, send_display_command},
     app::use_session,
     components::{ago, fleet::SeverityBadge, status_badge::StatusBadge},
     model::{DeviceDetail, DisplayCommand, EventBody, MetricSample},
-    sync::{platform::now_ms, use_sync},
+    sync::{platform::now_ms, use_alerts, use_devices, use_library, use_sync},
 };
 
 #[component]
 pub fn DevicePage() -> impl IntoView {
-    let sync = use_sync();
     let params = use_params_map();
     let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
-    let fleet = Resource::new_blocking(move || sync.refetch.get(), |_| fetch_devices());
-    let alerts = Resource::new(move || sync.refetch.get(), |_| fetch_alerts());
-    let library = Resource::new(move || sync.refetch.get(), |_| fetch_library());
-    Effect::new(move |_| {
-        if let Some(Ok(snap)) = alerts.get() {
-            sync.seed_alerts(&snap);
-        }
-        if let Some(Ok(snap)) = library.get() {
-            sync.seed_library(&snap);
-        }
+    let devices = use_devices();
+    // Made here rather than first in `Detail`, so the three snapshots load at once.
+    use_alerts();
+    use_library();
+    // Derived, not a memo: read inside each Suspense, it makes that one wait.
+    let device = Signal::derive(move || {
+        let id = id.get();
+        devices
+            .devices
+            .with(|all| all.iter().find(|d| d.id == id).cloned())
     });
-    let device = Memo::new(move |_| sync.store.with(|s| s.device(&id.get())));
     view! {
-        <Title text=move || device.get().map(|d| d.name).unwrap_or_else(|| "Display".into())/>
+        <Suspense fallback=|| ()>
+            <Title text=move || device.get().map(|d| d.name).unwrap_or_else(|| "Display".into())/>
+        </Suspense>
         <Suspense fallback=|| view! { <p class="muted">"Loading the display…"</p> }>
-            {move || fleet.get().map(|r| r.map(|snap| {
-                sync.seed_devices(&snap);
+            {move || devices.ready.get().map(|r| r.map(|()| {
                 view! {
                     <Show
                         when=move || device.with(Option::is_some)
@@ -59,7 +54,13 @@ pub fn DevicePage() -> impl IntoView {
 fn Detail(id: Memo<String>) -> impl IntoView {
     let sync = use_sync();
     let session = use_session();
-    let device = Memo::new(move |_| sync.store.with(|s| s.device(&id.get())));
+    let devices = use_devices().devices;
+    let alerts = use_alerts().alerts;
+    let content = use_library().content;
+    let device = Memo::new(move |_| {
+        let id = id.get();
+        devices.with(|all| all.iter().find(|d| d.id == id).cloned())
+    });
     // Refetched on a timer (metrics are sampled, not streamed) and whenever
     // the stream says something about this display.
     let poll = RwSignal::new(0u32);
@@ -102,18 +103,18 @@ fn Detail(id: Memo<String>) -> impl IntoView {
     });
     let device_alerts = Memo::new(move |_| {
         let id = id.get();
-        sync.store.with(|s| {
-            s.alerts()
-                .into_iter()
+        alerts.with(|all| {
+            all.iter()
                 .filter(|a| a.device_id == id)
                 .take(10)
+                .cloned()
                 .collect::<Vec<_>>()
         })
     });
     let content_name = move |content_id: &str| {
-        sync.store.with_untracked(|s| {
-            s.content
-                .confirmed(content_id)
+        content.with_untracked(|all| {
+            all.iter()
+                .find(|c| c.id == content_id)
                 .map(|c| c.name.clone())
                 .unwrap_or_else(|| content_id.to_string())
         })

@@ -6,39 +6,31 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
-    api::{devices::fetch_devices, health::fetch_alerts},
     app::use_session,
     components::{
         ago,
         fleet::{FleetCounts, SeverityBadge},
     },
     model::{Alert, Change},
-    sync::{platform::now_ms, use_sync},
+    sync::{platform::now_ms, use_alerts, use_devices, use_sync},
 };
 
 #[component]
 pub fn HealthPage() -> impl IntoView {
-    let sync = use_sync();
-    let fleet = Resource::new_blocking(move || sync.refetch.get(), |_| fetch_devices());
-    let alerts = Resource::new_blocking(move || sync.refetch.get(), |_| fetch_alerts());
+    let devices = use_devices();
+    let alerts = use_alerts();
     view! {
         <Title text="Health"/>
         <header class="page-header">
             <h1>"Health"</h1>
         </header>
         <Suspense fallback=|| view! { <p class="muted">"Loading the fleet…"</p> }>
-            {move || fleet.get().map(|r| r.map(|snap| {
-                sync.seed_devices(&snap);
-                view! { <FleetCounts/> }
-            }))}
+            {move || devices.ready.get().map(|r| r.map(|()| view! { <FleetCounts/> }))}
         </Suspense>
         <Suspense fallback=|| view! { <p class="muted">"Loading alerts…"</p> }>
-            {move || alerts.get().map(|r| r.map(|snap| {
-                sync.seed_alerts(&snap);
-                view! {
-                    <OpenAlerts/>
-                    <ResolvedAlerts/>
-                }
+            {move || alerts.ready.get().map(|r| r.map(|()| view! {
+                <OpenAlerts/>
+                <ResolvedAlerts/>
             }))}
         </Suspense>
     }
@@ -47,8 +39,7 @@ pub fn HealthPage() -> impl IntoView {
 /// The live list of open alerts (Health shows all; Overview the first few).
 #[component]
 pub fn OpenAlerts(#[prop(optional)] limit: Option<usize>) -> impl IntoView {
-    let sync = use_sync();
-    let all = Memo::new(move |_| sync.store.with(|s| s.open_alerts()));
+    let all = use_alerts().open_alerts;
     let open = Memo::new(move |_| {
         all.with(|a| {
             a.iter()
@@ -119,13 +110,13 @@ fn AlertRow(alert: Alert) -> impl IntoView {
 
 #[component]
 fn ResolvedAlerts() -> impl IntoView {
-    let sync = use_sync();
+    let alerts = use_alerts().alerts;
     let resolved = Memo::new(move |_| {
-        sync.store.with(|s| {
-            s.alerts()
-                .into_iter()
+        alerts.with(|all| {
+            all.iter()
                 .filter(|a| !a.is_open())
                 .take(50)
+                .cloned()
                 .collect::<Vec<_>>()
         })
     });

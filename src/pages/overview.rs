@@ -1,19 +1,21 @@
+//! Overview: the fleet by status, the most severe open alerts, and what
+//! changed recently in the organization, all live.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
-    api::{devices::fetch_devices, health::fetch_alerts},
     components::{ago, fleet::FleetCounts},
     model::EventBody,
     pages::health::OpenAlerts,
-    sync::{platform::now_ms, use_sync},
+    sync::{platform::now_ms, use_alerts, use_devices, use_sync},
 };
 
 #[component]
 pub fn OverviewPage() -> impl IntoView {
     let sync = use_sync();
-    let snapshot = Resource::new_blocking(move || sync.refetch.get(), |_| fetch_devices());
-    let alerts = Resource::new(move || sync.refetch.get(), |_| fetch_alerts());
+    let devices = use_devices();
+    let alerts = use_alerts();
     let activity = Memo::new(move |_| {
         sync.store.with(|s| {
             s.recent()
@@ -67,18 +69,10 @@ pub fn OverviewPage() -> impl IntoView {
             <h1>"Overview"</h1>
         </header>
         <Suspense fallback=|| view! { <p class="muted">"Loading the fleet…"</p> }>
-            {move || snapshot.get().map(|r| r.map(|snap| {
-                sync.seed_devices(&snap);
-                view! {
-                    <FleetCounts/>
-                }
-            }))}
+            {move || devices.ready.get().map(|r| r.map(|()| view! { <FleetCounts/> }))}
         </Suspense>
         <Suspense fallback=|| ()>
-            {move || alerts.get().map(|r| r.map(|snap| {
-                sync.seed_alerts(&snap);
-                view! { <OpenAlerts limit=5/> }
-            }))}
+            {move || alerts.ready.get().map(|r| r.map(|()| view! { <OpenAlerts limit=5/> }))}
         </Suspense>
         <section class="panel">
             <h2>"Recent activity"</h2>

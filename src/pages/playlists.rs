@@ -8,16 +8,15 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::{
-    api::library::fetch_library,
     app::use_session,
+    components::dialog::Confirm,
     model::{format_duration, Change, Content, Playlist, PlaylistItem},
-    sync::{platform::new_op_id, use_sync, SyncHandle},
+    sync::{platform::new_op_id, use_library, use_sync, SyncHandle},
 };
 
 #[component]
 pub fn PlaylistsPage() -> impl IntoView {
-    let sync = use_sync();
-    let snapshot = Resource::new_blocking(move || sync.refetch.get(), |_| fetch_library());
+    let library = use_library();
     let query = use_query_map();
     let selected = Memo::new(move |_| query.with(|q| q.get("id")));
     view! {
@@ -26,8 +25,7 @@ pub fn PlaylistsPage() -> impl IntoView {
             <h1>"Playlists"</h1>
         </header>
         <Suspense fallback=|| view! { <p class="muted">"Loading playlists…"</p> }>
-            {move || snapshot.get().map(|result| result.map(|snap| {
-                sync.seed_library(&snap);
+            {move || library.ready.get().map(|result| result.map(|()| {
                 view! {
                     <div class="split">
                         <PlaylistList selected/>
@@ -48,7 +46,7 @@ pub fn PlaylistsPage() -> impl IntoView {
 fn PlaylistList(selected: Memo<Option<String>>) -> impl IntoView {
     let sync = use_sync();
     let session = use_session();
-    let lists = Memo::new(move |_| sync.store.with(|s| s.playlists()));
+    let lists = use_library().playlists;
     let name = RwSignal::new(String::new());
     let navigate = use_navigate();
     let create = move |ev: leptos::ev::SubmitEvent| {
@@ -155,12 +153,8 @@ fn move_item(sync: SyncHandle, p: &Playlist, item_id: &str, after: Option<String
 /// keeps its text and its focus.
 #[component]
 fn Editor(id: String) -> impl IntoView {
-    let sync = use_sync();
-    let key = id.clone();
-    let playlist = Memo::new(move |_| {
-        sync.store
-            .with(|s| s.playlists().into_iter().find(|p| p.id == key))
-    });
+    let lists = use_library().playlists;
+    let playlist = Memo::new(move |_| lists.with(|l| l.iter().find(|p| p.id == id).cloned()));
     let exists = Memo::new(move |_| playlist.with(Option::is_some));
     move || {
         if exists.get() {
@@ -258,23 +252,18 @@ fn EditorBody(playlist: Shown) -> impl IntoView {
             <Show when=move || session.can_edit()>
                 <AddItems playlist/>
                 <div class="danger-zone">
-                    {move || if confirm_delete.get() {
-                        view! {
-                            <div role="alertdialog" aria-labelledby="del-pl">
-                                <p id="del-pl">{move || format!("Delete “{}”? This cannot be undone.", confirmed_name.get())}</p>
-                                <button type="button" class="button ghost" on:click=move |_| confirm_delete.set(false)>"Cancel"</button>
-                                <button type="button" class="button danger" on:click=move |_| {
-                                    if let Some(p) = now_of(playlist) {
-                                        sync.submit(Change::DeletePlaylist { playlist_id: p.id.clone() }, Some(p.version));
-                                    }
-                                    confirm_delete.set(false);
-                                }>"Delete playlist"</button>
-                            </div>
-                        }.into_any()
-                    } else {
-                        view! { <button type="button" class="button danger" on:click=move |_| confirm_delete.set(true)>"Delete playlist…"</button> }.into_any()
-                    }}
+                    <button type="button" class="button danger" on:click=move |_| confirm_delete.set(true)>"Delete playlist…"</button>
                 </div>
+                <Show when=move || confirm_delete.get()>
+                    <Confirm
+                        title=format!("Delete “{}”?", confirmed_name.get_untracked())
+                        body="The playlist is deleted for every operator. This cannot be undone."
+                        action="Delete playlist"
+                        on_confirm=move || if let Some(p) = now_of(playlist) {
+                            sync.submit(Change::DeletePlaylist { playlist_id: p.id.clone() }, Some(p.version));
+                        }
+                        on_close=move || confirm_delete.set(false)/>
+                </Show>
             </Show>
         </section>
     }
@@ -318,19 +307,19 @@ fn ItemRow(
             seconds.set((d / 1000).to_string());
         }
     });
+    let library = use_library().content;
     let content_id = item.content_id.clone();
     let title = Memo::new(move |_| {
-        sync.store.with(|s| {
-            s.content
-                .confirmed(&content_id)
+        library.with(|l| {
+            l.iter()
+                .find(|c| c.id == content_id)
                 .map_or_else(|| "(deleted item)".to_string(), |c| c.name.clone())
         })
     });
-    let thumb = sync
-        .store
-        .with_untracked(|s| {
-            s.content
-                .confirmed(&item.content_id)
+    let thumb = library
+        .with_untracked(|l| {
+            l.iter()
+                .find(|c| c.id == item.content_id)
                 .map(Content::thumb_url)
         })
         .unwrap_or_default();
@@ -423,7 +412,7 @@ fn ItemRow(
 fn AddItems(playlist: Shown) -> impl IntoView {
     let sync = use_sync();
     let search = RwSignal::new(String::new());
-    let library = Memo::new(move |_| sync.store.with(|s| s.content()));
+    let library = use_library().content;
     view! {
         <section class="add-items" aria-label="Add from the library">
             <h2>"Add from the library"</h2>

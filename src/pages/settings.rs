@@ -1,15 +1,15 @@
+//! Settings: the operator's account, the API tokens (admins), and the
+//! organization's alert rules.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
-    api::{
-        health::fetch_alerts,
-        tokens::{create_token, list_tokens, revoke_token},
-    },
+    api::tokens::{create_token, list_tokens, revoke_token},
     app::use_session,
     components::ago,
     model::{AlertRule, Change, Role, RulePatch, Severity},
-    sync::{platform::now_ms, use_sync},
+    sync::{platform::now_ms, use_alerts, use_sync},
 };
 
 #[component]
@@ -53,16 +53,14 @@ pub fn SettingsPage() -> impl IntoView {
 /// them (optimistic, versioned); others read them.
 #[component]
 fn AlertRules(is_admin: Signal<bool>) -> impl IntoView {
-    let sync = use_sync();
-    let snapshot = Resource::new_blocking(move || sync.refetch.get(), |_| fetch_alerts());
+    let alerts = use_alerts();
+    let rules = alerts.rules;
     view! {
         <section class="panel" aria-labelledby="alert-rules">
             <h2 id="alert-rules">"Alert rules"</h2>
             <p class="muted">"Every rule applies to every display. An alert is raised once its condition has held for the minutes set (for player errors: the window they are counted in), and resolves on its own when the condition clears."</p>
             <Suspense fallback=|| view! { <p class="muted">"Loading rules…"</p> }>
-                {move || snapshot.get().map(|r| r.map(|snap| {
-                    sync.seed_alerts(&snap);
-                    let rules = Memo::new(move |_| sync.store.with(|s| s.rules()));
+                {move || alerts.ready.get().map(|r| r.map(|()| {
                     view! {
                         <table class="table rules">
                             <thead><tr>

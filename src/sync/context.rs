@@ -1,10 +1,14 @@
-//! The sync handle the pages use: the store as a signal, the connection state,
-//! notices (toasts), and `submit`, the one way a page changes anything.
+//! The sync handle the pages use: the store and the connection state for
+//! reading, notices (toasts), and `submit`, the one way a page changes
+//! anything. What only the sync layer writes lives in `SyncState`, out of the
+//! pages' reach.
+
+use std::collections::HashMap;
 
 use leptos::prelude::*;
 
-use super::{breaker::Breaker, platform, store::Store};
-use crate::model::{Change, DevicesSnapshot, LibrarySnapshot, Op, SessionInfo};
+use super::{breaker::Breaker, hooks::Snapshot, notices::Notices, platform, store::Store};
+use crate::model::{Change, Op, RetrySettings, SessionInfo};
 
 /// What the connection indicator shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,118 +45,89 @@ impl Connection {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NoticeKind {
-    Error,
-    Info,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Notice {
-    pub id: u64,
-    pub kind: NoticeKind,
-    pub message: String,
-}
-
-/// Toasts: what failed (and the odd confirmation), newest last.
-#[derive(Clone, Copy)]
-pub struct Notices {
-    pub list: RwSignal<Vec<Notice>>,
-    next: StoredValue<u64>,
-}
-
-impl Notices {
-    fn new() -> Self {
-        Self {
-            list: RwSignal::new(Vec::new()),
-            next: StoredValue::new(1),
-        }
-    }
-    pub fn push(&self, kind: NoticeKind, message: impl Into<String>) {
-        let id = self.next.get_value();
-        self.next.set_value(id + 1);
-        self.list.update(|l| {
-            l.push(Notice {
-                id,
-                kind,
-                message: message.into(),
-            })
-        });
-        #[cfg(feature = "hydrate")]
-        {
-            let list = self.list;
-            set_timeout(
-                move || list.update(|l| l.retain(|n| n.id != id)),
-                std::time::Duration::from_secs(10),
-            );
-        }
-    }
-    pub fn error(&self, message: impl Into<String>) {
-        self.push(NoticeKind::Error, message)
-    }
-    pub fn info(&self, message: impl Into<String>) {
-        self.push(NoticeKind::Info, message)
-    }
-    pub fn dismiss(&self, id: u64) {
-        self.list.update(|l| l.retain(|n| n.id != id));
-    }
-}
-
 /// What this tab knows is saved for one op: its fingerprint.
-pub(crate) type Saved = (Option<i64>, u32, usize, bool);
+pub(in crate::sync) type Saved = (Option<i64>, u32, usize, bool);
 
 /// Shared by every page through context; `Copy`, so handlers capture it freely.
+/// Pages read the signals and change things only through the methods.
 #[derive(Clone, Copy)]
 pub struct SyncHandle {
-    pub store: RwSignal<Store>,
-    /// The stream's state.
-    pub connection: RwSignal<Connection>,
+    /// Confirmed state plus pending ops. Pages render lists through the data
+    /// hooks (`use_devices` and the like), which also cover the server render.
+    pub store: ReadSignal<Store>,
+    /// The stream's state; `Connecting` until its first hello.
+    pub connection: ReadSignal<Connection>,
     /// The sender's circuit breaker is open: the server keeps failing.
-    pub breaker_open: RwSignal<bool>,
-    /// Bumped when the stream says snapshots must be refetched; snapshot
-    /// resources track it.
-    pub refetch: RwSignal<u64>,
-    pub notices: Notices,
-    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-    pub(crate) breaker: StoredValue<Breaker>,
-    /// Backoff and op age limit, from the session (`Leptos.toml`).
-    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-    pub(crate) retry: StoredValue<crate::model::RetrySettings>,
-    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-    pub(crate) sending: StoredValue<bool>,
-    /// Set by "Retry now" to cut a backoff wait short.
-    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-    pub(crate) kick: StoredValue<bool>,
-    pub(crate) outbox_key: StoredValue<Option<String>>,
-    /// What this tab knows to be saved, op id to stored text, so persisting
-    /// writes only what changed and removes only what went away.
-    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-    pub(crate) saved: StoredValue<std::collections::HashMap<String, Saved>>,
+    pub breaker_open: ReadSignal<bool>,
+    /// Bumped when the stream says snapshots must be refetched; the data
+    /// hooks' snapshot resources track it.
+    pub refetch: ReadSignal<u64>,
     /// Whether this tab is the one that sends the outbox (Web Locks election).
-    pub sender: RwSignal<bool>,
-    pub(crate) started: StoredValue<bool>,
+    pub sender: ReadSignal<bool>,
+    pub notices: Notices,
+    pub(in crate::sync) state: SyncState,
 }
 
+/// The write side of the handle's signals and the sender's own bookkeeping;
+/// only the sync layer touches these.
+#[derive(Clone, Copy)]
+pub(in crate::sync) struct SyncState {
+    pub store: RwSignal<Store>,
+    pub connection: RwSignal<Connection>,
+    pub breaker_open: RwSignal<bool>,
+    pub refetch: RwSignal<u64>,
+    pub sender: RwSignal<bool>,
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    pub breaker: StoredValue<Breaker>,
+    /// Backoff and op age limit, from the session (`Leptos.toml`).
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    pub retry: StoredValue<RetrySettings>,
+    /// A send loop is running.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    pub sending: StoredValue<bool>,
+    /// Set by "Retry now" to cut a backoff wait short.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    pub kick: StoredValue<bool>,
+    pub outbox_key: StoredValue<Option<String>>,
+    /// What this tab knows to be saved, op id to fingerprint, so persisting
+    /// writes only what changed and removes only what went away.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    pub saved: StoredValue<HashMap<String, Saved>>,
+    pub started: StoredValue<bool>,
+}
+
+/// Makes the sync handle (and the data hooks' shared snapshots) available to
+/// everything below; call once, from the app's root.
 pub fn provide_sync() -> SyncHandle {
-    let handle = SyncHandle {
+    let state = SyncState {
         store: RwSignal::new(Store::default()),
         connection: RwSignal::new(Connection::Connecting),
         breaker_open: RwSignal::new(false),
         refetch: RwSignal::new(0),
-        notices: Notices::new(),
+        sender: RwSignal::new(false),
         breaker: StoredValue::new(Breaker::default()),
         retry: StoredValue::new(Default::default()),
         sending: StoredValue::new(false),
         kick: StoredValue::new(false),
         outbox_key: StoredValue::new(None),
         saved: StoredValue::new(Default::default()),
-        sender: RwSignal::new(false),
         started: StoredValue::new(false),
     };
+    let handle = SyncHandle {
+        store: state.store.read_only(),
+        connection: state.connection.read_only(),
+        breaker_open: state.breaker_open.read_only(),
+        refetch: state.refetch.read_only(),
+        sender: state.sender.read_only(),
+        notices: Notices::new(),
+        state,
+    };
     provide_context(handle);
+    super::hooks::provide_snapshots();
     handle
 }
 
+/// The handle `provide_sync` made.
 pub fn use_sync() -> SyncHandle {
     expect_context::<SyncHandle>()
 }
@@ -178,6 +153,7 @@ impl SyncHandle {
         };
         let op_id = op.op_id.clone();
         let pushed = self
+            .state
             .store
             .try_update(|s| s.push(op, platform::now_ms()))
             .unwrap_or(Err("The console is not ready yet.".into()));
@@ -192,13 +168,13 @@ impl SyncHandle {
 
     /// Writes the outbox to browser storage now (synchronously): each op that
     /// is new or changed under its own key, and removes the keys of ops gone.
-    pub fn persist(&self) {
+    pub(in crate::sync) fn persist(&self) {
         #[cfg(feature = "hydrate")]
-        if let Some(prefix) = self.outbox_key.get_value() {
+        if let Some(prefix) = self.state.outbox_key.get_value() {
             use super::outbox;
             let mut failure = None;
-            self.store.with_untracked(|s| {
-                self.saved.update_value(|saved| {
+            self.state.store.with_untracked(|s| {
+                self.state.saved.update_value(|saved| {
                     for op in s.pending() {
                         let print = op.fingerprint();
                         if saved.get(&op.op.op_id) == Some(&print) {
@@ -231,94 +207,49 @@ impl SyncHandle {
     }
 
     /// Makes sure the sender is working through the queue.
-    pub fn pump(&self) {
+    pub(in crate::sync) fn pump(&self) {
         #[cfg(feature = "hydrate")]
         super::sender::pump(*self);
     }
 
     /// "Retry now": end the current backoff wait.
     pub fn retry_now(&self) {
-        self.breaker.update_value(|b| b.force_trial());
-        self.kick.set_value(true);
+        self.state.breaker.update_value(|b| b.force_trial());
+        self.state.kick.set_value(true);
         self.pump();
     }
 
     /// "Discard": the op is dropped, which rolls it back.
     pub fn discard(&self, op_id: &str) {
-        self.store.update(|s| {
+        self.state.store.update(|s| {
             s.rollback(op_id);
         });
         self.persist();
     }
 
+    /// "Keep mine" on a conflict: the op is sent again on the server's version.
     pub fn keep_mine(&self, op_id: &str) {
-        self.store.update(|s| s.keep_mine(op_id));
+        self.state.store.update(|s| s.keep_mine(op_id));
         self.persist();
         self.pump();
     }
 
+    /// "Keep theirs" on a conflict: the op is dropped.
     pub fn keep_theirs(&self, op_id: &str) {
-        self.store.update(|s| s.keep_theirs(op_id));
+        self.state.store.update(|s| s.keep_theirs(op_id));
         self.persist();
         self.pump();
     }
 
-    // Seeding runs inside the pages' Suspense closures. During server
-    // rendering Leptos 0.8 can run such a closure after the request's signals
-    // were disposed (an upstream race in Suspense); the `try_` reads and writes
-    // make that a no-op instead of a panic that leaves the response hanging.
-    pub fn seed_devices(&self, snapshot: &DevicesSnapshot) {
+    /// Seeds the store's collections from a snapshot unless it holds them at
+    /// this position or newer (the store's seed rules do the rest).
+    pub(in crate::sync) fn seed<T: Snapshot>(&self, snapshot: &T) {
         let fresh = self
+            .state
             .store
-            .try_with_untracked(|s| !s.devices.is_seeded() || s.devices.as_of_seq() < snapshot.seq)
-            .unwrap_or(false);
-        let groups_fresh = self
-            .store
-            .try_with_untracked(|s| !s.groups.is_seeded() || s.groups.as_of_seq() < snapshot.seq)
-            .unwrap_or(false);
-        if fresh || groups_fresh {
-            self.store.try_update(|s| {
-                s.seed_devices(snapshot.devices.clone(), snapshot.seq);
-                s.seed_groups(snapshot.groups.clone(), snapshot.seq);
-            });
-        }
-    }
-
-    /// Seeds the library and playlists (Content, Playlists, and the playlist
-    /// pickers on Devices) from a snapshot, unless the store holds newer.
-    pub fn seed_library(&self, snapshot: &LibrarySnapshot) {
-        let fresh = self.store.try_with_untracked(|s| {
-            !s.content.is_seeded()
-                || s.content.as_of_seq() < snapshot.seq
-                || s.playlists.as_of_seq() < snapshot.seq
-        }) == Some(true);
+            .with_untracked(|s| !T::seeded(s) || T::held_at(s) < snapshot.seq());
         if fresh {
-            self.store.try_update(|s| {
-                s.seed_library(
-                    snapshot.content.clone(),
-                    snapshot.playlists.clone(),
-                    snapshot.seq,
-                );
-            });
-        }
-    }
-
-    /// Seeds the alert rules and alerts (Health, Settings, Overview, a
-    /// display's detail view) from a snapshot, unless the store holds newer.
-    pub fn seed_alerts(&self, snapshot: &crate::model::AlertsSnapshot) {
-        let fresh = self.store.try_with_untracked(|s| {
-            !s.alerts.is_seeded()
-                || s.alerts.as_of_seq() < snapshot.seq
-                || s.rules.as_of_seq() < snapshot.seq
-        }) == Some(true);
-        if fresh {
-            self.store.try_update(|s| {
-                s.seed_alerts(
-                    snapshot.rules.clone(),
-                    snapshot.alerts.clone(),
-                    snapshot.seq,
-                );
-            });
+            self.state.store.update(|s| snapshot.seed_into(s));
         }
     }
 
@@ -341,41 +272,47 @@ impl SyncHandle {
         });
     }
 
-    /// Once per page load, in the browser: restore the saved outbox, start
-    /// sending it, and open the live stream.
+    /// Once per page load, in the browser: seed the snapshots already loaded,
+    /// restore the saved outbox, start sending it, and open the live stream
+    /// from the oldest position any of them was read at.
     pub fn start(&self, session: &SessionInfo) {
-        if self.started.get_value() {
+        let state = self.state;
+        if state.started.get_value() {
             return;
         }
-        self.started.set_value(true);
-        let resume = self.store.with_untracked(|s| s.resume_point(session.seq));
-        self.store.update_untracked(|s| {
+        state.started.set_value(true);
+        // The server render's snapshots may be older than the session: seeding
+        // them first makes the stream resume early enough for all of them.
+        super::hooks::seed_loaded();
+        let resume = state.store.with_untracked(|s| s.resume_point(session.seq));
+        state.store.update_untracked(|s| {
             s.reset_seq(resume);
             s.set_limit(session.outbox_limit);
         });
         let retry = session.retry;
-        self.retry.set_value(retry);
-        self.breaker
+        state.retry.set_value(retry);
+        state
+            .breaker
             .set_value(Breaker::new(super::breaker::BreakerConfig {
                 failure_threshold: retry.breaker_failures,
                 open_ms: retry.breaker_open_ms,
                 success_threshold: retry.breaker_successes,
             }));
-        self.outbox_key.set_value(Some(super::outbox::storage_key(
+        state.outbox_key.set_value(Some(super::outbox::storage_key(
             &session.org_name,
             &session.email,
         )));
         #[cfg(feature = "hydrate")]
         {
-            if let Some(prefix) = self.outbox_key.get_value() {
+            if let Some(prefix) = state.outbox_key.get_value() {
                 match super::outbox::load(&prefix) {
                     Ok(ops) if !ops.is_empty() => {
-                        self.saved.update_value(|saved| {
+                        state.saved.update_value(|saved| {
                             for op in &ops {
                                 saved.insert(op.op.op_id.clone(), op.fingerprint());
                             }
                         });
-                        self.store.update(|s| s.restore(ops));
+                        state.store.update(|s| s.restore(ops));
                     }
                     Ok(_) => {}
                     Err(message) => self.notices.error(message),

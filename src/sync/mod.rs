@@ -1,20 +1,27 @@
 //! The client data layer, kept free of page code so it reads like a small
 //! library: the store (confirmed state + pending ops, the fold, rollback and
-//! rebase), the outbox, backoff and the circuit breaker, the live stream hook,
-//! the op sender, and the coordination of an operator's tabs.
+//! rebase), the data hooks pages render from, the outbox, backoff and the
+//! circuit breaker, the live stream hook, the op sender, and the coordination
+//! of an operator's tabs.
 
 pub mod backoff;
 pub mod breaker;
-pub mod context;
+mod context;
+mod hooks;
 pub mod merge;
+mod notices;
 pub mod outbox;
 pub mod platform;
 #[cfg(feature = "hydrate")]
 mod sender;
 pub mod store;
 #[cfg(feature = "hydrate")]
-pub mod stream;
+mod stream;
 #[cfg(feature = "hydrate")]
 mod tabs;
 
-pub use context::*;
+pub use context::{provide_sync, use_sync, Connection, SyncHandle};
+pub use hooks::{
+    use_alerts, use_devices, use_library, UseAlertsReturn, UseDevicesReturn, UseLibraryReturn,
+};
+pub use notices::{Notice, NoticeKind, Notices};

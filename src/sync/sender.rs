@@ -16,8 +16,8 @@ const WAIT_STEP_MS: f64 = 100.0;
 async fn wait(sync: SyncHandle, ms: f64) {
     let until = platform::now_ms() + ms;
     while platform::now_ms() < until {
-        if sync.kick.get_value() {
-            sync.kick.set_value(false);
+        if sync.state.kick.get_value() {
+            sync.state.kick.set_value(false);
             return;
         }
         platform::sleep(WAIT_STEP_MS.min(until - platform::now_ms())).await;
@@ -26,12 +26,12 @@ async fn wait(sync: SyncHandle, ms: f64) {
 
 pub(super) fn pump(sync: SyncHandle) {
     // Only the elected tab sends; the others show the same ops and wait.
-    if sync.sending.get_value() || !sync.sender.get_untracked() {
+    if sync.state.sending.get_value() || !sync.sender.get_untracked() {
         return;
     }
-    sync.sending.set_value(true);
+    sync.state.sending.set_value(true);
     leptos::task::spawn_local(async move {
-        let retry = sync.retry.get_value();
+        let retry = sync.state.retry.get_value();
         let backoff = Backoff {
             base_ms: retry.base_ms,
             cap_ms: retry.cap_ms,
@@ -39,16 +39,17 @@ pub(super) fn pump(sync: SyncHandle) {
         loop {
             let now = platform::now_ms();
             let allowed = sync
+                .state
                 .breaker
                 .try_update_value(|b| b.allow(now))
                 .unwrap_or(true);
             if !allowed {
-                sync.breaker_open.set(true);
-                let pause = sync.breaker.with_value(|b| b.wait_ms(now));
+                sync.state.breaker_open.set(true);
+                let pause = sync.state.breaker.with_value(|b| b.wait_ms(now));
                 wait(sync, pause.max(WAIT_STEP_MS)).await;
                 continue;
             }
-            let Some(op) = sync.store.try_update(|s| s.next_to_send()).flatten() else {
+            let Some(op) = sync.state.store.try_update(|s| s.next_to_send()).flatten() else {
                 break;
             };
             let queued_at = sync.store.with_untracked(|s| {
@@ -69,20 +70,23 @@ pub(super) fn pump(sync: SyncHandle) {
             let answer = apply_op(op.clone()).await;
             match &answer {
                 Err(err) if err.is_transient() => {
-                    sync.breaker
+                    sync.state
+                        .breaker
                         .update_value(|b| b.record_failure(platform::now_ms()));
                 }
-                _ => sync.breaker.update_value(|b| b.record_success()),
+                _ => sync.state.breaker.update_value(|b| b.record_success()),
             }
-            sync.breaker_open
-                .set(sync.breaker.with_value(|b| b.is_open()));
+            sync.state
+                .breaker_open
+                .set(sync.state.breaker.with_value(|b| b.is_open()));
             match answer {
-                Ok(ack) => sync.store.update(|s| s.apply_event(&ack.event)),
+                Ok(ack) => sync.state.store.update(|s| s.apply_event(&ack.event)),
                 Err(AppError::Conflict {
                     current: Some(current),
                     message,
                 }) => {
                     let outcome = sync
+                        .state
                         .store
                         .try_update(|s| s.conflict(&op.op_id, current))
                         .flatten();
@@ -98,7 +102,9 @@ pub(super) fn pump(sync: SyncHandle) {
                             .find(|p| p.op.op_id == op.op_id)
                             .map_or(1, |p| p.attempts)
                     });
-                    sync.store.update(|s| s.requeue(&op.op_id, err.to_string()));
+                    sync.state
+                        .store
+                        .update(|s| s.requeue(&op.op_id, err.to_string()));
                     wait(
                         sync,
                         backoff.delay_ms(attempts.saturating_sub(1), platform::random_unit()),
@@ -106,7 +112,7 @@ pub(super) fn pump(sync: SyncHandle) {
                     .await;
                 }
                 Err(err) => {
-                    sync.store.update(|s| {
+                    sync.state.store.update(|s| {
                         s.rollback(&op.op_id);
                     });
                     sync.notices
@@ -115,6 +121,6 @@ pub(super) fn pump(sync: SyncHandle) {
             }
             sync.persist();
         }
-        sync.sending.set_value(false);
+        sync.state.sending.set_value(false);
     });
 }

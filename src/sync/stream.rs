@@ -93,7 +93,7 @@ pub fn start(sync: SyncHandle, epoch: String) {
     });
     let offline = live.clone();
     let _ = window_event_listener_untyped("offline", move |_| {
-        offline.sync.connection.set(Connection::Offline);
+        offline.sync.state.connection.set(Connection::Offline);
     });
 }
 
@@ -163,11 +163,11 @@ fn schedule_reconnect(live: &Rc<Live>) {
     }
     let online = window().navigator().on_line();
     if !online {
-        live.sync.connection.set(Connection::Offline);
+        live.sync.state.connection.set(Connection::Offline);
     } else if live.failed_handshakes.get() >= FALLBACK_AFTER {
         start_polling(live);
     } else if !live.polling.get() {
-        live.sync.connection.set(Connection::Reconnecting);
+        live.sync.state.connection.set(Connection::Reconnecting);
     }
     let attempt = live.attempt.get();
     live.attempt.set(attempt.saturating_add(1));
@@ -194,7 +194,7 @@ fn handle(live: &Rc<Live>, text: &str) {
             live.greeted.set(true);
             live.failed_handshakes.set(0);
             live.polling.set(false);
-            sync.connection.set(Connection::Live);
+            sync.state.connection.set(Connection::Live);
         }
         StreamFrame::Event { event } => {
             live.inbox.borrow_mut().push(event);
@@ -203,8 +203,8 @@ fn handle(live: &Rc<Live>, text: &str) {
         StreamFrame::Reset { epoch, head, .. } => {
             flush(live);
             *live.epoch.borrow_mut() = epoch;
-            sync.store.update(|s| s.reset_seq(head));
-            sync.refetch.update(|n| *n += 1);
+            sync.state.store.update(|s| s.reset_seq(head));
+            sync.state.refetch.update(|n| *n += 1);
         }
         StreamFrame::Ping { .. } => {}
     }
@@ -226,7 +226,7 @@ fn flush(live: &Rc<Live>) {
     live.flush_scheduled.set(false);
     let events = std::mem::take(&mut *live.inbox.borrow_mut());
     if !events.is_empty() {
-        live.sync.store.update(|s| {
+        live.sync.state.store.update(|s| {
             s.apply_stream_batch(events);
         });
     }
@@ -237,7 +237,7 @@ fn start_polling(live: &Rc<Live>) {
     if live.polling.replace(true) {
         return;
     }
-    live.sync.connection.set(Connection::Polling);
+    live.sync.state.connection.set(Connection::Polling);
     let live = live.clone();
     leptos::task::spawn_local(async move {
         let mut failures = 0u32;
@@ -247,13 +247,13 @@ fn start_polling(live: &Rc<Live>) {
                     failures = 0;
                     live.last_heard.set(platform::now_ms());
                     if live.polling.get() {
-                        live.sync.connection.set(Connection::Polling);
+                        live.sync.state.connection.set(Connection::Polling);
                     }
                 }
                 Err(()) => {
                     failures += 1;
                     if live.polling.get() {
-                        live.sync.connection.set(Connection::Reconnecting);
+                        live.sync.state.connection.set(Connection::Reconnecting);
                     }
                     platform::sleep(Backoff::default().delay_ms(failures, platform::random_unit()))
                         .await;
@@ -286,10 +286,10 @@ async fn poll_once(live: &Rc<Live>) -> Result<(), ()> {
     *live.epoch.borrow_mut() = page.epoch;
     match page.reset {
         Some(_) => {
-            sync.store.update(|s| s.reset_seq(page.head));
-            sync.refetch.update(|n| *n += 1);
+            sync.state.store.update(|s| s.reset_seq(page.head));
+            sync.state.refetch.update(|n| *n += 1);
         }
-        None => sync.store.update(|s| {
+        None => sync.state.store.update(|s| {
             s.apply_stream_batch(page.events);
         }),
     }

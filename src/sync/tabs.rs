@@ -35,7 +35,7 @@ pub fn elect_sender(sync: SyncHandle, prefix: &str) {
 }
 
 fn become_sender(sync: SyncHandle) {
-    sync.sender.set(true);
+    sync.state.sender.set(true);
     sync.pump();
 }
 
@@ -55,18 +55,18 @@ pub fn mirror_other_tabs(sync: SyncHandle, prefix: String) {
                 let Ok(op) = outbox::decode_one(&text) else {
                     return;
                 };
-                sync.saved.update_value(|saved| {
+                sync.state.saved.update_value(|saved| {
                     saved.insert(op_id.clone(), op.fingerprint());
                 });
-                sync.store.update(|s| s.mirror(op));
+                sync.state.store.update(|s| s.mirror(op));
                 sync.pump();
             }
             None => {
-                sync.saved.update_value(|saved| {
+                sync.state.saved.update_value(|saved| {
                     saved.remove(&op_id);
                 });
                 // Acknowledged, refused or discarded in another tab.
-                sync.store.update(|s| {
+                sync.state.store.update(|s| {
                     s.rollback(&op_id);
                 });
             }
