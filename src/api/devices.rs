@@ -13,24 +13,13 @@ pub async fn fetch_devices() -> Result<DevicesSnapshot, AppError> {
     respond(
         async {
             let user = current_user()?;
-            let state = state()?;
-            // Position first: rows read after it may be newer, never older, and
-            // replaying an event the rows already hold is a no-op (versions).
-            let (epoch, seq) = crate::server::log::position(&state.db, &user.org_id).await?;
-            let devices = crate::server::devices::list(&state.db, &user.org_id).await?;
-            let groups = crate::server::devices::list_groups(&state.db, &user.org_id).await?;
-            Ok(DevicesSnapshot {
-                devices,
-                groups,
-                seq,
-                epoch,
-            })
+            crate::server::devices::snapshot(&state()?.core, &user.org_id).await
         }
         .await,
     )
 }
 
-/// The one entry point for every change (see `server::changes`).
+/// The one entry point for every change (see `server::core::change`).
 #[server(input = Json, endpoint = "ops/apply")]
 pub async fn apply_op(op: Op) -> Result<OpAck, AppError> {
     use super::ssr::*;
@@ -38,7 +27,7 @@ pub async fn apply_op(op: Op) -> Result<OpAck, AppError> {
         async {
             let user = current_user()?;
             let state = state()?;
-            crate::server::changes::apply(&state, &user, op).await
+            crate::server::core::change::apply(&state.core, &user, op).await
         }
         .await,
     )

@@ -13,7 +13,7 @@ pub async fn fetch_alerts() -> Result<AlertsSnapshot, AppError> {
     respond(
         async {
             let user = current_user()?;
-            crate::server::alerts::snapshot(&state()?, &user.org_id).await
+            crate::server::health::alerts::snapshot(&state()?.core, &user.org_id).await
         }
         .await,
     )
@@ -27,7 +27,9 @@ pub async fn fetch_device_detail(device_id: String) -> Result<DeviceDetail, AppE
     respond(
         async {
             let user = current_user()?;
-            crate::server::health::detail(&state()?, &user.org_id, &device_id, 24).await
+            let state = state()?;
+            crate::server::health::detail(&state.core, &state.gateway, &user.org_id, &device_id, 24)
+                .await
         }
         .await,
     )
@@ -43,7 +45,9 @@ pub async fn send_display_command(
     respond(
         async {
             let user = current_user()?;
-            crate::server::health::command(&state()?, &user, &device_id, command).await
+            let state = state()?;
+            crate::server::health::command(&state.core, &state.gateway, &user, &device_id, command)
+                .await
         }
         .await,
     )

@@ -11,7 +11,7 @@ pub async fn fetch_library() -> Result<LibrarySnapshot, AppError> {
         async {
             let user = current_user()?;
             let state = state()?;
-            crate::server::library::snapshot(&state, &user.org_id).await
+            crate::server::library::snapshot(&state.core, &user.org_id).await
         }
         .await,
     )

@@ -1,5 +1,11 @@
-//! Server functions, callable from the pages (and the REST API later), one file
-//! per domain. Bodies run on the server only; the browser gets a typed client.
+//! Server functions, callable from the pages, one file per domain. Bodies run
+//! on the server only; the browser gets a typed client.
+//!
+//! Every change goes through ONE function, `apply_op(Op)`, not one server
+//! function per mutation: the outbox stores ops, replays them after a reload or
+//! an outage, and the server answers a replayed `op_id` from its receipt. A
+//! per-mutation function would need its own idempotency, versioning and
+//! replay; keep the command bus.
 
 pub mod devices;
 pub mod health;
@@ -13,7 +19,7 @@ pub(crate) mod ssr {
 
     use crate::{
         error::AppError,
-        server::{auth::CurrentUser, state::AppState},
+        server::{core::CurrentUser, state::AppState},
     };
 
     pub fn state() -> Result<AppState, AppError> {
@@ -31,9 +37,7 @@ pub(crate) mod ssr {
     pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
         if let Err(err) = &result {
             if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
-                if let Ok(status) = axum::http::StatusCode::from_u16(err.status_code()) {
-                    options.set_status(status);
-                }
+                options.set_status(crate::server::core::http::status_of(err));
             }
         }
         result

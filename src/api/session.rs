@@ -10,15 +10,16 @@ pub async fn fetch_session() -> Result<SessionInfo, AppError> {
         async {
             let user = current_user()?;
             let state = state()?;
-            let (epoch, seq) = crate::server::log::position(&state.db, &user.org_id).await?;
+            let (epoch, seq) =
+                crate::server::core::log::position(&state.core.db, &user.org_id).await?;
             Ok(SessionInfo {
                 email: user.email,
                 role: user.role,
                 org_name: user.org_name,
                 seq,
                 epoch,
-                outbox_limit: state.settings.outbox_limit,
-                retry: state.settings.retry(),
+                outbox_limit: state.core.settings.outbox_limit,
+                retry: state.core.settings.retry(),
             })
         }
         .await,

@@ -9,7 +9,10 @@ use crate::{
 #[server(endpoint = "tokens/list")]
 pub async fn list_tokens() -> Result<Vec<ApiToken>, AppError> {
     use super::ssr::*;
-    respond(async { crate::server::tokens::list(&state()?.db, &current_user()?).await }.await)
+    respond(
+        async { crate::server::auth::tokens::list(&state()?.core.db, &current_user()?).await }
+            .await,
+    )
 }
 
 /// Makes a token; the answer is the only time its secret is shown.
@@ -17,8 +20,11 @@ pub async fn list_tokens() -> Result<Vec<ApiToken>, AppError> {
 pub async fn create_token(name: String, role: Role) -> Result<CreatedToken, AppError> {
     use super::ssr::*;
     respond(
-        async { crate::server::tokens::create(&state()?.db, &current_user()?, &name, role).await }
-            .await,
+        async {
+            crate::server::auth::tokens::create(&state()?.core.db, &current_user()?, &name, role)
+                .await
+        }
+        .await,
     )
 }
 
@@ -27,6 +33,9 @@ pub async fn create_token(name: String, role: Role) -> Result<CreatedToken, AppE
 pub async fn revoke_token(id: String) -> Result<(), AppError> {
     use super::ssr::*;
     respond(
-        async { crate::server::tokens::revoke(&state()?.db, &current_user()?, &id).await }.await,
+        async {
+            crate::server::auth::tokens::revoke(&state()?.core.db, &current_user()?, &id).await
+        }
+        .await,
     )
 }

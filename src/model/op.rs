@@ -457,6 +457,42 @@ impl Change {
         }
     }
 
+    /// The server domain that applies the change. One exhaustive match: a
+    /// new variant gets its place here, and `server::changes` routes it.
+    pub fn domain(&self) -> Domain {
+        match self {
+            Change::CreateDevice { .. }
+            | Change::UpdateDevice { .. }
+            | Change::DeleteDevice { .. }
+            | Change::UnpairDevice { .. }
+            | Change::UpdateGroup { .. } => Domain::Devices,
+            Change::PairDevice { .. } => Domain::Displays,
+            Change::CreateWebPage { .. }
+            | Change::AddMedia { .. }
+            | Change::UpdateContent { .. }
+            | Change::DeleteContent { .. }
+            | Change::CreatePlaylist { .. }
+            | Change::RenamePlaylist { .. }
+            | Change::DeletePlaylist { .. }
+            | Change::InsertItem { .. }
+            | Change::MoveItem { .. }
+            | Change::RemoveItem { .. }
+            | Change::SetItemDuration { .. } => Domain::Library,
+            Change::AcknowledgeAlert { .. } | Change::UpdateAlertRule { .. } => Domain::Health,
+        }
+    }
+
+    /// Why a client may not send this change itself, for those only the
+    /// server makes.
+    pub fn server_only(&self) -> Option<&'static str> {
+        match self {
+            Change::AddMedia { .. } => {
+                Some("Media items are made by uploading the file (POST /api/v1/content).")
+            }
+            _ => None,
+        }
+    }
+
     /// Which kind of entity the change is about.
     pub fn target(&self) -> Target {
         match self {
@@ -475,6 +511,15 @@ impl Change {
             _ => Target::Playlist,
         }
     }
+}
+
+/// The server domains that apply changes (`src/server/<domain>/`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Domain {
+    Library,
+    Devices,
+    Displays,
+    Health,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

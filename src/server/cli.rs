@@ -4,7 +4,12 @@ use std::{io::BufRead, net::SocketAddr, path::PathBuf, process::ExitCode};
 
 use clap::{Args, Parser, Subcommand};
 
-use super::db::{default_url, Db};
+use super::{
+    auth::passwords::create_user,
+    core::{db::default_url, Db},
+    orgs,
+    tools::{loadtest, simulator},
+};
 use crate::model::Role;
 
 #[derive(Parser, Debug)]
@@ -128,7 +133,16 @@ fn parse_role(s: &str) -> Result<Role, String> {
 pub async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => super::serve(&cli.global, args).await,
+        Command::Serve(args) => {
+            super::serve(super::Serve {
+                config: cli.global.config.clone(),
+                data_dir: cli.global.data_dir.clone(),
+                database_url: cli.global.database_url(),
+                bind: args.bind,
+                demo: args.demo,
+            })
+            .await
+        }
         Command::Simulate(args) => simulate(&cli.global, args).await,
         Command::Loadtest {
             displays,
@@ -136,7 +150,7 @@ pub async fn main() -> ExitCode {
             port,
             heartbeat_seconds,
         } => {
-            super::loadtest::run(super::loadtest::LoadArgs {
+            loadtest::run(loadtest::LoadArgs {
                 displays,
                 operators,
                 port,
@@ -162,19 +176,19 @@ pub async fn main() -> ExitCode {
 
 async fn simulate(global: &GlobalArgs, args: SimulateArgs) -> Result<(), String> {
     let db = global.open_db().await?;
-    let (org_id, org_name) = find_org(&db, args.org.as_deref()).await?;
-    let displays = super::simulator::enroll(&db, &org_id, args.devices).await?;
+    let (org_id, org_name) = orgs::find(&db, args.org.as_deref()).await?;
+    let displays = simulator::enroll(&db, &org_id, args.devices).await?;
     println!(
         "simulating {} displays of {org_name} against {}",
         displays.len(),
         args.server
     );
-    let opts = super::simulator::SimOptions {
+    let opts = simulator::SimOptions {
         disconnects_per_hour: args.disconnects_per_hour,
         errors_per_hour: args.errors_per_hour,
         ..Default::default()
     };
-    let stats = super::simulator::spawn(&args.server, displays, opts);
+    let stats = simulator::spawn(&args.server, displays, opts);
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
     tick.tick().await;
     loop {
@@ -194,28 +208,6 @@ async fn simulate(global: &GlobalArgs, args: SimulateArgs) -> Result<(), String>
     }
 }
 
-/// The named organization, or the first one.
-async fn find_org(db: &super::db::Db, org: Option<&str>) -> Result<(String, String), String> {
-    let row: Option<(String, String)> = match org {
-        Some(name) => {
-            sqlx::query_as("SELECT id, name FROM organizations WHERE name = $1")
-                .bind(name)
-                .fetch_optional(&db.pool)
-                .await
-        }
-        None => {
-            sqlx::query_as("SELECT id, name FROM organizations ORDER BY created_at, id LIMIT 1")
-                .fetch_optional(&db.pool)
-                .await
-        }
-    }
-    .map_err(|e| e.to_string())?;
-    row.ok_or_else(|| match org {
-        Some(name) => format!("no organization named '{name}'"),
-        None => "no organization yet: run `vizora serve` once to create one".into(),
-    })
-}
-
 async fn add_user(
     global: &GlobalArgs,
     email: &str,
@@ -223,7 +215,7 @@ async fn add_user(
     org: Option<&str>,
 ) -> Result<(), String> {
     let db = global.open_db().await?;
-    let (org_id, org_name) = find_org(&db, org).await?;
+    let (org_id, org_name) = orgs::find(&db, org).await?;
     if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         eprint!("Password for {email} (input is shown): ");
     }
@@ -233,7 +225,7 @@ async fn add_user(
         .read_line(&mut password)
         .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
     let password = password.trim_end_matches(['\n', '\r']);
-    super::auth::create_user(&db, &org_id, email, password, role).await?;
+    create_user(&db, &org_id, email, password, role).await?;
     println!(
         "added {} as {role} in {org_name}",
         email.trim().to_lowercase()

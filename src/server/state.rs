@@ -1,27 +1,48 @@
-//! What every handler shares.
+//! What every handler shares, built once at start: the core (database, hub,
+//! settings, the change path) and each domain's own state. Handlers take the
+//! part they need (`State<Core>`, `State<Arc<Gateway>>`) through `FromRef`.
 
 use std::{path::PathBuf, sync::Arc};
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
-use super::{auth::LoginLimiter, config::Settings, db::Db, gateway::Gateway, hub::StreamHub};
+use super::{
+    auth::LoginLimiter,
+    changes::Changes,
+    config::Settings,
+    core::{Core, Db},
+    displays::Gateway,
+    health::screenshots::Screenshots,
+};
 
-#[derive(Clone)]
+#[derive(Clone, FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
-    pub db: Db,
-    pub hub: Arc<StreamHub>,
-    pub settings: Arc<Settings>,
-    pub login_limiter: Arc<LoginLimiter>,
-    /// Displays: pairing codes, live connections, heartbeats (`server::gateway`).
+    pub core: Core,
+    /// Displays: pairing codes, live connections, heartbeats.
     pub gateway: Arc<Gateway>,
-    /// Uploaded media, one file per sha256 (`server::media`).
-    pub media_dir: PathBuf,
+    pub login_limiter: Arc<LoginLimiter>,
 }
 
-impl FromRef<AppState> for LeptosOptions {
-    fn from_ref(state: &AppState) -> Self {
-        state.leptos_options.clone()
+impl AppState {
+    /// Wires the domains together: the gateway hands screenshots to health,
+    /// and the change path reaches every domain through `Changes`.
+    pub fn new(
+        leptos_options: LeptosOptions,
+        db: Db,
+        settings: Arc<Settings>,
+        media_dir: PathBuf,
+    ) -> Self {
+        let gateway = Arc::new(Gateway::new(Arc::new(Screenshots)));
+        let changes = Arc::new(Changes {
+            gateway: gateway.clone(),
+        });
+        Self {
+            leptos_options,
+            core: Core::new(db, settings, media_dir, changes),
+            gateway,
+            login_limiter: Arc::default(),
+        }
     }
 }

@@ -8,21 +8,34 @@ use futures::{channel::mpsc as fmpsc, SinkExt};
 use super::*;
 use crate::{
     model::{DisplayMsg, Metrics, PlaylistItem, ServerMsg},
-    server::gateway,
+    server::{
+        displays::{self, fleet, socket},
+        health::{alerts, evaluator},
+    },
 };
 
-struct Display {
+pub(super) struct Display {
     to_server: fmpsc::UnboundedSender<String>,
     from_server: fmpsc::UnboundedReceiver<String>,
     task: tokio::task::JoinHandle<()>,
 }
 
 fn connect(f: &Fixture) -> Display {
+    connect_to(&f.state)
+}
+
+/// A display's socket to one node.
+pub(super) fn connect_to(state: &AppState) -> Display {
     let (to_server, incoming) = fmpsc::unbounded::<String>();
     let (outgoing, from_server) = fmpsc::unbounded::<String>();
-    let state = f.state.clone();
+    let state = state.clone();
     let outgoing = outgoing.sink_map_err(|_| ());
-    let task = tokio::spawn(gateway::run(state, incoming, Box::pin(outgoing)));
+    let task = tokio::spawn(socket::run(
+        state.core,
+        state.gateway,
+        incoming,
+        Box::pin(outgoing),
+    ));
     Display {
         to_server,
         from_server,
@@ -31,19 +44,19 @@ fn connect(f: &Fixture) -> Display {
 }
 
 impl Display {
-    fn say(&self, msg: DisplayMsg) {
+    pub(super) fn say(&self, msg: DisplayMsg) {
         self.to_server
             .unbounded_send(serde_json::to_string(&msg).unwrap())
             .unwrap();
     }
-    async fn hear(&mut self) -> ServerMsg {
+    pub(super) async fn hear(&mut self) -> ServerMsg {
         let text = tokio::time::timeout(Duration::from_secs(5), self.from_server.next())
             .await
             .expect("the server said nothing for 5 s")
             .expect("the connection closed");
         serde_json::from_str(&text).unwrap()
     }
-    async fn closed(&mut self) -> bool {
+    pub(super) async fn closed(&mut self) -> bool {
         matches!(
             tokio::time::timeout(Duration::from_secs(5), self.from_server.next()).await,
             Ok(None)
@@ -51,7 +64,7 @@ impl Display {
     }
 }
 
-fn hello(token: Option<&str>) -> DisplayMsg {
+pub(super) fn hello(token: Option<&str>) -> DisplayMsg {
     DisplayMsg::Hello {
         token: token.map(str::to_string),
         player_version: "test-1".into(),
@@ -74,7 +87,11 @@ fn pair_op(code: &str, name: &str) -> Op {
 
 /// A display that asked to pair, and its code.
 async fn waiting_display(f: &Fixture) -> (Display, String) {
-    let mut d = connect(f);
+    waiting_on(&f.state).await
+}
+
+async fn waiting_on(state: &AppState) -> (Display, String) {
+    let mut d = connect_to(state);
     d.say(hello(None));
     match d.hear().await {
         ServerMsg::Pairing { code, expires_at } => {
@@ -87,8 +104,17 @@ async fn waiting_display(f: &Fixture) -> (Display, String) {
 
 /// Pairs a new display; returns it (welcomed, manifest read), its id and token.
 async fn paired_display(f: &Fixture, name: &str) -> (Display, String, String) {
-    let (mut d, code) = waiting_display(f).await;
-    let ack = changes::apply(&f.state, &f.editor, pair_op(&code.to_lowercase(), name))
+    paired_on(&f.state, &f.editor, name).await
+}
+
+/// Pairs a new display on one node, claimed by `editor` there.
+pub(super) async fn paired_on(
+    state: &AppState,
+    editor: &CurrentUser,
+    name: &str,
+) -> (Display, String, String) {
+    let (mut d, code) = waiting_on(state).await;
+    let ack = change::apply(&state.core, editor, pair_op(&code.to_lowercase(), name))
         .await
         .unwrap();
     let EventBody::DeviceUpserted { device } = ack.event.body else {
@@ -117,12 +143,12 @@ async fn a_claimed_code_pairs_the_display_and_its_token_works_from_then_on() {
     // The token is stored hashed, never as it is.
     let stored: Option<String> = sqlx::query_scalar("SELECT token_hash FROM devices WHERE id = $1")
         .bind(&device_id)
-        .fetch_one(&f.state.db.pool)
+        .fetch_one(&f.state.core.db.pool)
         .await
         .unwrap();
     assert_eq!(
         stored.as_deref(),
-        Some(super::super::auth::sha256_hex(&token).as_str())
+        Some(crate::server::core::ids::sha256_hex(&token).as_str())
     );
     drop(d);
     // A new connection with the token is welcomed as that display.
@@ -138,11 +164,11 @@ async fn a_claimed_code_pairs_the_display_and_its_token_works_from_then_on() {
 async fn a_code_is_single_use_expires_and_wrong_guesses_are_limited() {
     let f = fixture().await;
     let (_d, code) = waiting_display(&f).await;
-    changes::apply(&f.state, &f.editor, pair_op(&code, "First"))
+    change::apply(&f.state.core, &f.editor, pair_op(&code, "First"))
         .await
         .unwrap();
     // Used once: gone.
-    let err = changes::apply(&f.state, &f.editor, pair_op(&code, "Second"))
+    let err = change::apply(&f.state.core, &f.editor, pair_op(&code, "Second"))
         .await
         .unwrap_err();
     assert!(
@@ -152,8 +178,8 @@ async fn a_code_is_single_use_expires_and_wrong_guesses_are_limited() {
 
     // Expired after ten minutes.
     let (_d2, code2) = waiting_display(&f).await;
-    f.state.gateway.age_codes(gateway::CODE_TTL_MS + 1);
-    let err = changes::apply(&f.state, &f.editor, pair_op(&code2, "Late"))
+    f.state.gateway.age_codes(displays::CODE_TTL_MS + 1);
+    let err = change::apply(&f.state.core, &f.editor, pair_op(&code2, "Late"))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("10 minutes"), "{err}");
@@ -161,18 +187,18 @@ async fn a_code_is_single_use_expires_and_wrong_guesses_are_limited() {
     // Guesses: after ten wrong codes (the two above count), even a right one waits.
     let (_d3, code3) = waiting_display(&f).await;
     for _ in 0..8 {
-        let err = changes::apply(&f.state, &f.editor, pair_op("ZZZZZZ", "Guess"))
+        let err = change::apply(&f.state.core, &f.editor, pair_op("ZZZZZZ", "Guess"))
             .await
             .unwrap_err();
         assert!(matches!(err, AppError::Validation { .. }), "{err:?}");
     }
-    let err = changes::apply(&f.state, &f.editor, pair_op(&code3, "Right"))
+    let err = change::apply(&f.state.core, &f.editor, pair_op(&code3, "Right"))
         .await
         .unwrap_err();
     assert!(matches!(err, AppError::RateLimited { .. }), "{err:?}");
     // Another organization's guesses are its own.
     let (_d4, code4) = waiting_display(&f).await;
-    changes::apply(&f.state, &f.stranger, pair_op(&code4, "Theirs"))
+    change::apply(&f.state.core, &f.stranger, pair_op(&code4, "Theirs"))
         .await
         .unwrap();
 }
@@ -194,11 +220,11 @@ async fn wrong_and_revoked_tokens_are_refused_and_unpairing_disconnects_at_once(
             device_id: device_id.clone(),
         },
     };
-    let err = changes::apply(&f.state, &f.stranger, unpair(1))
+    let err = change::apply(&f.state.core, &f.stranger, unpair(1))
         .await
         .unwrap_err();
     assert!(matches!(err, AppError::NotFound { .. }), "{err:?}");
-    changes::apply(&f.state, &f.editor, unpair(1))
+    change::apply(&f.state.core, &f.editor, unpair(1))
         .await
         .unwrap();
     assert!(matches!(d.hear().await, ServerMsg::Unpaired { .. }));
@@ -227,10 +253,12 @@ async fn the_manifest_follows_the_display_playlist_and_plays_are_stored_once() {
         base_version: None,
         change,
     };
-    changes::apply(&f.state, &f.editor, mk(web)).await.unwrap();
+    change::apply(&f.state.core, &f.editor, mk(web))
+        .await
+        .unwrap();
     let playlist_id = new_id();
-    changes::apply(
-        &f.state,
+    change::apply(
+        &f.state.core,
         &f.editor,
         mk(Change::CreatePlaylist {
             playlist_id: playlist_id.clone(),
@@ -239,8 +267,8 @@ async fn the_manifest_follows_the_display_playlist_and_plays_are_stored_once() {
     )
     .await
     .unwrap();
-    changes::apply(
-        &f.state,
+    change::apply(
+        &f.state.core,
         &f.editor,
         mk(Change::InsertItem {
             playlist_id: playlist_id.clone(),
@@ -265,7 +293,9 @@ async fn the_manifest_follows_the_display_playlist_and_plays_are_stored_once() {
             },
         },
     };
-    changes::apply(&f.state, &f.editor, assign).await.unwrap();
+    change::apply(&f.state.core, &f.editor, assign)
+        .await
+        .unwrap();
     let manifest = loop {
         match d.hear().await {
             ServerMsg::Manifest(m) if !m.items.is_empty() => break m,
@@ -294,7 +324,7 @@ async fn the_manifest_follows_the_display_playlist_and_plays_are_stored_once() {
     }
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM play_events WHERE device_id = $1")
         .bind(&device_id)
-        .fetch_one(&f.state.db.pool)
+        .fetch_one(&f.state.core.db.pool)
         .await
         .unwrap();
     assert_eq!(n, 1);
@@ -320,8 +350,8 @@ async fn a_derived_status_change_is_an_event_on_the_stream() {
     let f = fixture().await;
     let (_d, device_id, _token) = paired_display(&f, "Status").await;
     let before = events_count(&f, &f.editor.org_id).await;
-    changes::record_statuses(
-        &f.state,
+    fleet::record_statuses(
+        &f.state.core,
         &f.editor.org_id,
         &[(
             device_id.clone(),
@@ -332,8 +362,8 @@ async fn a_derived_status_change_is_an_event_on_the_stream() {
     .await
     .unwrap();
     // The same status again changes nothing and adds no event.
-    changes::record_statuses(
-        &f.state,
+    fleet::record_statuses(
+        &f.state.core,
         &f.editor.org_id,
         &[(
             device_id.clone(),
@@ -343,7 +373,7 @@ async fn a_derived_status_change_is_an_event_on_the_stream() {
     )
     .await
     .unwrap();
-    let events = log::read_since(&f.state.db, &f.editor.org_id, 0, 1000)
+    let events = log::read_since(&f.state.core.db, &f.editor.org_id, 0, 1000)
         .await
         .unwrap();
     assert_eq!(events.len(), before + 1);
@@ -358,26 +388,26 @@ async fn a_derived_status_change_is_an_event_on_the_stream() {
 #[tokio::test]
 async fn simulated_displays_speak_the_real_protocol_to_a_real_socket() {
     let mut f = fixture().await;
-    f.state.settings = Arc::new(Settings {
+    f.state.core.settings = Arc::new(Settings {
         heartbeat_seconds: 1,
         ..Settings::default()
     });
     let app = axum::Router::new()
-        .route("/device/ws", axum::routing::get(gateway::handler))
+        .route("/device/ws", axum::routing::get(socket::handler))
         .with_state(f.state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
-    let displays = crate::server::simulator::enroll(&f.state.db, &f.editor.org_id, 3)
+    let displays = crate::server::tools::simulator::enroll(&f.state.core.db, &f.editor.org_id, 3)
         .await
         .unwrap();
     assert_eq!(displays.len(), 3);
     let ids: Vec<String> = displays.iter().map(|d| d.device_id.clone()).collect();
-    let stats = crate::server::simulator::spawn(
+    let stats = crate::server::tools::simulator::spawn(
         &format!("http://{addr}"),
         displays,
-        crate::server::simulator::SimOptions {
+        crate::server::tools::simulator::SimOptions {
             disconnects_per_hour: 0.0,
             errors_per_hour: 0.0,
             long_drop_share: 0.0,
@@ -406,7 +436,7 @@ async fn simulated_displays_speak_the_real_protocol_to_a_real_socket() {
     }
     assert!(stats.heartbeats.load(std::sync::atomic::Ordering::Relaxed) >= 3);
     // Enrolling again takes the same displays (new tokens), never more.
-    let again = crate::server::simulator::enroll(&f.state.db, &f.editor.org_id, 3)
+    let again = crate::server::tools::simulator::enroll(&f.state.core.db, &f.editor.org_id, 3)
         .await
         .unwrap();
     let mut again_ids: Vec<String> = again.into_iter().map(|d| d.device_id).collect();
@@ -420,6 +450,11 @@ async fn simulated_displays_speak_the_real_protocol_to_a_real_socket() {
 
 /// Sends a heartbeat and waits until the gateway holds it.
 async fn beat_with(f: &Fixture, d: &Display, device_id: &str, metrics: Metrics) {
+    beat_on(&f.state, d, device_id, metrics).await
+}
+
+/// Sends a heartbeat and waits until the node holds it.
+pub(super) async fn beat_on(state: &AppState, d: &Display, device_id: &str, metrics: Metrics) {
     let want = metrics.clone();
     d.say(DisplayMsg::Heartbeat {
         seq: 1,
@@ -428,7 +463,7 @@ async fn beat_with(f: &Fixture, d: &Display, device_id: &str, metrics: Metrics) 
         playing: None,
     });
     for _ in 0..500 {
-        if f.state
+        if state
             .gateway
             .beat(device_id)
             .is_some_and(|b| b.metrics == want)
@@ -440,7 +475,7 @@ async fn beat_with(f: &Fixture, d: &Display, device_id: &str, metrics: Metrics) 
     panic!("the heartbeat never arrived");
 }
 
-fn hot(t: f64) -> Metrics {
+pub(super) fn hot(t: f64) -> Metrics {
     Metrics {
         temperature_c: Some(t),
         storage_free_pct: Some(50.0),
@@ -448,9 +483,41 @@ fn hot(t: f64) -> Metrics {
     }
 }
 
+/// Waits until the gateway forgot the display (unpaired or deleted): its
+/// router reads that from the event log.
+async fn left_the_fleet(f: &Fixture, device_id: &str) {
+    for _ in 0..500 {
+        if f.state.gateway.beat(device_id).is_none() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the display never left the fleet");
+}
+
+/// Waits for an event the hub fans out, as every subscriber of the
+/// organization (an evaluator's rule cache, a router) receives it.
+pub(super) async fn heard(
+    feed: &mut tokio::sync::broadcast::Receiver<Arc<crate::server::core::hub::Shared>>,
+    wanted: impl Fn(&EventBody) -> bool,
+) {
+    let wait = async {
+        loop {
+            match feed.recv().await {
+                Ok(shared) if wanted(&shared.event.body) => return,
+                Ok(_) => {}
+                Err(e) => panic!("the feed ended: {e}"),
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), wait)
+        .await
+        .expect("the event never arrived");
+}
+
 /// The alert events the log holds after `since`, in order.
-async fn alert_events(f: &Fixture, since: i64) -> Vec<crate::model::Alert> {
-    log::read_since(&f.state.db, &f.editor.org_id, since, 1000)
+pub(super) async fn alert_events(f: &Fixture, since: i64) -> Vec<crate::model::Alert> {
+    log::read_since(&f.state.core.db, &f.editor.org_id, since, 1000)
         .await
         .unwrap()
         .into_iter()
@@ -461,7 +528,11 @@ async fn alert_events(f: &Fixture, since: i64) -> Vec<crate::model::Alert> {
         .collect()
 }
 
-fn rule_op(kind: crate::model::AlertKind, base: i64, patch: crate::model::RulePatch) -> Op {
+pub(super) fn rule_op(
+    kind: crate::model::AlertKind,
+    base: i64,
+    patch: crate::model::RulePatch,
+) -> Op {
     Op {
         op_id: new_id(),
         base_version: Some(base),
@@ -475,10 +546,9 @@ fn rule_op(kind: crate::model::AlertKind, base: i64, patch: crate::model::RulePa
 #[tokio::test]
 async fn a_rule_hit_is_raised_acknowledged_and_resolved_as_events() {
     use crate::model::{AlertKind, RulePatch, Severity};
-    use crate::server::alerts;
     let f = fixture().await;
     let admin = user(
-        &f.state.db,
+        &f.state.core.db,
         &f.editor.org_id,
         "Acme",
         "ad@acme.test",
@@ -491,8 +561,8 @@ async fn a_rule_hit_is_raised_acknowledged_and_resolved_as_events() {
         severity: Some(Severity::Critical),
         ..Default::default()
     };
-    let err = changes::apply(
-        &f.state,
+    let err = change::apply(
+        &f.state.core,
         &f.editor,
         rule_op(AlertKind::Temperature, 1, at_once.clone()),
     )
@@ -503,19 +573,23 @@ async fn a_rule_hit_is_raised_acknowledged_and_resolved_as_events() {
         threshold: Some(900.0),
         ..Default::default()
     };
-    let err = changes::apply(&f.state, &admin, rule_op(AlertKind::Temperature, 1, absurd))
-        .await
-        .unwrap_err();
+    let err = change::apply(
+        &f.state.core,
+        &admin,
+        rule_op(AlertKind::Temperature, 1, absurd),
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("150 °C"), "{err}");
-    changes::apply(
-        &f.state,
+    change::apply(
+        &f.state.core,
         &admin,
         rule_op(AlertKind::Temperature, 1, at_once.clone()),
     )
     .await
     .unwrap();
-    let err = changes::apply(
-        &f.state,
+    let err = change::apply(
+        &f.state.core,
         &admin,
         rule_op(AlertKind::Temperature, 1, at_once),
     )
@@ -525,16 +599,28 @@ async fn a_rule_hit_is_raised_acknowledged_and_resolved_as_events() {
 
     let (d, device_id, _) = paired_display(&f, "Hot box").await;
     let interval = 10_000;
-    let mut tracker = alerts::Tracker::default();
-    let (_, start) = log::position(&f.state.db, &f.editor.org_id).await.unwrap();
+    let mut tracker = evaluator::Tracker::default();
+    let (_, start) = log::position(&f.state.core.db, &f.editor.org_id)
+        .await
+        .unwrap();
     beat_with(&f, &d, &device_id, hot(82.5)).await;
-    alerts::evaluate(&f.state, &mut tracker, &f.state.gateway.fleet(), interval)
-        .await
-        .unwrap();
+    evaluator::evaluate(
+        &f.state.core,
+        &mut tracker,
+        &f.state.gateway.fleet(),
+        interval,
+    )
+    .await
+    .unwrap();
     // Evaluated again with nothing new: still one alert.
-    alerts::evaluate(&f.state, &mut tracker, &f.state.gateway.fleet(), interval)
-        .await
-        .unwrap();
+    evaluator::evaluate(
+        &f.state.core,
+        &mut tracker,
+        &f.state.gateway.fleet(),
+        interval,
+    )
+    .await
+    .unwrap();
     let raised = alert_events(&f, start).await;
     assert_eq!(raised.len(), 1, "{raised:?}");
     let alert = &raised[0];
@@ -553,14 +639,18 @@ async fn a_rule_hit_is_raised_acknowledged_and_resolved_as_events() {
             alert_id: alert.id.clone(),
         },
     };
-    assert!(changes::apply(&f.state, &f.viewer, ack()).await.is_err());
-    let acked = changes::apply(&f.state, &f.editor, ack()).await.unwrap();
+    assert!(change::apply(&f.state.core, &f.viewer, ack())
+        .await
+        .is_err());
+    let acked = change::apply(&f.state.core, &f.editor, ack())
+        .await
+        .unwrap();
     let EventBody::AlertUpserted { alert: acked } = acked.event.body else {
         panic!("not an alert")
     };
     assert_eq!(acked.acknowledged_by.as_deref(), Some("ed@acme.test"));
     assert_eq!(acked.state(), "acknowledged");
-    let again = changes::apply(&f.state, &f.editor, ack())
+    let again = change::apply(&f.state.core, &f.editor, ack())
         .await
         .unwrap_err();
     assert!(
@@ -570,47 +660,69 @@ async fn a_rule_hit_is_raised_acknowledged_and_resolved_as_events() {
         "{again}"
     );
     // Another organization does not see it.
-    let theirs = changes::apply(&f.state, &f.stranger, ack())
+    let theirs = change::apply(&f.state.core, &f.stranger, ack())
         .await
         .unwrap_err();
     assert!(matches!(theirs, AppError::NotFound { .. }), "{theirs:?}");
 
     // 74 °C is inside the 2 °C margin: still open. 70 °C resolves it.
     beat_with(&f, &d, &device_id, hot(74.0)).await;
-    alerts::evaluate(&f.state, &mut tracker, &f.state.gateway.fleet(), interval)
-        .await
-        .unwrap();
+    evaluator::evaluate(
+        &f.state.core,
+        &mut tracker,
+        &f.state.gateway.fleet(),
+        interval,
+    )
+    .await
+    .unwrap();
     assert_eq!(alert_events(&f, start).await.len(), 2);
     beat_with(&f, &d, &device_id, hot(70.0)).await;
-    alerts::evaluate(&f.state, &mut tracker, &f.state.gateway.fleet(), interval)
-        .await
-        .unwrap();
+    evaluator::evaluate(
+        &f.state.core,
+        &mut tracker,
+        &f.state.gateway.fleet(),
+        interval,
+    )
+    .await
+    .unwrap();
     let events = alert_events(&f, start).await;
     assert_eq!(events.len(), 3);
     assert_eq!(events[2].state(), "resolved");
     assert_eq!(events[2].acknowledged_by.as_deref(), Some("ed@acme.test"));
     // The snapshot lists it among the resolved of the day, and the rules.
-    let snap = alerts::snapshot(&f.state, &f.editor.org_id).await.unwrap();
+    let snap = alerts::snapshot(&f.state.core, &f.editor.org_id)
+        .await
+        .unwrap();
     assert_eq!(snap.rules.len(), 4);
     assert!(snap.alerts.iter().any(|a| a.id == alert.id && !a.is_open()));
     // A tracker that starts afresh (a restart) picks open alerts up from the
     // database rather than raising them twice.
     beat_with(&f, &d, &device_id, hot(90.0)).await;
-    alerts::evaluate(&f.state, &mut tracker, &f.state.gateway.fleet(), interval)
-        .await
-        .unwrap();
-    let mut restarted = alerts::Tracker::default();
-    alerts::evaluate(&f.state, &mut restarted, &f.state.gateway.fleet(), interval)
-        .await
-        .unwrap();
+    evaluator::evaluate(
+        &f.state.core,
+        &mut tracker,
+        &f.state.gateway.fleet(),
+        interval,
+    )
+    .await
+    .unwrap();
+    let mut restarted = evaluator::Tracker::default();
+    evaluator::evaluate(
+        &f.state.core,
+        &mut restarted,
+        &f.state.gateway.fleet(),
+        interval,
+    )
+    .await
+    .unwrap();
     assert_eq!(alert_events(&f, start).await.len(), 4);
     // Unpairing the display resolves what is open on it.
-    let device = devices::get(&f.state.db, &f.editor.org_id, &device_id)
+    let device = devices::get(&f.state.core.db, &f.editor.org_id, &device_id)
         .await
         .unwrap()
         .unwrap();
-    changes::apply(
-        &f.state,
+    change::apply(
+        &f.state.core,
         &f.editor,
         Op {
             op_id: new_id(),
@@ -622,9 +734,15 @@ async fn a_rule_hit_is_raised_acknowledged_and_resolved_as_events() {
     )
     .await
     .unwrap();
-    alerts::evaluate(&f.state, &mut restarted, &f.state.gateway.fleet(), interval)
-        .await
-        .unwrap();
+    left_the_fleet(&f, &device_id).await;
+    evaluator::evaluate(
+        &f.state.core,
+        &mut restarted,
+        &f.state.gateway.fleet(),
+        interval,
+    )
+    .await
+    .unwrap();
     let events = alert_events(&f, start).await;
     assert_eq!(events.len(), 5);
     assert!(!events[4].is_open());
@@ -632,28 +750,24 @@ async fn a_rule_hit_is_raised_acknowledged_and_resolved_as_events() {
 
 #[tokio::test]
 async fn a_display_the_server_knew_but_never_heard_from_goes_offline_and_alerts() {
-    use crate::server::alerts;
     let f = fixture().await;
     let (d, device_id, _) = paired_display(&f, "Quiet").await;
     drop(d);
     // As after a restart: the gateway knows only what the database says.
-    let gw = std::sync::Arc::new(gateway::Gateway::default());
-    let state = AppState {
-        gateway: gw.clone(),
-        ..f.state.clone()
-    };
+    let gw = displays::Gateway::new(Arc::new(crate::server::health::screenshots::Screenshots));
+    let core = &f.state.core;
     sqlx::query("UPDATE devices SET status = 'online', last_seen = $1 WHERE id = $2")
         .bind(now_ms() - 3_600_000)
         .bind(&device_id)
-        .execute(&state.db.pool)
+        .execute(&core.db.pool)
         .await
         .unwrap();
-    gw.track(devices::paired(&state.db).await.unwrap());
+    gw.track(devices::paired(&core.db).await.unwrap());
     let beat = gw.beat(&device_id).expect("tracked");
     assert!(!beat.connected);
-    let (_, start) = log::position(&state.db, &f.editor.org_id).await.unwrap();
-    let mut tracker = alerts::Tracker::default();
-    alerts::evaluate(&state, &mut tracker, &gw.fleet(), 10_000)
+    let (_, start) = log::position(&core.db, &f.editor.org_id).await.unwrap();
+    let mut tracker = evaluator::Tracker::default();
+    evaluator::evaluate(core, &mut tracker, &gw.fleet(), 10_000)
         .await
         .unwrap();
     let events = alert_events(&f, start).await;
@@ -672,10 +786,15 @@ async fn a_screenshot_command_reaches_the_display_and_its_answer_is_stored() {
     use base64::Engine;
     let f = fixture().await;
     let (mut d, device_id, _) = paired_display(&f, "Camera").await;
-    let id =
-        crate::server::health::command(&f.state, &f.viewer, &device_id, DisplayCommand::Screenshot)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+    let id = crate::server::health::command(
+        &f.state.core,
+        &f.state.gateway,
+        &f.viewer,
+        &device_id,
+        DisplayCommand::Screenshot,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
     match d.hear().await {
         ServerMsg::Command { id: got, command } => {
             assert_eq!(got, id);
@@ -684,10 +803,15 @@ async fn a_screenshot_command_reaches_the_display_and_its_answer_is_stored() {
         other => panic!("expected the command, got {other:?}"),
     }
     // A viewer may look but not reload.
-    let err =
-        crate::server::health::command(&f.state, &f.viewer, &device_id, DisplayCommand::Reload)
-            .await
-            .unwrap_err();
+    let err = crate::server::health::command(
+        &f.state.core,
+        &f.state.gateway,
+        &f.viewer,
+        &device_id,
+        DisplayCommand::Reload,
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, AppError::Forbidden { .. }), "{err:?}");
     // Not a picture: refused, nothing stored.
     d.say(DisplayMsg::Screenshot {
@@ -701,7 +825,9 @@ async fn a_screenshot_command_reaches_the_display_and_its_answer_is_stored() {
         ServerMsg::Refused { message } => assert!(message.contains("PNG or JPEG"), "{message}"),
         other => panic!("expected a refusal, got {other:?}"),
     }
-    let (_, start) = log::position(&f.state.db, &f.editor.org_id).await.unwrap();
+    let (_, start) = log::position(&f.state.core.db, &f.editor.org_id)
+        .await
+        .unwrap();
     let mut png = std::io::Cursor::new(Vec::new());
     image::RgbImage::from_pixel(64, 36, image::Rgb([200, 30, 30]))
         .write_to(&mut png, image::ImageFormat::Png)
@@ -716,7 +842,7 @@ async fn a_screenshot_command_reaches_the_display_and_its_answer_is_stored() {
     });
     let mut taken = None;
     for _ in 0..500 {
-        let events = log::read_since(&f.state.db, &f.editor.org_id, start, 100)
+        let events = log::read_since(&f.state.core.db, &f.editor.org_id, start, 100)
             .await
             .unwrap();
         taken = events.into_iter().find_map(|e| match e.body {
@@ -729,11 +855,17 @@ async fn a_screenshot_command_reaches_the_display_and_its_answer_is_stored() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let at = taken.expect("a screenshot_taken event");
-    let stored = std::fs::read(f.state.media_dir.join("screens").join(&device_id)).unwrap();
+    let stored = std::fs::read(f.state.core.media_dir.join("screens").join(&device_id)).unwrap();
     assert_eq!(stored, bytes);
-    let detail = crate::server::health::detail(&f.state, &f.editor.org_id, &device_id, 24)
-        .await
-        .unwrap();
+    let detail = crate::server::health::detail(
+        &f.state.core,
+        &f.state.gateway,
+        &f.editor.org_id,
+        &device_id,
+        24,
+    )
+    .await
+    .unwrap();
     assert_eq!(detail.screenshot_at, Some(at));
     assert!(detail.connected);
     // A display that is not connected gets nothing, and the operator hears why.
@@ -749,10 +881,15 @@ async fn a_screenshot_command_reaches_the_display_and_its_answer_is_stored() {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let err =
-        crate::server::health::command(&f.state, &f.editor, &device_id, DisplayCommand::Screenshot)
-            .await
-            .unwrap_err();
+    let err = crate::server::health::command(
+        &f.state.core,
+        &f.state.gateway,
+        &f.editor,
+        &device_id,
+        DisplayCommand::Screenshot,
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("not connected"), "{err}");
 }
 
@@ -763,13 +900,24 @@ async fn metric_samples_are_kept_for_the_history_charts() {
     for (i, t) in [40.0, 42.5, 45.0].into_iter().enumerate() {
         beat_with(&f, &d, &device_id, hot(t)).await;
         let fleet = f.state.gateway.fleet();
-        crate::server::health::sample_metrics(&f.state.db, &fleet, now_ms() + i as i64, 10_000)
-            .await
-            .unwrap();
-    }
-    let detail = crate::server::health::detail(&f.state, &f.editor.org_id, &device_id, 24)
+        crate::server::health::metrics::sample(
+            &f.state.core.db,
+            &fleet,
+            now_ms() + i as i64,
+            10_000,
+        )
         .await
         .unwrap();
+    }
+    let detail = crate::server::health::detail(
+        &f.state.core,
+        &f.state.gateway,
+        &f.editor.org_id,
+        &device_id,
+        24,
+    )
+    .await
+    .unwrap();
     let temps: Vec<f64> = detail
         .samples
         .iter()
@@ -778,19 +926,24 @@ async fn metric_samples_are_kept_for_the_history_charts() {
     assert_eq!(temps, vec![40.0, 42.5, 45.0]);
     assert_eq!(detail.metrics.temperature_c, Some(45.0));
     // Another organization cannot read them.
-    let err = crate::server::health::detail(&f.state, &f.stranger.org_id, &device_id, 24)
-        .await
-        .unwrap_err();
+    let err = crate::server::health::detail(
+        &f.state.core,
+        &f.state.gateway,
+        &f.stranger.org_id,
+        &device_id,
+        24,
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, AppError::NotFound { .. }), "{err:?}");
 }
 
 #[tokio::test]
 async fn a_node_does_not_resolve_alerts_on_displays_it_never_saw() {
     use crate::model::{AlertKind, RulePatch};
-    use crate::server::alerts;
     let f = fixture().await;
     let admin = user(
-        &f.state.db,
+        &f.state.core.db,
         &f.editor.org_id,
         "Acme",
         "ad2@acme.test",
@@ -801,41 +954,53 @@ async fn a_node_does_not_resolve_alerts_on_displays_it_never_saw() {
         minutes: Some(0.0),
         ..Default::default()
     };
-    changes::apply(
-        &f.state,
+    change::apply(
+        &f.state.core,
         &admin,
         rule_op(AlertKind::Temperature, 1, at_once),
     )
     .await
     .unwrap();
     let (d, device_id, _) = paired_display(&f, "Elsewhere").await;
-    let (_, start) = log::position(&f.state.db, &f.editor.org_id).await.unwrap();
+    let (_, start) = log::position(&f.state.core.db, &f.editor.org_id)
+        .await
+        .unwrap();
     beat_with(&f, &d, &device_id, hot(90.0)).await;
-    let mut here = alerts::Tracker::default();
-    alerts::evaluate(&f.state, &mut here, &f.state.gateway.fleet(), 10_000)
+    let mut here = evaluator::Tracker::default();
+    evaluator::evaluate(&f.state.core, &mut here, &f.state.gateway.fleet(), 10_000)
         .await
         .unwrap();
     assert_eq!(alert_events(&f, start).await.len(), 1);
     // Another node, whose fleet does not hold this display, leaves it open.
-    let mut other_node = alerts::Tracker::default();
+    let mut other_node = evaluator::Tracker::default();
     for _ in 0..2 {
-        alerts::evaluate(&f.state, &mut other_node, &[], 10_000)
+        evaluator::evaluate(&f.state.core, &mut other_node, &[], 10_000)
             .await
             .unwrap();
     }
     let events = alert_events(&f, start).await;
     assert_eq!(events.len(), 1, "{events:?}");
     assert!(events[0].is_open());
-    // Disabling the rule is seen by the evaluator at once (its cached rules
-    // are dropped on commit), and what the rule raised resolves.
+    // Disabling the rule is seen by the evaluator as soon as the rule change
+    // reaches it from the log (its cached rules are dropped), and what the
+    // rule raised resolves.
+    let mut feed = f.state.core.hub.subscribe(&f.editor.org_id).await.unwrap();
     let off = RulePatch {
         enabled: Some(false),
         ..Default::default()
     };
-    changes::apply(&f.state, &admin, rule_op(AlertKind::Temperature, 2, off))
-        .await
-        .unwrap();
-    alerts::evaluate(&f.state, &mut here, &f.state.gateway.fleet(), 10_000)
+    change::apply(
+        &f.state.core,
+        &admin,
+        rule_op(AlertKind::Temperature, 2, off),
+    )
+    .await
+    .unwrap();
+    heard(&mut feed, |b| {
+        matches!(b, EventBody::AlertRuleUpserted { .. })
+    })
+    .await;
+    evaluator::evaluate(&f.state.core, &mut here, &f.state.gateway.fleet(), 10_000)
         .await
         .unwrap();
     let events = alert_events(&f, start).await;

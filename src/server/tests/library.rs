@@ -31,7 +31,7 @@ async fn web_page(f: &Fixture, name: &str) -> String {
         reload_seconds: 300,
         tags: vec![],
     };
-    changes::apply(&f.state, &f.editor, op(change, None))
+    change::apply(&f.state.core, &f.editor, op(change, None))
         .await
         .unwrap();
     id
@@ -43,7 +43,7 @@ async fn playlist(f: &Fixture, name: &str) -> String {
         playlist_id: id.clone(),
         name: name.into(),
     };
-    changes::apply(&f.state, &f.editor, op(change, None))
+    change::apply(&f.state.core, &f.editor, op(change, None))
         .await
         .unwrap();
     id
@@ -65,13 +65,13 @@ async fn insert(
         },
         after: after.map(str::to_string),
     };
-    changes::apply(&f.state, &f.editor, op(change, None))
+    change::apply(&f.state.core, &f.editor, op(change, None))
         .await
         .unwrap();
 }
 
 async fn order(f: &Fixture, playlist_id: &str) -> Vec<String> {
-    super::super::playlists::get(&f.state.db, &f.editor.org_id, playlist_id)
+    crate::server::library::playlists::get(&f.state.core.db, &f.editor.org_id, playlist_id)
         .await
         .unwrap()
         .unwrap()
@@ -93,7 +93,7 @@ async fn an_item_in_use_cannot_be_deleted_and_the_refusal_names_the_playlist() {
         },
         Some(1),
     );
-    let err = changes::apply(&f.state, &f.editor, delete)
+    let err = change::apply(&f.state.core, &f.editor, delete)
         .await
         .unwrap_err();
     assert!(matches!(err, AppError::Validation { .. }), "{err:?}");
@@ -103,7 +103,7 @@ async fn an_item_in_use_cannot_be_deleted_and_the_refusal_names_the_playlist() {
         playlist_id: list.clone(),
         item_id: "i1".into(),
     };
-    changes::apply(&f.state, &f.editor, op(remove, None))
+    change::apply(&f.state.core, &f.editor, op(remove, None))
         .await
         .unwrap();
     let delete = op(
@@ -112,7 +112,9 @@ async fn an_item_in_use_cannot_be_deleted_and_the_refusal_names_the_playlist() {
         },
         Some(1),
     );
-    let ack = changes::apply(&f.state, &f.editor, delete).await.unwrap();
+    let ack = change::apply(&f.state.core, &f.editor, delete)
+        .await
+        .unwrap();
     assert!(matches!(ack.event.body, EventBody::ContentDeleted { .. }));
 }
 
@@ -132,13 +134,15 @@ async fn content_edits_are_versioned_and_validated() {
             Some(base),
         )
     };
-    let ack = changes::apply(&f.state, &f.editor, tag(1)).await.unwrap();
+    let ack = change::apply(&f.state.core, &f.editor, tag(1))
+        .await
+        .unwrap();
     let EventBody::ContentUpserted { content } = ack.event.body else {
         panic!("not an upsert")
     };
     assert_eq!(content.tags, vec!["food", "4k"]);
     assert_eq!(content.version, 2);
-    let stale = changes::apply(&f.state, &f.editor, tag(1))
+    let stale = change::apply(&f.state.core, &f.editor, tag(1))
         .await
         .unwrap_err();
     assert!(matches!(
@@ -159,7 +163,7 @@ async fn content_edits_are_versioned_and_validated() {
         },
         Some(2),
     );
-    let err = changes::apply(&f.state, &f.editor, window)
+    let err = change::apply(&f.state.core, &f.editor, window)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("ends before it starts"), "{err}");
@@ -170,7 +174,7 @@ async fn content_edits_are_versioned_and_validated() {
         reload_seconds: 60,
         tags: vec![],
     };
-    let err = changes::apply(&f.state, &f.editor, op(bad_url, None))
+    let err = change::apply(&f.state.core, &f.editor, op(bad_url, None))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("http://"), "{err}");
@@ -197,8 +201,8 @@ async fn two_operators_reordering_one_playlist_both_land_and_nothing_is_lost() {
         after: None,
     };
     let (r1, r2) = tokio::join!(
-        changes::apply(&f.state, &f.editor, op(one, Some(5))),
-        changes::apply(&f.state, &f.editor, op(two, Some(5))),
+        change::apply(&f.state.core, &f.editor, op(one, Some(5))),
+        change::apply(&f.state.core, &f.editor, op(two, Some(5))),
     );
     r1.unwrap();
     r2.unwrap();
@@ -212,7 +216,7 @@ async fn two_operators_reordering_one_playlist_both_land_and_nothing_is_lost() {
         "{got:?}"
     );
     // The events carry the whole list, so every replica converges on it.
-    let events = log::read_since(&f.state.db, &f.editor.org_id, 0, 100)
+    let events = log::read_since(&f.state.core.db, &f.editor.org_id, 0, 100)
         .await
         .unwrap();
     let EventBody::PlaylistUpserted { playlist } = &events.last().unwrap().body else {
@@ -238,7 +242,7 @@ async fn a_moved_item_that_someone_removed_is_not_found() {
         playlist_id: list.clone(),
         item_id: "a".into(),
     };
-    changes::apply(&f.state, &f.editor, op(remove, None))
+    change::apply(&f.state.core, &f.editor, op(remove, None))
         .await
         .unwrap();
     let mv = Change::MoveItem {
@@ -246,7 +250,7 @@ async fn a_moved_item_that_someone_removed_is_not_found() {
         item_id: "a".into(),
         after: None,
     };
-    let err = changes::apply(&f.state, &f.editor, op(mv, None))
+    let err = change::apply(&f.state.core, &f.editor, op(mv, None))
         .await
         .unwrap_err();
     assert!(matches!(err, AppError::NotFound { .. }), "{err:?}");
@@ -262,7 +266,7 @@ async fn a_group_default_playlist_is_versioned_and_blocks_deleting_the_playlist(
     )
     .bind(&group_id)
     .bind(&f.editor.org_id)
-    .execute(&f.state.db.pool)
+    .execute(&f.state.core.db.pool)
     .await
     .unwrap();
     let set = |base| {
@@ -274,14 +278,16 @@ async fn a_group_default_playlist_is_versioned_and_blocks_deleting_the_playlist(
             Some(base),
         )
     };
-    let ack = changes::apply(&f.state, &f.editor, set(1)).await.unwrap();
+    let ack = change::apply(&f.state.core, &f.editor, set(1))
+        .await
+        .unwrap();
     let EventBody::GroupUpserted { group } = ack.event.body else {
         panic!("not a group event")
     };
     assert_eq!(group.playlist_id.as_deref(), Some(list.as_str()));
     assert_eq!(group.version, 2);
     assert!(matches!(
-        changes::apply(&f.state, &f.editor, set(1))
+        change::apply(&f.state.core, &f.editor, set(1))
             .await
             .unwrap_err(),
         AppError::Conflict { .. }
@@ -292,7 +298,7 @@ async fn a_group_default_playlist_is_versioned_and_blocks_deleting_the_playlist(
         },
         Some(1),
     );
-    let err = changes::apply(&f.state, &f.editor, delete)
+    let err = change::apply(&f.state.core, &f.editor, delete)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("“Cafés”"), "{err}");
@@ -301,7 +307,7 @@ async fn a_group_default_playlist_is_versioned_and_blocks_deleting_the_playlist(
         group_id: group_id.clone(),
         playlist_id: Some(list.clone()),
     };
-    let err = changes::apply(&f.state, &f.stranger, op(foreign, Some(2)))
+    let err = change::apply(&f.state.core, &f.stranger, op(foreign, Some(2)))
         .await
         .unwrap_err();
     assert!(matches!(err, AppError::NotFound { .. }), "{err:?}");
@@ -323,7 +329,7 @@ async fn media_items_come_only_from_uploads() {
             duration_ms: None,
         },
     };
-    let err = changes::apply(&f.state, &f.editor, op(forged, None))
+    let err = change::apply(&f.state.core, &f.editor, op(forged, None))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("upload"), "{err}");
@@ -333,7 +339,10 @@ async fn media_items_come_only_from_uploads() {
 
 fn app(state: &AppState) -> Router {
     library::routes()
-        .layer(middleware::from_fn_with_state(state.clone(), auth::gate))
+        .layer(middleware::from_fn_with_state(
+            state.core.clone(),
+            auth::gate::gate,
+        ))
         .with_state(state.clone())
 }
 
@@ -378,14 +387,14 @@ async fn editor_token(f: &Fixture) -> String {
         role: Role::Admin,
         ..f.editor.clone()
     };
-    super::super::tokens::create(&f.state.db, &admin, "uploads", Role::Editor)
+    crate::server::auth::tokens::create(&f.state.core.db, &admin, "uploads", Role::Editor)
         .await
         .unwrap()
         .secret
 }
 
 fn media_files(f: &Fixture) -> Vec<String> {
-    std::fs::read_dir(&f.state.media_dir)
+    std::fs::read_dir(&f.state.core.media_dir)
         .map(|d| {
             d.filter_map(Result::ok)
                 .filter(|e| e.path().is_file())
@@ -396,7 +405,7 @@ fn media_files(f: &Fixture) -> Vec<String> {
 }
 
 async fn content_rows(f: &Fixture) -> usize {
-    super::super::content::list(&f.state.db, &f.editor.org_id)
+    crate::server::library::content::list(&f.state.core.db, &f.editor.org_id)
         .await
         .unwrap()
         .len()
@@ -422,6 +431,7 @@ async fn an_uploaded_image_is_stored_once_with_a_thumbnail_and_served_with_range
     assert_eq!(media_files(&f), vec![format!("{sha}.png")]);
     assert!(f
         .state
+        .core
         .media_dir
         .join("thumbs")
         .join(format!("{sha}.png"))
@@ -464,7 +474,7 @@ async fn refused_uploads_say_why_and_store_nothing() {
         upload_limit_mb: 1,
         ..Settings::default()
     };
-    f.state.settings = Arc::new(small);
+    f.state.core.settings = Arc::new(small);
     let app = app(&f.state);
     let token = editor_token(&f).await;
 
@@ -490,7 +500,7 @@ async fn refused_uploads_say_why_and_store_nothing() {
     assert!(body["message"].as_str().unwrap().contains("1 MB"), "{body}");
 
     assert!(media_files(&f).is_empty(), "{:?}", media_files(&f));
-    let tmp = f.state.media_dir.join("tmp");
+    let tmp = f.state.core.media_dir.join("tmp");
     assert!(std::fs::read_dir(&tmp).map_or(true, |mut d| d.next().is_none()));
     assert_eq!(content_rows(&f).await, 0);
 
@@ -499,20 +509,18 @@ async fn refused_uploads_say_why_and_store_nothing() {
         role: Role::Admin,
         ..f.editor.clone()
     };
-    let viewer_token = super::super::tokens::create(&f.state.db, &viewer, "read", Role::Viewer)
-        .await
-        .unwrap()
-        .secret;
+    let viewer_token =
+        crate::server::auth::tokens::create(&f.state.core.db, &viewer, "read", Role::Viewer)
+            .await
+            .unwrap()
+            .secret;
     let (status, _) = upload(&app, &viewer_token, "a.png", &png(4, 4)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
 #[test]
 fn the_openapi_document_lists_the_library_endpoints() {
-    use utoipa::OpenApi;
-    let mut doc = super::super::rest::ApiDoc::openapi();
-    doc.merge(library::LibraryDoc::openapi());
-    let json = serde_json::to_value(&doc).unwrap();
+    let json = serde_json::to_value(crate::server::router::openapi_doc()).unwrap();
     for path in [
         "/api/v1/content",
         "/api/v1/content/{id}",

@@ -1,0 +1,119 @@
+//! API tokens for integrators: `vz_` and 64 hex digits, shown once, stored as
+//! their sha256, revocable. A token acts with the role it was given, in the
+//! organization it was made in, on `/api/v1` only.
+
+use sqlx::{any::AnyRow, Row};
+
+use crate::{
+    error::AppError,
+    model::{ApiToken, CreatedToken, Role},
+    server::core::{
+        ids::{random_token, sha256_hex},
+        new_id, now_ms, CurrentUser, Db,
+    },
+};
+
+pub const PREFIX: &str = "vz_";
+
+fn token_from_row(r: &AnyRow) -> ApiToken {
+    ApiToken {
+        id: r.get("id"),
+        name: r.get("name"),
+        role: r.get::<String, _>("role").parse().unwrap_or(Role::Viewer),
+        created_at: r.get("created_at"),
+        last_used_at: r.get("last_used_at"),
+        revoked_at: r.get("revoked_at"),
+    }
+}
+
+pub async fn list(db: &Db, user: &CurrentUser) -> Result<Vec<ApiToken>, AppError> {
+    user.require_admin("manage API tokens")?;
+    let rows = sqlx::query(
+        "SELECT id, name, role, created_at, last_used_at, revoked_at FROM api_tokens \
+         WHERE org_id = $1 ORDER BY created_at DESC, id",
+    )
+    .bind(&user.org_id)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows.iter().map(token_from_row).collect())
+}
+
+pub async fn create(
+    db: &Db,
+    user: &CurrentUser,
+    name: &str,
+    role: Role,
+) -> Result<CreatedToken, AppError> {
+    user.require_admin("manage API tokens")?;
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 80 {
+        return Err(AppError::validation(
+            "A token needs a name of 1 to 80 characters.",
+        ));
+    }
+    let secret = format!("{PREFIX}{}", random_token());
+    let token = ApiToken {
+        id: new_id(),
+        name: name.to_string(),
+        role,
+        created_at: now_ms(),
+        last_used_at: None,
+        revoked_at: None,
+    };
+    sqlx::query(
+        "INSERT INTO api_tokens (id, org_id, name, role, token_hash, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&token.id)
+    .bind(&user.org_id)
+    .bind(&token.name)
+    .bind(role.as_str())
+    .bind(sha256_hex(&secret))
+    .bind(&user.user_id)
+    .bind(token.created_at)
+    .execute(&db.pool)
+    .await?;
+    Ok(CreatedToken { token, secret })
+}
+
+pub async fn revoke(db: &Db, user: &CurrentUser, id: &str) -> Result<(), AppError> {
+    user.require_admin("manage API tokens")?;
+    let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE org_id = $2 AND id = $3 AND revoked_at IS NULL")
+        .bind(now_ms())
+        .bind(&user.org_id)
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(AppError::not_found("No such active token."));
+    }
+    Ok(())
+}
+
+/// The identity a bearer token stands for, if it is known and not revoked.
+pub async fn authenticate(db: &Db, secret: &str) -> Result<Option<CurrentUser>, AppError> {
+    if !secret.starts_with(PREFIX) {
+        return Ok(None);
+    }
+    let row = sqlx::query(
+        "SELECT t.id, t.name, t.role, t.org_id, o.name AS org_name FROM api_tokens t \
+         JOIN organizations o ON o.id = t.org_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
+    )
+    .bind(sha256_hex(secret))
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let id: String = r.get("id");
+    let _ = sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+        .bind(now_ms())
+        .bind(&id)
+        .execute(&db.pool)
+        .await;
+    Ok(Some(CurrentUser {
+        user_id: format!("token:{id}"),
+        org_id: r.get("org_id"),
+        org_name: r.get("org_name"),
+        email: format!("token:{}", r.get::<String, _>("name")),
+        role: r.get::<String, _>("role").parse().unwrap_or(Role::Viewer),
+    }))
+}

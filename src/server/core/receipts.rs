@@ -1,0 +1,71 @@
+//! Op receipts: the stored outcome of every op id, applied or refused, so a
+//! replay gets the first answer and changes nothing (kept at least a week;
+//! Stripe keeps idempotency keys 24 hours).
+
+use sqlx::{Any, Row, Transaction};
+
+use super::{db::now_ms, http::CurrentUser, Db};
+use crate::{error::AppError, model::OpAck};
+
+/// Receipts are kept at least this long.
+pub const RETENTION_MS: i64 = 7 * 24 * 3_600_000;
+
+/// The stored outcome of `op_id`, if it was seen before.
+pub async fn find(
+    tx: &mut Transaction<'_, Any>,
+    org_id: &str,
+    op_id: &str,
+) -> Result<Option<Result<OpAck, AppError>>, AppError> {
+    let row =
+        sqlx::query("SELECT outcome, response FROM op_receipts WHERE org_id = $1 AND op_id = $2")
+            .bind(org_id)
+            .bind(op_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let Some(row) = row else { return Ok(None) };
+    let outcome: String = row.get("outcome");
+    let response: String = row.get("response");
+    let decoded = if outcome == "applied" {
+        serde_json::from_str::<OpAck>(&response).map(Ok)
+    } else {
+        serde_json::from_str::<AppError>(&response).map(Err)
+    };
+    decoded.map(Some).map_err(|e| {
+        tracing::error!(error = %e, "undecodable op receipt");
+        AppError::internal()
+    })
+}
+
+pub async fn store(
+    tx: &mut Transaction<'_, Any>,
+    user: &CurrentUser,
+    op_id: &str,
+    outcome: Result<&OpAck, &AppError>,
+) -> Result<(), AppError> {
+    let (kind, response) = match outcome {
+        Ok(ack) => ("applied", serde_json::to_string(ack)),
+        Err(err) => ("refused", serde_json::to_string(err)),
+    };
+    sqlx::query(
+        "INSERT INTO op_receipts (org_id, op_id, user_id, created_at, outcome, response) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&user.org_id)
+    .bind(op_id)
+    .bind(&user.user_id)
+    .bind(now_ms())
+    .bind(kind)
+    .bind(response.map_err(|_| AppError::internal())?)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Drops receipts older than [`RETENTION_MS`].
+pub async fn prune(db: &Db) -> Result<u64, AppError> {
+    let res = sqlx::query("DELETE FROM op_receipts WHERE created_at < $1")
+        .bind(now_ms() - RETENTION_MS)
+        .execute(&db.pool)
+        .await?;
+    Ok(res.rows_affected())
+}

@@ -1,0 +1,262 @@
+//! `GET /api/v1/stream?since=SEQ&epoch=E`: the operator's live feed. On connect
+//! it says hello (epoch, head), then sends what the log holds after `since` (or
+//! an explicit reset when that cannot be resumed), then every new event of the
+//! organization, in `seq` order with no gap and no duplicate, plus a ping frame.
+//!
+//! The loop is generic over the socket's sink and stream so tests drive it with
+//! channels.
+
+use std::sync::Arc;
+
+use axum::{
+    extract::{
+        ws::{Message, WebSocket, WebSocketUpgrade},
+        FromRef, Query, State,
+    },
+    response::Response,
+    routing::{get, post},
+    Json, Router,
+};
+use futures::{Sink, SinkExt, Stream, StreamExt};
+use serde::Deserialize;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::{change, db::now_ms, http::CurrentUser, hub::Shared, log, Core};
+use crate::{
+    error::AppError,
+    model::{EventsPage, Op, OpAck, StreamFrame},
+};
+
+/// The stream, the long-poll and the op endpoint: what every domain's
+/// changes travel through.
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Core: FromRef<S>,
+{
+    Router::new()
+        .route("/api/v1/stream", get(handler))
+        .route("/api/v1/events", get(poll_handler))
+        .route("/api/v1/ops", post(apply_op))
+}
+
+/// Applies an op in the console's own shape: what the pages send.
+#[utoipa::path(post, path = "/api/v1/ops", tag = "changes", request_body = Op,
+    responses((status = 200, body = OpAck), (status = 409, body = AppError), (status = 422, body = AppError)))]
+pub async fn apply_op(
+    State(core): State<Core>,
+    user: CurrentUser,
+    Json(op): Json<Op>,
+) -> Result<Json<OpAck>, AppError> {
+    Ok(Json(change::apply(&core, &user, op).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StreamQuery {
+    pub since: Option<i64>,
+    pub epoch: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct PollQuery {
+    pub since: Option<i64>,
+    pub epoch: Option<String>,
+    /// Seconds to wait for an event when there is none yet (0 to 30, default 25).
+    pub wait: Option<u64>,
+    pub limit: Option<i64>,
+}
+
+/// The event log after `since`, oldest first: what the stream would send, as one
+/// JSON answer. Waits for the next event when there is none yet; `reset` is set
+/// when `since` cannot be resumed (refetch, then poll from `head`).
+#[utoipa::path(get, path = "/api/v1/events", tag = "changes", params(PollQuery),
+    responses((status = 200, body = EventsPage), (status = 401, body = crate::error::AppError)))]
+pub async fn poll_handler(
+    State(core): State<Core>,
+    user: CurrentUser,
+    Query(query): Query<PollQuery>,
+) -> Result<Json<EventsPage>, AppError> {
+    Ok(Json(poll(&core, &user, query).await?))
+}
+
+pub async fn poll(
+    core: &Core,
+    user: &CurrentUser,
+    query: PollQuery,
+) -> Result<EventsPage, AppError> {
+    let org = user.org_id.as_str();
+    let limit = query.limit.unwrap_or(500).clamp(1, 1_000);
+    let wait = std::time::Duration::from_secs(query.wait.unwrap_or(25).min(30));
+    // Subscribe before reading, so an event committed in between wakes us.
+    let mut live = core.hub.subscribe(org).await?;
+    let (epoch, head) = log::position(&core.db, org).await?;
+    let since = query.since.unwrap_or(head);
+    let oldest = log::oldest_retained(&core.db, org).await?;
+    if let log::Resume::Reset(reason) =
+        log::plan_resume(since, query.epoch.as_deref(), &epoch, head, oldest)
+    {
+        return Ok(EventsPage {
+            epoch,
+            head,
+            reset: Some(reason),
+            events: Vec::new(),
+        });
+    }
+    let mut events = log::read_since(&core.db, org, since, limit).await?;
+    if events.is_empty() && !wait.is_zero() {
+        let _ = tokio::time::timeout(wait, live.recv()).await;
+        events = log::read_since(&core.db, org, since, limit).await?;
+    }
+    let head = events.last().map_or(head, |e| e.seq.max(head));
+    Ok(EventsPage {
+        epoch,
+        head,
+        reset: None,
+        events,
+    })
+}
+
+pub async fn handler(
+    ws: WebSocketUpgrade,
+    State(core): State<Core>,
+    user: CurrentUser,
+    Query(query): Query<StreamQuery>,
+) -> Response {
+    ws.on_upgrade(move |socket: WebSocket| async move {
+        let (sink, incoming) = socket.split();
+        serve(sink, incoming, core, user, query).await;
+    })
+}
+
+async fn send<S>(sink: &mut S, frame: &StreamFrame) -> Result<(), ()>
+where
+    S: Sink<Message> + Unpin,
+{
+    let text = serde_json::to_string(frame).map_err(|_| ())?;
+    sink.send(Message::Text(text.into())).await.map_err(|_| ())
+}
+
+/// Sends every logged event after `*last`, advancing it.
+async fn catch_up<S>(sink: &mut S, core: &Core, org_id: &str, last: &mut i64) -> Result<(), ()>
+where
+    S: Sink<Message> + Unpin,
+{
+    loop {
+        let events = log::read_since(&core.db, org_id, *last, 500)
+            .await
+            .map_err(|_| ())?;
+        if events.is_empty() {
+            return Ok(());
+        }
+        for event in events {
+            *last = event.seq;
+            send(sink, &StreamFrame::Event { event }).await?;
+        }
+    }
+}
+
+async fn forward<S>(
+    sink: &mut S,
+    core: &Core,
+    org_id: &str,
+    last: &mut i64,
+    shared: &Arc<Shared>,
+) -> Result<(), ()>
+where
+    S: Sink<Message> + Unpin,
+{
+    if shared.event.seq <= *last {
+        return Ok(()); // already sent by the catch-up
+    }
+    if shared.event.seq > *last + 1 {
+        return catch_up(sink, core, org_id, last).await; // fill the gap from the log
+    }
+    *last = shared.event.seq;
+    sink.send(Message::Text(shared.frame.clone().into()))
+        .await
+        .map_err(|_| ())
+}
+
+pub async fn serve<S, R, E>(
+    mut sink: S,
+    mut incoming: R,
+    core: Core,
+    user: CurrentUser,
+    query: StreamQuery,
+) where
+    S: Sink<Message> + Unpin,
+    R: Stream<Item = Result<Message, E>> + Unpin,
+{
+    let org = user.org_id.as_str();
+    let Ok(mut live) = core.hub.subscribe(org).await else {
+        return;
+    };
+    let Ok((epoch, head)) = log::position(&core.db, org).await else {
+        return;
+    };
+    if send(
+        &mut sink,
+        &StreamFrame::Hello {
+            epoch: epoch.clone(),
+            head,
+        },
+    )
+    .await
+    .is_err()
+    {
+        return;
+    }
+    let mut last = match query.since {
+        None => head,
+        Some(since) => {
+            let oldest = log::oldest_retained(&core.db, org).await.unwrap_or(None);
+            match log::plan_resume(since, query.epoch.as_deref(), &epoch, head, oldest) {
+                log::Resume::From(since) => since,
+                log::Resume::Reset(reason) => {
+                    if send(
+                        &mut sink,
+                        &StreamFrame::Reset {
+                            epoch: epoch.clone(),
+                            head,
+                            reason,
+                        },
+                    )
+                    .await
+                    .is_err()
+                    {
+                        return;
+                    }
+                    head
+                }
+            }
+        }
+    };
+    if catch_up(&mut sink, &core, org, &mut last).await.is_err() {
+        return;
+    }
+    let mut ping = tokio::time::interval(core.settings.stream_ping());
+    ping.tick().await;
+    loop {
+        let step = tokio::select! {
+            received = live.recv() => match received {
+                Ok(event) => forward(&mut sink, &core, org, &mut last, &event).await,
+                Err(RecvError::Lagged(_)) => catch_up(&mut sink, &core, org, &mut last).await,
+                Err(RecvError::Closed) => Err(()),
+            },
+            _ = ping.tick() => {
+                let framed = send(&mut sink, &StreamFrame::Ping { at: now_ms() }).await;
+                match framed {
+                    Ok(()) => sink.send(Message::Ping(Default::default())).await.map_err(|_| ()),
+                    Err(()) => Err(()),
+                }
+            }
+            message = incoming.next() => match message {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => Err(()),
+                Some(Ok(_)) => Ok(()),
+            },
+        };
+        if step.is_err() {
+            break;
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! System changes: events with no op and no operator (derived statuses,
+//! alerts raised and resolved, screenshots), through the same log and
+//! stream as operators' changes, many in one transaction (one disk flush for
+//! a whole burst).
+
+use sqlx::{Any, Transaction};
+
+use super::{log, Core};
+use crate::{error::AppError, model::EventBody};
+
+/// Opens a system transaction: it takes the lock that orders appends before
+/// anything is written.
+pub async fn begin(core: &Core, org_id: &str) -> Result<Transaction<'static, Any>, AppError> {
+    let mut tx = core.db.pool.begin().await?;
+    log::lock_stream(&mut tx, org_id).await?;
+    Ok(tx)
+}
+
+/// Ends a system transaction (one from [`begin`]): appends `bodies` as
+/// events with no op and no operator, commits, wakes the stream. With
+/// nothing to append it rolls back.
+pub async fn commit(
+    core: &Core,
+    org_id: &str,
+    mut tx: Transaction<'static, Any>,
+    bodies: Vec<EventBody>,
+) -> Result<(), AppError> {
+    if bodies.is_empty() {
+        tx.rollback().await?;
+        return Ok(());
+    }
+    for body in bodies {
+        let seq = log::next_seq(&mut tx, org_id).await?;
+        log::append(&mut tx, org_id, seq, None, None, body).await?;
+    }
+    log::notify(&mut tx, core.db.backend, org_id).await?;
+    tx.commit().await?;
+    core.hub.wake(org_id).await;
+    Ok(())
+}

@@ -1,0 +1,90 @@
+//! Displays as records and their groups: an operator's create, edit, delete
+//! and unpair through the change path, a group's default playlist, and the
+//! devices REST API. The live side of a display (its socket, heartbeats,
+//! what it plays) is `displays`, one layer up.
+
+mod rest;
+pub mod store;
+
+use axum::{extract::FromRef, routing::get, Router};
+
+pub use rest::DevicesDoc;
+
+use crate::{
+    error::AppError,
+    model::{Change, DevicesSnapshot},
+    server::core::{
+        change::{Applied, ChangeCtx},
+        log, Core,
+    },
+};
+
+/// Applies a display or group change inside the change path's transaction.
+pub async fn apply(ctx: ChangeCtx<'_>, change: &Change) -> Result<Applied, AppError> {
+    let org_id = ctx.user.org_id.as_str();
+    let tx = ctx.tx;
+    let base = ctx.base_version;
+    let body = match change {
+        Change::CreateDevice {
+            device_id,
+            name,
+            group_id,
+            tags,
+            timezone,
+        } => {
+            store::create(
+                tx,
+                org_id,
+                device_id,
+                name,
+                group_id.as_deref(),
+                tags,
+                timezone,
+            )
+            .await
+        }
+        Change::UpdateDevice { device_id, patch } => {
+            store::update(tx, org_id, device_id, base, patch).await
+        }
+        Change::DeleteDevice { device_id } => store::delete(tx, org_id, device_id, base).await,
+        // Its player hears of it from the event (`displays` reads the log on every node).
+        Change::UnpairDevice { device_id } => store::unpair(tx, org_id, device_id, base).await,
+        Change::UpdateGroup {
+            group_id,
+            playlist_id,
+        } => store::update_group(tx, org_id, group_id, base, playlist_id.as_deref()).await,
+        _ => Err(AppError::internal()),
+    }?;
+    Ok(body.into())
+}
+
+/// `/api/v1/devices` and one display.
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Core: FromRef<S>,
+{
+    Router::new()
+        .route(
+            "/api/v1/devices",
+            get(rest::list_devices).post(rest::create_device),
+        )
+        .route(
+            "/api/v1/devices/{id}",
+            get(rest::get_device)
+                .patch(rest::update_device)
+                .delete(rest::delete_device),
+        )
+}
+
+/// Displays and groups with the stream position they were read at (position
+/// first: rows may be newer, never older).
+pub async fn snapshot(core: &Core, org_id: &str) -> Result<DevicesSnapshot, AppError> {
+    let (epoch, seq) = log::position(&core.db, org_id).await?;
+    Ok(DevicesSnapshot {
+        devices: store::list(&core.db, org_id).await?,
+        groups: store::list_groups(&core.db, org_id).await?,
+        seq,
+        epoch,
+    })
+}

@@ -1,0 +1,334 @@
+//! Displays live: `/device/ws`, where players connect (see
+//! `docs/device-protocol.md`). The gateway holds, on each node,
+//! - pairing codes shown by new displays (`pairing`);
+//! - the live connection of each paired display, to push manifests
+//!   (`manifest`), commands, and the news that it was unpaired or deleted,
+//!   which every node reads from the event log (`socket`);
+//! - the fleet's heartbeats, from which statuses are derived (`fleet`);
+//! - proof of play and player errors as they arrive (`plays`).
+//!
+//! The socket loop is generic over a stream of incoming texts and a sink of
+//! outgoing ones, so tests drive it with channels.
+
+pub mod fleet;
+pub mod manifest;
+pub mod pairing;
+pub mod plays;
+pub mod socket;
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{atomic::AtomicU64, Arc, Mutex},
+};
+
+use axum::{extract::FromRef, routing::get, Router};
+use futures::future::BoxFuture;
+use tokio::sync::{mpsc, Notify};
+
+pub use fleet::{derive_status, Beat};
+pub use manifest::{manifest_for, Watch};
+pub use pairing::CODE_TTL_MS;
+
+use crate::{
+    error::AppError,
+    model::{Change, DisplayCommand, EventBody},
+    server::{
+        auth::LoginLimiter,
+        core::{
+            change::{Applied, ChangeCtx, Effect},
+            ids::{random_token, sha256_hex},
+            new_id, Core,
+        },
+        devices::store as devices,
+    },
+};
+
+/// What the gateway tells a connection's loop from outside.
+#[derive(Debug)]
+enum Control {
+    /// The code this connection shows was claimed.
+    Paired {
+        org_id: String,
+        device_id: String,
+        name: String,
+        token: String,
+    },
+    /// The display was unpaired or deleted: say so and hang up.
+    Unpair(String),
+    /// An operator's command (reload, screenshot) for the player.
+    Command { id: String, command: DisplayCommand },
+    /// Something the display plays changed: read its manifest again.
+    Refresh,
+}
+
+struct Connection {
+    conn_id: u64,
+    org_id: String,
+    control: mpsc::UnboundedSender<Control>,
+    watch: Watch,
+}
+
+/// What a display sends that the layers above keep (health stores
+/// screenshots). The gateway hands it up without knowing what happens next.
+pub trait Reports: Send + Sync {
+    /// A screenshot (a `data:` URL) the display took when asked.
+    fn screenshot<'a>(
+        &'a self,
+        core: &'a Core,
+        org_id: &'a str,
+        device_id: &'a str,
+        data_url: &'a str,
+    ) -> BoxFuture<'a, Result<(), AppError>>;
+}
+
+pub struct Gateway {
+    pairings: Mutex<HashMap<String, pairing::Pairing>>,
+    connections: Mutex<HashMap<String, Connection>>,
+    beats: Mutex<HashMap<String, Beat>>,
+    claims: LoginLimiter,
+    next_conn: AtomicU64,
+    /// Organizations whose events a router task is dispatching to displays.
+    routers: Mutex<HashSet<String>>,
+    /// Wakes the status ticker when a heartbeat changes a display's status,
+    /// so the change reaches operators at once rather than on the next tick.
+    status_changed: Notify,
+    reports: Arc<dyn Reports>,
+}
+
+impl Gateway {
+    pub fn new(reports: Arc<dyn Reports>) -> Self {
+        Self {
+            pairings: Mutex::default(),
+            connections: Mutex::default(),
+            beats: Mutex::default(),
+            claims: LoginLimiter::default(),
+            next_conn: AtomicU64::new(0),
+            routers: Mutex::default(),
+            status_changed: Notify::new(),
+            reports,
+        }
+    }
+
+    /// Registers a paired display's connection; a second connection with
+    /// the same token replaces the first.
+    fn connect(
+        &self,
+        org_id: &str,
+        device_id: &str,
+        control: mpsc::UnboundedSender<Control>,
+    ) -> u64 {
+        let conn_id = self
+            .next_conn
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let connection = Connection {
+            conn_id,
+            org_id: org_id.to_string(),
+            control,
+            watch: Watch::default(),
+        };
+        if let Some(old) = self
+            .connections
+            .lock()
+            .unwrap()
+            .insert(device_id.to_string(), connection)
+        {
+            let _ = old.control.send(Control::Unpair(
+                "Another player connected with this display's token.".into(),
+            ));
+        }
+        self.beat_connected(org_id, device_id);
+        conn_id
+    }
+
+    fn disconnected(&self, device_id: &str, conn_id: u64) {
+        let mut connections = self.connections.lock().unwrap();
+        if connections
+            .get(device_id)
+            .is_some_and(|c| c.conn_id == conn_id)
+        {
+            connections.remove(device_id);
+            self.beat_disconnected(device_id);
+        }
+    }
+
+    /// The display's token no longer works (unpaired or deleted): its player
+    /// hears so and is hung up on, and its heartbeats are forgotten.
+    fn disconnect(&self, org_id: &str, device_id: &str, reason: &str) {
+        let mut connections = self.connections.lock().unwrap();
+        if connections
+            .get(device_id)
+            .is_some_and(|c| c.org_id == org_id)
+        {
+            if let Some(c) = connections.remove(device_id) {
+                let _ = c.control.send(Control::Unpair(reason.to_string()));
+            }
+        }
+        drop(connections);
+        let mut beats = self.beats.lock().unwrap();
+        if beats.get(device_id).is_some_and(|b| b.org_id == org_id) {
+            beats.remove(device_id);
+        }
+    }
+
+    /// Sends an operator's command to a connected display; its id comes back
+    /// with the answer (a screenshot).
+    pub fn command(&self, device_id: &str, command: DisplayCommand) -> Result<String, AppError> {
+        let id = new_id();
+        let sent = self
+            .connections
+            .lock()
+            .unwrap()
+            .get(device_id)
+            .is_some_and(|c| {
+                c.control
+                    .send(Control::Command {
+                        id: id.clone(),
+                        command,
+                    })
+                    .is_ok()
+            });
+        if sent {
+            Ok(id)
+        } else {
+            Err(AppError::validation(
+                "This display is not connected right now; commands reach only connected displays.",
+            ))
+        }
+    }
+
+    /// Records what a connection's manifest was read from.
+    fn watch(&self, device_id: &str, conn_id: u64, watch: Watch) {
+        if let Some(c) = self.connections.lock().unwrap().get_mut(device_id) {
+            if c.conn_id == conn_id {
+                c.watch = watch;
+            }
+        }
+    }
+
+    /// Acts on one event of the organization's log: a display unpaired or
+    /// deleted (on any node) is disconnected; the displays whose manifest
+    /// the event can change read it again. A display's own change is one
+    /// lookup; group, playlist and library changes check each of the
+    /// organization's connections (a comparison each, no I/O). Returns how
+    /// many were told to refresh.
+    pub fn route(&self, org_id: &str, body: &EventBody) -> usize {
+        match body {
+            EventBody::DeviceDeleted { device_id, .. } => {
+                self.disconnect(
+                    org_id,
+                    device_id,
+                    "This display was deleted by an operator.",
+                );
+                return 0;
+            }
+            EventBody::DeviceUpserted { device } if !device.paired => {
+                self.disconnect(
+                    org_id,
+                    &device.id,
+                    "This display was unpaired by an operator.",
+                );
+                return 0;
+            }
+            _ => {}
+        }
+        let connections = self.connections.lock().unwrap();
+        let refresh = |c: &Connection| c.control.send(Control::Refresh).is_ok();
+        match body {
+            EventBody::DeviceUpserted { device } => connections
+                .get(&device.id)
+                .filter(|c| c.org_id == org_id && c.watch.wants(&device.id, body))
+                .map_or(0, |c| usize::from(refresh(c))),
+            _ => connections
+                .iter()
+                .filter(|(id, c)| c.org_id == org_id && c.watch.wants(id, body))
+                .filter(|(_, c)| refresh(c))
+                .count(),
+        }
+    }
+
+    /// The router fell behind and missed events: every display of the
+    /// organization reads its manifest again.
+    fn refresh_all(&self, org_id: &str) {
+        for c in self.connections.lock().unwrap().values() {
+            if c.org_id == org_id {
+                let _ = c.control.send(Control::Refresh);
+            }
+        }
+    }
+}
+
+/// Claims a pairing code (`PairDevice`): makes the display with the hash of
+/// a fresh token, and hands the token to the display that shows the code once
+/// the change commits (the code lives on this node).
+pub async fn apply(
+    ctx: ChangeCtx<'_>,
+    gateway: &Arc<Gateway>,
+    change: &Change,
+) -> Result<Applied, AppError> {
+    let Change::PairDevice {
+        device_id,
+        code,
+        name,
+        group_id,
+        timezone,
+    } = change
+    else {
+        return Err(AppError::internal());
+    };
+    let org_id = ctx.user.org_id.clone();
+    let code = gateway.reserve_code(&org_id, code, ctx.op_id)?;
+    let token = new_device_token();
+    let paired = devices::pair(
+        ctx.tx,
+        &org_id,
+        device_id,
+        name,
+        group_id.as_deref(),
+        timezone,
+        &sha256_hex(&token),
+    )
+    .await;
+    let body = match paired {
+        Ok(body) => body,
+        Err(err) => {
+            gateway.release_code(ctx.op_id);
+            return Err(err);
+        }
+    };
+    let (on_commit, on_abort) = (gateway.clone(), gateway.clone());
+    let (device_id, name, op_id) = (
+        device_id.clone(),
+        name.trim().to_string(),
+        ctx.op_id.to_string(),
+    );
+    Ok(Applied {
+        body,
+        effect: Some(Effect {
+            commit: Box::new(move || {
+                on_commit.deliver_pairing(&code, &org_id, &device_id, &name, token)
+            }),
+            abort: Box::new(move || on_abort.release_code(&op_id)),
+        }),
+    })
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(plays::device_plays), tags((name = "devices", description = "Displays")))]
+pub struct DisplaysDoc;
+
+/// `/device/ws` (the device protocol) and a display's proof of play.
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Core: FromRef<S>,
+    Arc<Gateway>: FromRef<S>,
+{
+    Router::new()
+        .route("/device/ws", get(socket::handler))
+        .route("/api/v1/devices/{id}/plays", get(plays::device_plays))
+}
+
+/// A fresh display token: `vzd_` and 64 hex digits; only its sha256 is stored.
+pub fn new_device_token() -> String {
+    format!("vzd_{}", random_token())
+}

@@ -1,0 +1,93 @@
+//! The whole HTTP surface: each domain's routes merged, the pages, the
+//! OpenAPI document made of each domain's part, and the gate in front.
+
+use axum::{
+    extract::State, http::StatusCode, middleware, response::IntoResponse, routing::get, Json,
+    Router,
+};
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::trace::TraceLayer;
+use utoipa::{
+    openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme},
+    Modify, OpenApi,
+};
+
+use super::{auth, core, devices, displays, health, library, state::AppState};
+use crate::app::{shell, App};
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+    Router::new()
+        .merge(core::stream::routes())
+        .merge(auth::routes())
+        .merge(library::routes())
+        .merge(devices::routes())
+        .merge(displays::routes())
+        .merge(health::routes())
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .leptos_routes_with_context(&state, routes, || (), move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(
+            state.core.clone(),
+            auth::gate::gate,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn readyz(State(core): State<core::Core>) -> impl IntoResponse {
+    match sqlx::query("SELECT 1").execute(&core.db.pool).await {
+        Ok(_) => (StatusCode::OK, "ready"),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable"),
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Vizora API",
+        description = "Manage a fleet of digital-signage displays. Every change is idempotent \
+                       (Idempotency-Key) and versioned (If-Match); every change is also pushed \
+                       on the event stream (GET /api/v1/stream, WebSocket) and the long-poll \
+                       GET /api/v1/events."
+    ),
+    paths(core::stream::apply_op, core::stream::poll_handler),
+    modifiers(&BearerAuth),
+    security(("bearer" = []), ("session" = [])),
+    tags((name = "changes", description = "The op path and the event log"))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+            );
+            components.add_security_scheme(
+                "session",
+                SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(auth::SESSION_COOKIE))),
+            );
+        }
+    }
+}
+
+/// The OpenAPI document: the base, then each domain's part.
+pub fn openapi_doc() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(devices::DevicesDoc::openapi());
+    doc.merge(displays::DisplaysDoc::openapi());
+    doc.merge(library::LibraryDoc::openapi());
+    doc.merge(health::HealthDoc::openapi());
+    doc
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(openapi_doc())
+}

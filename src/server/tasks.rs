@@ -1,0 +1,73 @@
+//! What runs on a timer, across domains: the fleet tick (derived statuses,
+//! last-seen times, metric samples, alert rules) and housekeeping (pruning
+//! the log, receipts and metrics; sweeping unused media).
+
+use std::time::Duration;
+
+use super::{
+    core::{log, now_ms, receipts},
+    displays::fleet,
+    health::{evaluator, metrics},
+    library::sweep,
+    state::AppState,
+};
+
+/// Derives every tracked display's status once a second (an event when it
+/// changes; a heartbeat that changes one wakes it sooner), writes last-seen
+/// times every ten seconds and metric samples every `metrics-sample-seconds`,
+/// and evaluates the alert rules.
+pub async fn fleet_ticker(state: AppState) {
+    let (core, gateway) = (&state.core, &state.gateway);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut n: u64 = 0;
+    let mut alerts = evaluator::Tracker::default();
+    fleet::track_paired(core, gateway).await;
+    loop {
+        // A heartbeat that changes a status wakes only the status write
+        // below; everything else here runs once a second.
+        let ticked = tokio::select! {
+            _ = tick.tick() => { n += 1; true }
+            _ = gateway.status_changed() => false,
+        };
+        let interval_ms = (core.settings.heartbeat_seconds.max(1) * 1000) as i64;
+        fleet::write_statuses(core, gateway, interval_ms).await;
+        if !ticked {
+            continue;
+        }
+        if n.is_multiple_of(10) {
+            fleet::save_last_seen(core, gateway).await;
+        }
+        // One copy of the fleet per second serves the samples and the rules.
+        let beats = gateway.fleet();
+        if n.is_multiple_of(core.settings.metrics_sample_seconds.max(1)) {
+            if let Err(e) = metrics::sample(&core.db, &beats, now_ms(), interval_ms).await {
+                tracing::warn!(error = %e, "could not write metric samples");
+            }
+        }
+        if let Err(e) = evaluator::evaluate(core, &mut alerts, &beats, interval_ms).await {
+            tracing::warn!(error = %e, "could not evaluate alert rules");
+        }
+    }
+}
+
+/// Prunes the event log to its retention, old op receipts and metric
+/// samples, and removes unused media, every ten minutes.
+pub async fn housekeeping(state: AppState) {
+    let core = &state.core;
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        if let Ok(n) = log::prune(&core.db, core.settings.event_retention).await {
+            if n > 0 {
+                tracing::info!(events = n, "pruned the event log");
+            }
+        }
+        let _ = receipts::prune(&core.db).await;
+        let _ = metrics::prune(&core.db).await;
+        if let Ok(n) = sweep::sweep_media(core).await {
+            if n > 0 {
+                tracing::info!(files = n, "removed media no item refers to");
+            }
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! Tools around the product: the demo data of a first start, simulated
+//! displays over the real device protocol, and the load test.
+
+pub mod demo;
+pub mod loadtest;
+pub mod simulator;
