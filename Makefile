@@ -22,8 +22,12 @@ run: build
 dev: setup
 	VIZORA_DEMO=true VIZORA_DATA_DIR=data cargo leptos watch
 
+## Formatting, the server's import direction (and a check that the check
+## catches a planted back-import), clippy for the server and browser builds.
 lint:
 	cargo fmt --check
+	python3 scripts/layers.py
+	python3 scripts/layers.py --self-test
 	cargo clippy --features ssr --all-targets -- -D warnings
 	cargo clippy --features hydrate --lib --target wasm32-unknown-unknown -- -D warnings
 
