@@ -72,6 +72,7 @@ fn AlertRow(alert: Alert) -> impl IntoView {
     let session = use_session();
     let id = StoredValue::new(alert.id.clone());
     let acknowledged = alert.acknowledged_at.is_some();
+    let by = alert.acknowledged_by.clone().unwrap_or_default();
     let ack = move |_| {
         sync.submit(
             Change::AcknowledgeAlert {
@@ -92,10 +93,10 @@ fn AlertRow(alert: Alert) -> impl IntoView {
                 <div class="muted">{alert.message.clone()} " · raised " {ago(Some(alert.raised_at), now)}</div>
             </div>
             <div class="alert-state">
-                {if acknowledged {
+                {move || if acknowledged {
                     view! {
                         <span class="muted">
-                            "Acknowledged by " {alert.acknowledged_by.clone().unwrap_or_default()}
+                            "Acknowledged by " {by.clone()}
                         </span>
                     }.into_any()
                 } else if session.can_edit() {
