@@ -3,7 +3,10 @@
 //! make a display offline), the status changes written as system events in
 //! batches, and last-seen times written every few seconds.
 
-use std::collections::{HashMap, VecDeque};
+use std::{
+    collections::{HashMap, HashSet, VecDeque},
+    sync::Arc,
+};
 
 use super::Gateway;
 use crate::{
@@ -199,15 +202,22 @@ impl Gateway {
 type StatusChange = (String, DeviceStatus, Option<i64>);
 
 /// Starts tracking the paired displays the database knows (at startup), so
-/// one that never comes back goes offline. Only for one node (SQLite), which
-/// knows the whole fleet; with several nodes each judges the displays
-/// connected to it.
-pub async fn track_paired(core: &Core, gateway: &Gateway) {
+/// one that never comes back goes offline, and follows their organizations'
+/// logs, so one unpaired or deleted before it returns is forgotten. Only for
+/// one node (SQLite), which knows the whole fleet; with several nodes each
+/// judges the displays connected to it.
+pub async fn track_paired(core: &Core, gateway: &Arc<Gateway>) {
     if core.db.backend != crate::server::core::Backend::Sqlite {
         return;
     }
     match devices::paired(&core.db).await {
-        Ok(displays) => gateway.track(displays),
+        Ok(displays) => {
+            let orgs: HashSet<String> = displays.iter().map(|d| d.0.clone()).collect();
+            gateway.track(displays);
+            for org_id in orgs {
+                super::socket::ensure_router(core, gateway, &org_id).await;
+            }
+        }
         Err(e) => tracing::warn!(error = %e, "could not read the paired displays"),
     }
 }

@@ -193,7 +193,7 @@ where
 /// Starts the organization's router once: one subscriber to its events that
 /// tells only the displays an event concerns, instead of every display's
 /// loop waking for every event (ten thousand wake-ups per status change).
-async fn ensure_router(core: &Core, gateway: &Arc<Gateway>, org_id: &str) {
+pub(super) async fn ensure_router(core: &Core, gateway: &Arc<Gateway>, org_id: &str) {
     if !gateway.routers.lock().unwrap().insert(org_id.to_string()) {
         return;
     }

@@ -1007,3 +1007,36 @@ async fn a_node_does_not_resolve_alerts_on_displays_it_never_saw() {
     assert_eq!(events.len(), 2, "{events:?}");
     assert!(!events[1].is_open());
 }
+
+#[tokio::test]
+async fn a_tracked_display_that_never_returns_is_forgotten_when_unpaired() {
+    let f = fixture().await;
+    let (d, device_id, _) = paired_display(&f, "Gone quiet").await;
+    drop(d);
+    // After a restart the node knows it only from the database.
+    let restarted = node(f.state.core.db.clone(), &f._dir);
+    fleet::track_paired(&restarted.core, &restarted.gateway).await;
+    let beat = restarted.gateway.beat(&device_id).expect("tracked");
+    assert!(!beat.connected);
+    let device = devices::get(&f.state.core.db, &f.editor.org_id, &device_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let unpair = Op {
+        op_id: new_id(),
+        base_version: Some(device.version),
+        change: Change::UnpairDevice {
+            device_id: device_id.clone(),
+        },
+    };
+    change::apply(&restarted.core, &f.editor, unpair)
+        .await
+        .unwrap();
+    for _ in 0..500 {
+        if restarted.gateway.beat(&device_id).is_none() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the unpaired display is still tracked");
+}
