@@ -64,6 +64,7 @@ pub struct UseAlertsReturn {
 pub fn use_alerts() -> UseAlertsReturn {
     shared(
         |s| s.alerts,
+        |h| h.source,
         |sync| {
             let source = Source::<AlertsSnapshot>::new(sync);
             UseAlertsReturn {

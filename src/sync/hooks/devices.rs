@@ -63,6 +63,7 @@ pub struct UseDevicesReturn {
 pub fn use_devices() -> UseDevicesReturn {
     shared(
         |s| s.devices,
+        |h| h.source,
         |sync| {
             let source = Source::<DevicesSnapshot>::new(sync);
             UseDevicesReturn {

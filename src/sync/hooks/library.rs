@@ -62,6 +62,7 @@ pub struct UseLibraryReturn {
 pub fn use_library() -> UseLibraryReturn {
     shared(
         |s| s.library,
+        |h| h.source,
         |sync| {
             let source = Source::<LibrarySnapshot>::new(sync);
             UseLibraryReturn {

@@ -153,6 +153,14 @@ impl<T: Snapshot> Source<T> {
         })
     }
 
+    /// A page that uses the hook again after the fetch failed asks again, as
+    /// opening the page did when each page fetched its own.
+    fn retry_if_failed(self) {
+        if self.resource.with_untracked(|r| matches!(r, Some(Err(_)))) {
+            self.resource.refetch();
+        }
+    }
+
     /// Seeds the store from the snapshot if it has arrived (untracked).
     fn seed_loaded(self) {
         if let Some(Ok(snapshot)) = self.resource.get_untracked() {
@@ -182,17 +190,20 @@ pub(in crate::sync) fn provide_snapshots() {
 }
 
 /// The signals in `slot`, made by `make` (under the app's owner) the first time.
-fn shared<R>(
+fn shared<R, T>(
     slot: impl Fn(&Snapshots) -> StoredValue<Option<R>>,
+    source: impl Fn(&R) -> Source<T>,
     make: impl FnOnce(SyncHandle) -> R,
 ) -> R
 where
     R: Clone + Send + Sync + 'static,
+    T: Snapshot,
 {
     let sync = use_sync();
     let snapshots = expect_context::<Snapshots>();
     let slot = slot(&snapshots);
     if let Some(made) = slot.get_value() {
+        source(&made).retry_if_failed();
         return made;
     }
     let owner = snapshots.owner.get_value().and_then(|o| o.upgrade());
