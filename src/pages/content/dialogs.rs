@@ -36,6 +36,32 @@ pub(super) fn ContentDialogs(ui: Ui) -> impl IntoView {
             }
             .into_any();
         }
+        if ui.deleting_selected.get() {
+            let chosen: Vec<Content> = ui.selected.with_untracked(|ids| {
+                content.with_untracked(|all| {
+                    all.iter()
+                        .filter(|c| ids.contains(&c.id))
+                        .cloned()
+                        .collect()
+                })
+            });
+            let chosen = StoredValue::new(chosen);
+            let n = chosen.with_value(Vec::len);
+            return view! {
+                <Confirm
+                    title=format!("Delete {n} item{}?", if n == 1 { "" } else { "s" })
+                    body="They are removed from the library. This cannot be undone."
+                    action="Delete"
+                    on_confirm=move || {
+                        for c in chosen.get_value() {
+                            sync.submit(Change::DeleteContent { content_id: c.id.clone() }, Some(c.version));
+                        }
+                        ui.selected.set(Default::default());
+                    }
+                    on_close=move || ui.deleting_selected.set(false)/>
+            }
+            .into_any();
+        }
         match ui.editing.get().and_then(find) {
             Some(item) => {
                 view! { <EditForm item on_done=move || ui.editing.set(None)/> }.into_any()

@@ -116,12 +116,9 @@ pub(super) fn BatchBar(ui: Ui) -> impl IntoView {
                         prop:value=move || tag.get() on:input=move |ev| tag.set(event_target_value(&ev))/>
                     <button type="submit" class="button">"Tag selected"</button>
                 </form>
-                <button type="button" class="button danger" on:click=move |_| {
-                    for c in chosen() {
-                        sync.submit(Change::DeleteContent { content_id: c.id.clone() }, Some(c.version));
-                    }
-                    ui.selected.set(BTreeSet::new());
-                }>"Delete selected"</button>
+                <button type="button" class="button danger" on:click=move |_| ui.deleting_selected.set(true)>
+                    "Delete selected"
+                </button>
                 <button type="button" class="button ghost" on:click=move |_| ui.selected.set(BTreeSet::new())>"Clear selection"</button>
             </div>
         </Show>

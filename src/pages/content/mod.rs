@@ -39,6 +39,8 @@ struct Ui {
     editing: RwSignal<Option<String>>,
     /// The item whose Delete waits for the operator to confirm.
     deleting: RwSignal<Option<String>>,
+    /// "Delete selected" waits for the operator to confirm.
+    deleting_selected: RwSignal<bool>,
     adding_web: RwSignal<bool>,
 }
 
@@ -57,6 +59,7 @@ pub fn ContentPage() -> impl IntoView {
         selected: RwSignal::new(BTreeSet::new()),
         editing: RwSignal::new(None),
         deleting: RwSignal::new(None),
+        deleting_selected: RwSignal::new(false),
         adding_web: RwSignal::new(false),
     };
     view! {
