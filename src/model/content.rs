@@ -105,29 +105,6 @@ impl Content {
             (kind, _) => kind.default_duration_ms(),
         }
     }
-    /// Operator-editable fields that differ between two versions.
-    pub fn changed_fields(&self, other: &Content) -> Vec<&'static str> {
-        let mut out = Vec::new();
-        if self.name != other.name {
-            out.push("name");
-        }
-        if self.tags != other.tags {
-            out.push("tags");
-        }
-        if self.valid_from != other.valid_from {
-            out.push("valid_from");
-        }
-        if self.valid_until != other.valid_until {
-            out.push("valid_until");
-        }
-        if self.url != other.url {
-            out.push("url");
-        }
-        if self.reload_seconds != other.reload_seconds {
-            out.push("reload_seconds");
-        }
-        out
-    }
 }
 
 /// The fields an operator can change on a library item. `None` leaves one alone;

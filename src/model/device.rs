@@ -158,29 +158,6 @@ impl DevicePatch {
     }
 }
 
-impl Device {
-    /// Operator-editable fields whose values differ between two versions of a display.
-    pub fn changed_fields(&self, other: &Device) -> Vec<&'static str> {
-        let mut out = Vec::new();
-        if self.name != other.name {
-            out.push("name");
-        }
-        if self.group_id != other.group_id {
-            out.push("group_id");
-        }
-        if self.tags != other.tags {
-            out.push("tags");
-        }
-        if self.timezone != other.timezone {
-            out.push("timezone");
-        }
-        if self.playlist_id != other.playlist_id {
-            out.push("playlist_id");
-        }
-        out
-    }
-}
-
 pub const MAX_NAME_CHARS: usize = 100;
 pub const MAX_TAGS: usize = 20;
 pub const MAX_TAG_CHARS: usize = 32;
