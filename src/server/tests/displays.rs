@@ -1011,6 +1011,11 @@ async fn a_node_does_not_resolve_alerts_on_displays_it_never_saw() {
 #[tokio::test]
 async fn a_tracked_display_that_never_returns_is_forgotten_when_unpaired() {
     let f = fixture().await;
+    if f.state.core.db.backend != crate::server::core::Backend::Sqlite {
+        // With several nodes each judges only the displays connected to it.
+        eprintln!("skipped: one node (SQLite) tracks displays it has not heard from");
+        return;
+    }
     let (d, device_id, _) = paired_display(&f, "Gone quiet").await;
     drop(d);
     // After a restart the node knows it only from the database.
