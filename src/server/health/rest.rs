@@ -1,5 +1,7 @@
 //! Health over REST: alerts, a display's detail view, and commands.
 
+use std::sync::Arc;
+
 use axum::{
     extract::{Path, Query, State},
     http::StatusCode,
@@ -17,7 +19,6 @@ use crate::{
         displays::Gateway,
     },
 };
-use std::sync::Arc;
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
