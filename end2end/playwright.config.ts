@@ -3,7 +3,8 @@ import { defineConfig } from '@playwright/test';
 // The suite runs against the release build (`make e2e` builds it first), on a
 // fresh SQLite data directory, in Debian's Chromium: Playwright's own browser
 // download cannot work on these machines.
-export const PORT = 3100;
+// E2E_PORT lets two checkouts run the suite side by side.
+export const PORT = Number(process.env.E2E_PORT ?? 3100);
 export const DATA_DIR = 'target/e2e-data';
 export const ADMIN = { email: 'admin@vizora.test', password: 'e2e-admin-password' };
 
