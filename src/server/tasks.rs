@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use super::{
-    core::{log, now_ms, receipts},
-    displays::fleet,
+    core::{attempts, log, now_ms, receipts},
+    displays::{fleet, pairing},
     health::{evaluator, metrics},
     library::sweep,
     state::AppState,
@@ -50,8 +50,9 @@ pub async fn fleet_ticker(state: AppState) {
     }
 }
 
-/// Prunes the event log to its retention, old op receipts and metric
-/// samples, and removes unused media, every ten minutes.
+/// Prunes the event log to its retention, old op receipts, metric samples,
+/// lapsed pairing codes and day-old attempts, and removes unused media,
+/// every ten minutes.
 pub async fn housekeeping(state: AppState) {
     let core = &state.core;
     let mut tick = tokio::time::interval(Duration::from_secs(600));
@@ -63,6 +64,8 @@ pub async fn housekeeping(state: AppState) {
             }
         }
         let _ = receipts::prune(&core.db).await;
+        let _ = pairing::prune(&core.db).await;
+        let _ = attempts::prune(&core.db, now_ms() - 24 * 3_600_000).await;
         let _ = metrics::prune(&core.db).await;
         if let Ok(n) = sweep::sweep_media(core).await {
             if n > 0 {

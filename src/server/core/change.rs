@@ -11,7 +11,7 @@
 use futures::future::BoxFuture;
 use sqlx::{Any, Transaction};
 
-use super::{http::CurrentUser, log, receipts, Core};
+use super::{attempts, http::CurrentUser, log, receipts, Core};
 use crate::{
     error::AppError,
     model::{Change, EventBody, Op, OpAck},
@@ -24,11 +24,20 @@ pub struct ChangeCtx<'a> {
     pub user: &'a CurrentUser,
     pub op_id: &'a str,
     pub base_version: Option<i64>,
+    /// Attempt keys to count if the change is refused (`core::attempts`).
+    attempts: &'a mut Vec<String>,
 }
 
 impl ChangeCtx<'_> {
     pub fn org_id(&self) -> &str {
         &self.user.org_id
+    }
+
+    /// Counts a failed attempt under `key` if this change is refused: it is
+    /// written with the refusal's receipt, as the change's own transaction
+    /// is rolled back. An applied change counts nothing.
+    pub fn count_attempt(&mut self, key: impl Into<String>) {
+        self.attempts.push(key.into());
     }
 }
 
@@ -97,17 +106,21 @@ pub async fn apply(core: &Core, user: &CurrentUser, op: Op) -> Result<OpAck, App
 pub async fn apply_trusted(core: &Core, user: &CurrentUser, op: Op) -> Result<OpAck, AppError> {
     user.require_editor()?;
     super::ids::validate_id(&op.op_id, "op_id")?;
+    // Never inside the transaction: it holds the organization's write lock.
+    op.change.check_input().map_err(AppError::validation)?;
     let mut tx = core.db.pool.begin().await?;
     let seq = log::next_seq(&mut tx, &user.org_id).await?;
     if let Some(stored) = receipts::find(&mut tx, &user.org_id, &op.op_id).await? {
         tx.rollback().await?;
         return stored;
     }
+    let mut failed_attempts = Vec::new();
     let ctx = ChangeCtx {
         tx: &mut tx,
         user,
         op_id: &op.op_id,
         base_version: op.base_version,
+        attempts: &mut failed_attempts,
     };
     match core.changes.apply(ctx, &op.change).await {
         Ok(Applied { body, effect }) => match commit(core, tx, user, &op.op_id, seq, body).await {
@@ -144,6 +157,9 @@ pub async fn apply_trusted(core: &Core, user: &CurrentUser, op: Op) -> Result<Op
                 return stored;
             }
             receipts::store(&mut tx, user, &op.op_id, Err(&err)).await?;
+            for key in &failed_attempts {
+                attempts::record(&mut tx, key).await?;
+            }
             tx.commit().await?;
             Err(err)
         }

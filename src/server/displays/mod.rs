@@ -33,10 +33,9 @@ use crate::{
     error::AppError,
     model::{Change, DisplayCommand, EventBody},
     server::{
-        auth::LoginLimiter,
         core::{
             change::{Applied, ChangeCtx, Effect},
-            ids::{random_token, sha256_hex},
+            ids::random_token,
             new_id, Core,
         },
         devices::store as devices,
@@ -46,13 +45,8 @@ use crate::{
 /// What the gateway tells a connection's loop from outside.
 #[derive(Debug)]
 enum Control {
-    /// The code this connection shows was claimed.
-    Paired {
-        org_id: String,
-        device_id: String,
-        name: String,
-        token: String,
-    },
+    /// The code this connection shows was claimed on this node: look now.
+    Claimed,
     /// The display was unpaired or deleted: say so and hang up.
     Unpair(String),
     /// An operator's command (reload, screenshot) for the player.
@@ -61,11 +55,29 @@ enum Control {
     Refresh,
 }
 
+/// Control messages waiting for one connection's loop: a refresh is queued
+/// at most once ([`Connection::refresh_queued`]) and commands leave room
+/// for an unpair, so the queue never holds more than this.
+const CONTROL: usize = 16;
+
 struct Connection {
     conn_id: u64,
     org_id: String,
-    control: mpsc::UnboundedSender<Control>,
+    control: mpsc::Sender<Control>,
+    /// A `Refresh` is in the queue and not yet taken: do not queue another.
+    refresh_queued: bool,
     watch: Watch,
+}
+
+impl Connection {
+    /// Asks the loop to read its manifest again, unless it was already asked.
+    fn refresh(&mut self) -> bool {
+        if self.refresh_queued {
+            return true;
+        }
+        self.refresh_queued = self.control.try_send(Control::Refresh).is_ok();
+        self.refresh_queued
+    }
 }
 
 /// What a display sends that the layers above keep (health stores
@@ -82,10 +94,10 @@ pub trait Reports: Send + Sync {
 }
 
 pub struct Gateway {
-    pairings: Mutex<HashMap<String, pairing::Pairing>>,
+    /// The codes this node's sockets show, to wake them when a claim commits here.
+    pairings: Mutex<HashMap<String, mpsc::Sender<Control>>>,
     connections: Mutex<HashMap<String, Connection>>,
     beats: Mutex<HashMap<String, Beat>>,
-    claims: LoginLimiter,
     next_conn: AtomicU64,
     /// Organizations whose events a router task is dispatching to displays.
     routers: Mutex<HashSet<String>>,
@@ -101,7 +113,6 @@ impl Gateway {
             pairings: Mutex::default(),
             connections: Mutex::default(),
             beats: Mutex::default(),
-            claims: LoginLimiter::default(),
             next_conn: AtomicU64::new(0),
             routers: Mutex::default(),
             status_changed: Notify::new(),
@@ -111,12 +122,7 @@ impl Gateway {
 
     /// Registers a paired display's connection; a second connection with
     /// the same token replaces the first.
-    fn connect(
-        &self,
-        org_id: &str,
-        device_id: &str,
-        control: mpsc::UnboundedSender<Control>,
-    ) -> u64 {
+    fn connect(&self, org_id: &str, device_id: &str, control: mpsc::Sender<Control>) -> u64 {
         let conn_id = self
             .next_conn
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -124,6 +130,7 @@ impl Gateway {
             conn_id,
             org_id: org_id.to_string(),
             control,
+            refresh_queued: false,
             watch: Watch::default(),
         };
         if let Some(old) = self
@@ -132,7 +139,7 @@ impl Gateway {
             .unwrap()
             .insert(device_id.to_string(), connection)
         {
-            let _ = old.control.send(Control::Unpair(
+            let _ = old.control.try_send(Control::Unpair(
                 "Another player connected with this display's token.".into(),
             ));
         }
@@ -160,7 +167,7 @@ impl Gateway {
             .is_some_and(|c| c.org_id == org_id)
         {
             if let Some(c) = connections.remove(device_id) {
-                let _ = c.control.send(Control::Unpair(reason.to_string()));
+                let _ = c.control.try_send(Control::Unpair(reason.to_string()));
             }
         }
         drop(connections);
@@ -174,25 +181,24 @@ impl Gateway {
     /// with the answer (a screenshot).
     pub fn command(&self, device_id: &str, command: DisplayCommand) -> Result<String, AppError> {
         let id = new_id();
-        let sent = self
-            .connections
-            .lock()
-            .unwrap()
-            .get(device_id)
-            .is_some_and(|c| {
-                c.control
-                    .send(Control::Command {
+        let sent = self.connections.lock().unwrap().get(device_id).map(|c| {
+            // Room stays for an unpair and a refresh.
+            c.control.capacity() > 2
+                && c.control
+                    .try_send(Control::Command {
                         id: id.clone(),
                         command,
                     })
                     .is_ok()
-            });
-        if sent {
-            Ok(id)
-        } else {
-            Err(AppError::validation(
+        });
+        match sent {
+            Some(true) => Ok(id),
+            Some(false) => Err(AppError::RateLimited {
+                message: "This display has not taken the commands already sent yet; try again in a moment.".into(),
+            }),
+            None => Err(AppError::validation(
                 "This display is not connected right now; commands reach only connected displays.",
-            ))
+            )),
         }
     }
 
@@ -231,37 +237,46 @@ impl Gateway {
             }
             _ => {}
         }
-        let connections = self.connections.lock().unwrap();
-        let refresh = |c: &Connection| c.control.send(Control::Refresh).is_ok();
+        let mut connections = self.connections.lock().unwrap();
         match body {
             EventBody::DeviceUpserted { device } => connections
-                .get(&device.id)
+                .get_mut(&device.id)
                 .filter(|c| c.org_id == org_id && c.watch.wants(&device.id, body))
-                .map_or(0, |c| usize::from(refresh(c))),
+                .map_or(0, |c| usize::from(c.refresh())),
             _ => connections
-                .iter()
+                .iter_mut()
                 .filter(|(id, c)| c.org_id == org_id && c.watch.wants(id, body))
-                .filter(|(_, c)| refresh(c))
+                .map(|(_, c)| c.refresh())
+                .filter(|refreshed| *refreshed)
                 .count(),
+        }
+    }
+
+    /// The connection's loop took its `Refresh`: the next one may be queued.
+    fn refreshed(&self, device_id: &str, conn_id: u64) {
+        if let Some(c) = self.connections.lock().unwrap().get_mut(device_id) {
+            if c.conn_id == conn_id {
+                c.refresh_queued = false;
+            }
         }
     }
 
     /// The router fell behind and missed events: every display of the
     /// organization reads its manifest again.
     fn refresh_all(&self, org_id: &str) {
-        for c in self.connections.lock().unwrap().values() {
+        for c in self.connections.lock().unwrap().values_mut() {
             if c.org_id == org_id {
-                let _ = c.control.send(Control::Refresh);
+                c.refresh();
             }
         }
     }
 }
 
-/// Claims a pairing code (`PairDevice`): makes the display with the hash of
-/// a fresh token, and hands the token to the display that shows the code once
-/// the change commits (the code lives on this node).
+/// Claims a pairing code (`PairDevice`) on any node: makes the display with
+/// the hash of the token the display's node made for the code; that node
+/// hands the token over once the claim commits (at once if it is this node).
 pub async fn apply(
-    ctx: ChangeCtx<'_>,
+    mut ctx: ChangeCtx<'_>,
     gateway: &Arc<Gateway>,
     change: &Change,
 ) -> Result<Applied, AppError> {
@@ -275,39 +290,25 @@ pub async fn apply(
     else {
         return Err(AppError::internal());
     };
+    let (code, token_hash) = pairing::claim(&mut ctx, code, device_id, name).await?;
     let org_id = ctx.user.org_id.clone();
-    let code = gateway.reserve_code(&org_id, code, ctx.op_id)?;
-    let token = new_device_token();
-    let paired = devices::pair(
+    let body = devices::pair(
         ctx.tx,
         &org_id,
         device_id,
         name,
         group_id.as_deref(),
         timezone,
-        &sha256_hex(&token),
+        &token_hash,
     )
-    .await;
-    let body = match paired {
-        Ok(body) => body,
-        Err(err) => {
-            gateway.release_code(ctx.op_id);
-            return Err(err);
-        }
-    };
-    let (on_commit, on_abort) = (gateway.clone(), gateway.clone());
-    let (device_id, name, op_id) = (
-        device_id.clone(),
-        name.trim().to_string(),
-        ctx.op_id.to_string(),
-    );
+    .await?;
+    let gateway = gateway.clone();
     Ok(Applied {
         body,
         effect: Some(Effect {
-            commit: Box::new(move || {
-                on_commit.deliver_pairing(&code, &org_id, &device_id, &name, token)
-            }),
-            abort: Box::new(move || on_abort.release_code(&op_id)),
+            commit: Box::new(move || gateway.code_claimed(&code)),
+            // A rolled back claim leaves the code as it was.
+            abort: Box::new(|| {}),
         }),
     })
 }

@@ -3,6 +3,13 @@
 //! heartbeats, proof of play, errors and screenshots in, manifests and
 //! commands out. One router per organization reads the event log and tells
 //! only the connections an event concerns.
+//!
+//! Nothing a display does can make the server hold more for it than a small
+//! fixed amount: messages are at most [`MAX_MESSAGE`] bytes, what goes out
+//! waits in a queue of [`OUTGOING`] messages (a display that does not read
+//! them is hung up on, never buffered for), a write that takes longer than
+//! [`WRITE_TIMEOUT`] ends the connection, and [`MAX_STRIKES`] protocol errors
+//! within a minute close it.
 
 use std::{sync::Arc, time::Duration};
 
@@ -11,9 +18,13 @@ use axum::{
     response::Response,
 };
 use futures::{Sink, SinkExt, Stream, StreamExt};
-use tokio::sync::mpsc;
+use tokio::{sync::mpsc, time::Instant};
 
-use super::{manifest_for, plays, Control, Gateway};
+use super::{
+    manifest_for,
+    pairing::{self, Claim, Offer},
+    plays, Control, Gateway,
+};
 use crate::{
     model::{format_pairing_code, DisplayMsg, Manifest, ServerMsg},
     server::{
@@ -22,22 +33,38 @@ use crate::{
     },
 };
 
+/// The largest message a display may send (a screenshot is the largest).
+pub const MAX_MESSAGE: usize = 1_200_000;
+/// Messages waiting to be written to one display.
+pub const OUTGOING: usize = 32;
+/// How long one write to a display may take before it is hung up on.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Protocol errors within a minute before the connection is closed.
+pub const MAX_STRIKES: u32 = 10;
+/// How often a display showing a code looks for its claim (a claim made on
+/// this node wakes it at once).
+const CLAIM_CHECK: Duration = Duration::from_secs(2);
+
 pub async fn handler(
     State(core): State<Core>,
     State(gateway): State<Arc<Gateway>>,
     ws: WebSocketUpgrade,
 ) -> Response {
     // Display messages are small: modest buffers keep ten thousand sockets cheap.
-    ws.max_message_size(1 << 20)
+    ws.max_message_size(MAX_MESSAGE)
+        .max_frame_size(MAX_MESSAGE)
         .read_buffer_size(8 * 1024)
         .write_buffer_size(8 * 1024)
+        .max_write_buffer_size(64 * 1024)
         .on_upgrade(move |socket| async move {
             let (sink, stream) = socket.split();
             let incoming = stream.filter_map(|m| async move {
                 match m {
                     Ok(Message::Text(t)) => Some(t.to_string()),
-                    Ok(Message::Close(_)) | Err(_) => None,
-                    Ok(_) => Some(String::new()),
+                    // Not text: refused like any message that is not the protocol's.
+                    Ok(Message::Binary(_)) => Some(String::from("\0")),
+                    Ok(Message::Close(_)) | Ok(Message::Ping(_)) | Ok(Message::Pong(_)) => None,
+                    Err(_) => None,
                 }
             });
             let outgoing = sink.with(|text: String| async move {
@@ -55,139 +82,305 @@ pub(super) struct Session {
     manifest: Manifest,
 }
 
+/// The queue to the display's writer. `say` is false when the display is
+/// not keeping up (or gone): the caller hangs up rather than buffer more.
+struct Outgoing(mpsc::Sender<ServerMsg>);
+
+impl Outgoing {
+    #[must_use]
+    fn say(&self, msg: ServerMsg) -> bool {
+        self.0.try_send(msg).is_ok()
+    }
+}
+
+/// Protocol errors in the current minute.
+struct Strikes {
+    count: u32,
+    since: Instant,
+}
+
+impl Strikes {
+    /// Counts one; `true` when the display has had too many.
+    fn hit(&mut self) -> bool {
+        if self.since.elapsed() > Duration::from_secs(60) {
+            *self = Strikes {
+                count: 0,
+                since: Instant::now(),
+            };
+        }
+        self.count += 1;
+        self.count >= MAX_STRIKES
+    }
+}
+
 /// One display's connection, from hello to close.
 pub async fn run<I, O>(core: Core, gateway: Arc<Gateway>, mut incoming: I, outgoing: O)
 where
     I: Stream<Item = String> + Unpin + Send,
     O: Sink<String> + Unpin + Send + 'static,
 {
-    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<ServerMsg>();
+    let (out_tx, mut out_rx) = mpsc::channel::<ServerMsg>(OUTGOING);
     let writer = tokio::spawn(async move {
         let mut outgoing = outgoing;
         while let Some(msg) = out_rx.recv().await {
             let last = matches!(msg, ServerMsg::Unpaired { .. });
             let text = serde_json::to_string(&msg).unwrap_or_default();
-            if outgoing.send(text).await.is_err() || last {
-                break;
+            match tokio::time::timeout(WRITE_TIMEOUT, outgoing.send(text)).await {
+                Ok(Ok(())) if !last => {}
+                _ => break,
             }
         }
-        let _ = outgoing.close().await;
+        let _ = tokio::time::timeout(WRITE_TIMEOUT, outgoing.close()).await;
     });
-    let (control_tx, mut control_rx) = mpsc::unbounded_channel::<Control>();
+    let out = Outgoing(out_tx);
+    let (control_tx, mut control_rx) = mpsc::channel::<Control>(super::CONTROL);
     let mut session: Option<Session> = None;
-    let mut code: Option<String> = None;
-    let mut code_check = tokio::time::interval(Duration::from_secs(5));
+    let mut offer: Option<Offer> = None;
+    let mut strikes = Strikes {
+        count: 0,
+        since: Instant::now(),
+    };
+    let mut claim_check = tokio::time::interval(CLAIM_CHECK);
     loop {
-        tokio::select! {
+        let keep_going = tokio::select! {
             text = incoming.next() => {
                 let Some(text) = text else { break };
-                if text.is_empty() {
-                    continue;
-                }
-                let msg = match serde_json::from_str::<DisplayMsg>(&text) {
-                    Ok(msg) => msg,
-                    Err(e) => {
-                        let _ = out_tx.send(ServerMsg::Refused { message: format!("Not a protocol message: {e}") });
-                        continue;
-                    }
+                let outcome = match serde_json::from_str::<DisplayMsg>(&text) {
+                    Err(_) if text == "\0" => Outcome::Refused("Messages are JSON text.".into()),
+                    Err(e) => Outcome::Refused(format!("Not a protocol message: {e}")),
+                    Ok(msg) => handle(&core, &gateway, &out, &control_tx, &mut session, &mut offer, msg).await,
                 };
-                match (msg, &mut session) {
-                    (DisplayMsg::Hello { token: Some(token), .. }, None) => {
-                        match devices::by_token(&core.db, &sha256_hex(token.trim())).await {
-                            Ok(Some((org_id, device))) => {
-                                let conn_id = gateway.connect(&org_id, &device.id, control_tx.clone());
-                                let s = start_session(&core, &gateway, &out_tx, org_id, device.id, device.name, conn_id).await;
-                                session = Some(s);
-                            }
-                            Ok(None) => {
-                                let _ = out_tx.send(ServerMsg::Unpaired {
-                                    reason: "This token is not known: the display was unpaired or deleted. Pair it again.".into(),
-                                });
-                                break;
-                            }
-                            Err(_) => break,
-                        }
+                match outcome {
+                    Outcome::Done => true,
+                    Outcome::HangUp => false,
+                    Outcome::Refused(message) if strikes.hit() => {
+                        let _ = out.say(ServerMsg::Refused {
+                            message: format!("{message} Too many protocol errors: closing."),
+                        });
+                        false
                     }
-                    (DisplayMsg::Hello { token: None, .. }, None) => {
-                        if code.is_none() {
-                            let (c, expires_at) = gateway.issue_code(&control_tx);
-                            let _ = out_tx.send(ServerMsg::Pairing { code: format_pairing_code(&c), expires_at });
-                            code = Some(c);
-                        }
-                    }
-                    (DisplayMsg::Heartbeat { metrics, playing, .. }, Some(s)) => {
-                        gateway.heartbeat(&s.device_id, metrics, !s.manifest.items.is_empty(), playing);
-                    }
-                    (DisplayMsg::Screenshot { command_id, image }, Some(s)) => {
-                        match gateway.reports.screenshot(&core, &s.org_id, &s.device_id, &image).await {
-                            Ok(()) => tracing::info!(device = %s.device_id, command = %command_id, "screenshot stored"),
-                            Err(e) => {
-                                let _ = out_tx.send(ServerMsg::Refused { message: e.to_string() });
-                            }
-                        }
-                    }
-                    (DisplayMsg::Played { id, content_id, playlist_id, started_at, duration_ms }, Some(s)) => {
-                        let stored = plays::record_play(&core, s, &id, &content_id, playlist_id.as_deref(), started_at, duration_ms).await;
-                        if stored.is_ok() {
-                            let _ = out_tx.send(ServerMsg::Acked { ids: vec![id] });
-                        }
-                    }
-                    (DisplayMsg::Error { id, at, message }, Some(s)) => {
-                        gateway.error(&s.device_id);
-                        if plays::record_error(&core, s, &id, at, &message).await.is_ok() {
-                            let _ = out_tx.send(ServerMsg::Acked { ids: vec![id] });
-                        }
-                    }
-                    (DisplayMsg::Hello { .. }, Some(_)) => {}
-                    (_, None) => {
-                        let _ = out_tx.send(ServerMsg::Refused { message: "Say hello first (with a token, or without one to pair).".into() });
-                    }
+                    Outcome::Refused(message) => out.say(ServerMsg::Refused { message }),
                 }
             }
             Some(control) = control_rx.recv() => match control {
-                Control::Paired { org_id, device_id, name, token } => {
-                    if let Some(c) = code.take() {
-                        gateway.drop_code(&c);
-                    }
-                    let _ = out_tx.send(ServerMsg::Paired { token, device_id: device_id.clone(), name: name.clone() });
-                    let conn_id = gateway.connect(&org_id, &device_id, control_tx.clone());
-                    let s = start_session(&core, &gateway, &out_tx, org_id, device_id, name, conn_id).await;
-                    session = Some(s);
+                Control::Claimed => {
+                    check_claim(&core, &gateway, &out, &control_tx, &mut session, &mut offer).await
                 }
                 Control::Unpair(reason) => {
-                    let _ = out_tx.send(ServerMsg::Unpaired { reason });
-                    break;
+                    let _ = out.say(ServerMsg::Unpaired { reason });
+                    false
                 }
-                Control::Command { id, command } => {
-                    let _ = out_tx.send(ServerMsg::Command { id, command });
-                }
-                Control::Refresh => {
-                    if let Some(s) = session.as_mut() {
-                        refresh_manifest(&core, &gateway, &out_tx, s).await;
-                    }
-                }
+                Control::Command { id, command } => out.say(ServerMsg::Command { id, command }),
+                Control::Refresh => match session.as_mut() {
+                    Some(s) => refresh_manifest(&core, &gateway, &out, s).await,
+                    None => true,
+                },
             },
-            _ = code_check.tick() => {
-                // A code that ran out is replaced, so the screen always shows a live one.
-                if let Some(c) = &code {
-                    if gateway.code_lapsed(c) {
-                        gateway.drop_code(c);
-                        let (c, expires_at) = gateway.issue_code(&control_tx);
-                        let _ = out_tx.send(ServerMsg::Pairing { code: format_pairing_code(&c), expires_at });
-                        code = Some(c);
-                    }
-                }
+            _ = claim_check.tick(), if offer.is_some() => {
+                check_claim(&core, &gateway, &out, &control_tx, &mut session, &mut offer).await
             }
+        };
+        if !keep_going {
+            break;
         }
     }
-    if let Some(c) = code {
-        gateway.drop_code(&c);
+    if let Some(o) = offer {
+        gateway.unwatch_code(&o.code);
+        pairing::withdraw(&core.db, &o.code).await;
     }
     if let Some(s) = session {
         gateway.disconnected(&s.device_id, s.conn_id);
     }
-    drop(out_tx);
+    drop(out);
     let _ = writer.await;
+}
+
+/// What one message from the display came to.
+enum Outcome {
+    Done,
+    /// Not acceptable: the display hears why (a strike).
+    Refused(String),
+    /// The connection ends (an unknown token, or the display stopped reading).
+    HangUp,
+}
+
+impl Outcome {
+    fn said(ok: bool) -> Self {
+        if ok {
+            Outcome::Done
+        } else {
+            Outcome::HangUp
+        }
+    }
+}
+
+/// Acts on one protocol message.
+async fn handle(
+    core: &Core,
+    gateway: &Arc<Gateway>,
+    out: &Outgoing,
+    control_tx: &mpsc::Sender<Control>,
+    session: &mut Option<Session>,
+    offer: &mut Option<Offer>,
+    msg: DisplayMsg,
+) -> Outcome {
+    match (msg, session.as_mut()) {
+        (
+            DisplayMsg::Hello {
+                token: Some(token), ..
+            },
+            None,
+        ) => match devices::by_token(&core.db, &sha256_hex(token.trim())).await {
+            Ok(Some((org_id, device))) => {
+                let conn_id = gateway.connect(&org_id, &device.id, control_tx.clone());
+                *session = Some(
+                    start_session(core, gateway, out, org_id, device.id, device.name, conn_id)
+                        .await,
+                );
+                Outcome::Done
+            }
+            Ok(None) => {
+                let _ = out.say(ServerMsg::Unpaired {
+                        reason: "This token is not known: the display was unpaired or deleted. Pair it again.".into(),
+                    });
+                Outcome::HangUp
+            }
+            Err(e) => Outcome::Refused(e.to_string()),
+        },
+        (DisplayMsg::Hello { token: None, .. }, None) => match offer {
+            None => offer_code(core, gateway, out, control_tx, offer).await,
+            Some(_) => Outcome::Done,
+        },
+        (
+            DisplayMsg::Heartbeat {
+                metrics, playing, ..
+            },
+            Some(s),
+        ) => {
+            gateway.heartbeat(&s.device_id, metrics, !s.manifest.items.is_empty(), playing);
+            Outcome::Done
+        }
+        (DisplayMsg::Screenshot { command_id, image }, Some(s)) => {
+            match gateway
+                .reports
+                .screenshot(core, &s.org_id, &s.device_id, &image)
+                .await
+            {
+                Ok(()) => {
+                    tracing::info!(device = %s.device_id, command = %command_id, "screenshot stored");
+                    Outcome::Done
+                }
+                Err(e) => Outcome::Refused(e.to_string()),
+            }
+        }
+        (
+            DisplayMsg::Played {
+                id,
+                content_id,
+                playlist_id,
+                started_at,
+                duration_ms,
+            },
+            Some(s),
+        ) => {
+            let stored = plays::record_play(
+                core,
+                s,
+                &id,
+                &content_id,
+                playlist_id.as_deref(),
+                started_at,
+                duration_ms,
+            )
+            .await;
+            match stored {
+                Ok(()) => Outcome::said(out.say(ServerMsg::Acked { ids: vec![id] })),
+                Err(e) => Outcome::Refused(e.to_string()),
+            }
+        }
+        (DisplayMsg::Error { id, at, message }, Some(s)) => {
+            gateway.error(&s.device_id);
+            match plays::record_error(core, s, &id, at, &message).await {
+                Ok(()) => Outcome::said(out.say(ServerMsg::Acked { ids: vec![id] })),
+                Err(e) => Outcome::Refused(e.to_string()),
+            }
+        }
+        (DisplayMsg::Hello { .. }, Some(_)) => Outcome::Done,
+        (_, None) => {
+            Outcome::Refused("Say hello first (with a token, or without one to pair).".into())
+        }
+    }
+}
+
+/// Shows a fresh pairing code on the display.
+async fn offer_code(
+    core: &Core,
+    gateway: &Gateway,
+    out: &Outgoing,
+    control_tx: &mpsc::Sender<Control>,
+    offer: &mut Option<Offer>,
+) -> Outcome {
+    match pairing::offer(&core.db).await {
+        Ok(o) => {
+            gateway.watch_code(&o.code, control_tx);
+            let said = out.say(ServerMsg::Pairing {
+                code: format_pairing_code(&o.code),
+                expires_at: o.expires_at,
+            });
+            *offer = Some(o);
+            Outcome::said(said)
+        }
+        Err(e) => Outcome::Refused(e.to_string()),
+    }
+}
+
+/// Looks whether the code on screen was claimed (then hands the token over
+/// and starts the session) or lapsed (then shows a new one). `false` when
+/// the display stopped reading.
+async fn check_claim(
+    core: &Core,
+    gateway: &Arc<Gateway>,
+    out: &Outgoing,
+    control_tx: &mpsc::Sender<Control>,
+    session: &mut Option<Session>,
+    offer: &mut Option<Offer>,
+) -> bool {
+    let Some(code) = offer.as_ref().map(|o| o.code.clone()) else {
+        return true;
+    };
+    match pairing::check(&core.db, &code).await {
+        Ok(Claim::Waiting) | Err(_) => true,
+        Ok(Claim::Lapsed) => {
+            gateway.unwatch_code(&code);
+            pairing::withdraw(&core.db, &code).await;
+            *offer = None;
+            // A code that ran out is replaced, so the screen always shows a live one.
+            !matches!(
+                offer_code(core, gateway, out, control_tx, offer).await,
+                Outcome::HangUp
+            )
+        }
+        Ok(Claim::Claimed {
+            org_id,
+            device_id,
+            name,
+        }) => {
+            let Some(o) = offer.take() else { return true };
+            gateway.unwatch_code(&code);
+            pairing::withdraw(&core.db, &code).await;
+            if !out.say(ServerMsg::Paired {
+                token: o.token,
+                device_id: device_id.clone(),
+                name: name.clone(),
+            }) {
+                return false;
+            }
+            let conn_id = gateway.connect(&org_id, &device_id, control_tx.clone());
+            *session =
+                Some(start_session(core, gateway, out, org_id, device_id, name, conn_id).await);
+            true
+        }
+    }
 }
 
 /// Starts the organization's router once: one subscriber to its events that
@@ -223,13 +416,13 @@ pub(super) async fn ensure_router(core: &Core, gateway: &Arc<Gateway>, org_id: &
 async fn start_session(
     core: &Core,
     gateway: &Arc<Gateway>,
-    out: &mpsc::UnboundedSender<ServerMsg>,
+    out: &Outgoing,
     org_id: String,
     device_id: String,
     name: String,
     conn_id: u64,
 ) -> Session {
-    let _ = out.send(ServerMsg::Welcome {
+    let _ = out.say(ServerMsg::Welcome {
         device_id: device_id.clone(),
         name,
         heartbeat_seconds: core.settings.heartbeat_seconds.max(1),
@@ -239,7 +432,7 @@ async fn start_session(
         .await
         .unwrap_or_default();
     gateway.watch(&device_id, conn_id, watch);
-    let _ = out.send(ServerMsg::Manifest(manifest.clone()));
+    let _ = out.say(ServerMsg::Manifest(manifest.clone()));
     Session {
         org_id,
         device_id,
@@ -248,17 +441,16 @@ async fn start_session(
     }
 }
 
-async fn refresh_manifest(
-    core: &Core,
-    gateway: &Gateway,
-    out: &mpsc::UnboundedSender<ServerMsg>,
-    s: &mut Session,
-) {
+/// Reads the manifest again and sends it if it changed; `false` when the
+/// display stopped reading.
+async fn refresh_manifest(core: &Core, gateway: &Gateway, out: &Outgoing, s: &mut Session) -> bool {
+    gateway.refreshed(&s.device_id, s.conn_id);
     if let Ok((manifest, watch)) = manifest_for(core, &s.org_id, &s.device_id).await {
         gateway.watch(&s.device_id, s.conn_id, watch);
         if manifest != s.manifest {
             s.manifest = manifest.clone();
-            let _ = out.send(ServerMsg::Manifest(manifest));
+            return out.say(ServerMsg::Manifest(manifest));
         }
     }
+    true
 }

@@ -44,6 +44,19 @@ pub(super) fn connect_to(state: &AppState) -> Display {
 }
 
 impl Display {
+    /// Sends text that may not be a protocol message at all.
+    pub(super) fn say_raw(&self, text: &str) {
+        self.to_server.unbounded_send(text.to_string()).unwrap();
+    }
+
+    /// The next message, or `None` once the server closed the connection.
+    pub(super) async fn next_message(&mut self) -> Option<ServerMsg> {
+        let text = tokio::time::timeout(Duration::from_secs(5), self.from_server.next())
+            .await
+            .expect("the server said nothing for 5 s")?;
+        Some(serde_json::from_str(&text).unwrap())
+    }
+
     pub(super) fn say(&self, msg: DisplayMsg) {
         self.to_server
             .unbounded_send(serde_json::to_string(&msg).unwrap())
@@ -178,7 +191,7 @@ async fn a_code_is_single_use_expires_and_wrong_guesses_are_limited() {
 
     // Expired after ten minutes.
     let (_d2, code2) = waiting_display(&f).await;
-    f.state.gateway.age_codes(displays::CODE_TTL_MS + 1);
+    displays::pairing::age_codes(&f.state.core.db, displays::CODE_TTL_MS + 1).await;
     let err = change::apply(&f.state.core, &f.editor, pair_op(&code2, "Late"))
         .await
         .unwrap_err();
