@@ -40,7 +40,10 @@ pub struct Settings {
     pub stream_ping_seconds: u64,
     pub event_retention: i64,
     pub session_hours: i64,
+    /// Failed sign-ins per email in the window.
     pub login_attempts: u32,
+    /// Failed sign-ins per client address in the window (any emails).
+    pub login_attempts_per_address: u32,
     pub login_window_seconds: u64,
     pub outbox_limit: usize,
     pub retry_base_ms: u64,
@@ -53,6 +56,13 @@ pub struct Settings {
     pub upload_limit_mb: u64,
     /// Seconds between a display's heartbeats; three missed make it offline.
     pub heartbeat_seconds: u64,
+    /// Open connections (WebSockets included) one client address may hold.
+    pub connections_per_address: u32,
+    /// Seconds a client has to send a request's head; also how long an idle
+    /// keep-alive connection is kept.
+    pub header_timeout_seconds: u64,
+    /// Bytes of media an organization may keep, in megabytes.
+    pub storage_quota_mb: u64,
     /// Seconds between the samples of each display's metrics kept for its
     /// history charts (seven days are kept).
     pub metrics_sample_seconds: u64,
@@ -65,6 +75,7 @@ impl Default for Settings {
             event_retention: 100_000,
             session_hours: 336,
             login_attempts: 10,
+            login_attempts_per_address: 50,
             login_window_seconds: 900,
             outbox_limit: 1_000,
             retry_base_ms: 500,
@@ -75,6 +86,9 @@ impl Default for Settings {
             breaker_successes: 2,
             upload_limit_mb: 500,
             heartbeat_seconds: 10,
+            connections_per_address: 512,
+            header_timeout_seconds: 10,
+            storage_quota_mb: 10_240,
             metrics_sample_seconds: 60,
         }
     }
@@ -98,6 +112,10 @@ impl Settings {
 
     pub fn upload_limit_bytes(&self) -> u64 {
         self.upload_limit_mb.saturating_mul(1024 * 1024)
+    }
+
+    pub fn storage_quota_bytes(&self) -> u64 {
+        self.storage_quota_mb.saturating_mul(1024 * 1024)
     }
 
     pub fn login_window(&self) -> Duration {
@@ -184,6 +202,16 @@ mod tests {
         assert_eq!(file.vizora.upload_limit_mb, d.upload_limit_mb);
         assert_eq!(file.vizora.heartbeat_seconds, d.heartbeat_seconds);
         assert_eq!(file.vizora.metrics_sample_seconds, d.metrics_sample_seconds);
+        assert_eq!(
+            file.vizora.connections_per_address,
+            d.connections_per_address
+        );
+        assert_eq!(file.vizora.header_timeout_seconds, d.header_timeout_seconds);
+        assert_eq!(file.vizora.storage_quota_mb, d.storage_quota_mb);
+        assert_eq!(
+            file.vizora.login_attempts_per_address,
+            d.login_attempts_per_address
+        );
         assert_eq!(file.vizora.retry(), crate::model::RetrySettings::default());
         assert_eq!(file.site.addr, SiteSettings::default().addr);
     }

@@ -2,15 +2,21 @@
 //! integrators, and the gate that keeps pages and APIs behind them.
 
 pub mod gate;
+pub mod limiter;
 pub mod passwords;
 pub mod sessions;
 pub mod tokens;
 
 use std::sync::Arc;
 
-use axum::{extract::FromRef, routing::post, Router};
+use axum::{
+    extract::{DefaultBodyLimit, FromRef},
+    routing::post,
+    Router,
+};
 
-pub use sessions::{LoginLimiter, SESSION_COOKIE};
+pub use limiter::LoginLimiter;
+pub use sessions::SESSION_COOKIE;
 
 use crate::server::core::Core;
 
@@ -22,6 +28,10 @@ where
     Arc<LoginLimiter>: FromRef<S>,
 {
     Router::new()
-        .route("/auth/login", post(sessions::login))
+        // A sign-in form is a few hundred bytes.
+        .route(
+            "/auth/login",
+            post(sessions::login).layer(DefaultBodyLimit::max(16 * 1024)),
+        )
         .route("/auth/logout", post(sessions::logout))
 }
