@@ -181,18 +181,33 @@ pub fn validate_device_name(name: &str) -> Result<String, String> {
 }
 
 /// Trims, drops empties and duplicates, keeps the operator's order.
+/// Tags as given, trimmed, without empties and repeats (first one kept).
 pub fn normalize_tags(tags: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for tag in tags {
-        let tag = tag.trim();
-        if !tag.is_empty() && !out.iter().any(|t| t == tag) {
-            out.push(tag.to_string());
-        }
-    }
-    out
+    let mut seen = std::collections::HashSet::new();
+    tags.iter()
+        .map(|t| t.trim())
+        .filter(|t| !t.is_empty() && seen.insert(*t))
+        .map(str::to_string)
+        .collect()
 }
 
+/// How many tags a change may send before they are looked at (repeats and
+/// empties included): refused before any work that grows with the list.
+pub const MAX_SENT_TAGS: usize = 5 * MAX_TAGS;
+
 pub fn validate_tags(tags: &[String]) -> Result<Vec<String>, String> {
+    if tags.len() > MAX_SENT_TAGS {
+        return Err(format!(
+            "At most {MAX_TAGS} tags are allowed; this change sends {}.",
+            tags.len()
+        ));
+    }
+    if let Some(long) = tags.iter().find(|t| t.len() > 4 * MAX_TAG_CHARS) {
+        let shown: String = long.chars().take(MAX_TAG_CHARS).collect();
+        return Err(format!(
+            "Tag '{shown}…' is longer than {MAX_TAG_CHARS} characters."
+        ));
+    }
     let tags = normalize_tags(tags);
     if tags.len() > MAX_TAGS {
         return Err(format!(

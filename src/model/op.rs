@@ -1,9 +1,15 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Alert, AlertRule, Content, ContentKind, ContentPatch, Device, DeviceGroup, DevicePatch,
-    DeviceStatus, Event, ItemEdit, Playlist, PlaylistItem, RulePatch,
+    validate_content_name, validate_device_name, validate_duration, validate_playlist_name,
+    validate_reload, validate_tags, validate_url, Alert, AlertRule, Content, ContentKind,
+    ContentPatch, Device, DeviceGroup, DevicePatch, DeviceStatus, Event, ItemEdit, Playlist,
+    PlaylistItem, RulePatch,
 };
+
+/// The largest change (as JSON) the change path takes; a playlist item,
+/// a name or a patch are a few hundred bytes.
+pub const MAX_CHANGE_BYTES: usize = 64 * 1024;
 
 /// A change a client asks for. `op_id` is made by the client (a UUID) and makes the
 /// op idempotent: the server applies an `op_id` at most once and answers a replay
@@ -480,6 +486,75 @@ impl Change {
             | Change::SetItemDuration { .. } => Domain::Library,
             Change::AcknowledgeAlert { .. } | Change::UpdateAlertRule { .. } => Domain::Health,
         }
+    }
+
+    /// Checks what can be checked without the database, before the change
+    /// path opens its transaction: the size first, so nothing that grows with
+    /// an oversized input runs, then each field's rule.
+    pub fn check_input(&self) -> Result<(), String> {
+        let size = serde_json::to_vec(self).map_or(usize::MAX, |v| v.len());
+        if size > MAX_CHANGE_BYTES {
+            return Err(format!(
+                "This change is {} KiB; a change may be at most {} KiB.",
+                size.div_ceil(1024),
+                MAX_CHANGE_BYTES / 1024
+            ));
+        }
+        let tags =
+            |t: &Option<Vec<String>>| t.as_deref().map_or(Ok(()), |t| validate_tags(t).map(drop));
+        match self {
+            Change::CreateDevice { name, tags: t, .. } => {
+                validate_device_name(name)?;
+                validate_tags(t)?;
+            }
+            Change::PairDevice { name, .. } => {
+                validate_device_name(name)?;
+            }
+            Change::UpdateDevice { patch, .. } => {
+                if let Some(name) = &patch.name {
+                    validate_device_name(name)?;
+                }
+                tags(&patch.tags)?;
+            }
+            Change::CreateWebPage {
+                name,
+                url,
+                reload_seconds,
+                tags: t,
+                ..
+            } => {
+                validate_content_name(name)?;
+                validate_url(url)?;
+                validate_reload(*reload_seconds)?;
+                validate_tags(t)?;
+            }
+            Change::AddMedia { name, .. } => {
+                validate_content_name(name)?;
+            }
+            Change::UpdateContent { patch, .. } => {
+                if let Some(name) = &patch.name {
+                    validate_content_name(name)?;
+                }
+                if let Some(url) = &patch.url {
+                    validate_url(url)?;
+                }
+                if let Some(r) = patch.reload_seconds {
+                    validate_reload(r)?;
+                }
+                tags(&patch.tags)?;
+            }
+            Change::CreatePlaylist { name, .. } | Change::RenamePlaylist { name, .. } => {
+                validate_playlist_name(name)?;
+            }
+            Change::InsertItem { item, .. } => {
+                validate_duration(item.duration_ms)?;
+            }
+            Change::SetItemDuration { duration_ms, .. } => {
+                validate_duration(*duration_ms)?;
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     /// Why a client may not send this change itself, for those only the

@@ -2,8 +2,12 @@
 //! OpenAPI document made of each domain's part, and the gate in front.
 
 use axum::{
-    extract::State, http::StatusCode, middleware, response::IntoResponse, routing::get, Json,
-    Router,
+    extract::{DefaultBodyLimit, State},
+    http::StatusCode,
+    middleware,
+    response::IntoResponse,
+    routing::get,
+    Json, Router,
 };
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::trace::TraceLayer;
@@ -12,12 +16,16 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{auth, core, devices, displays, health, library, state::AppState};
+use super::{auth, core, devices, displays, headers, health, library, state::AppState};
 use crate::app::{shell, App};
+
+/// What any JSON body may weigh (uploads stream under their own limit).
+pub const MAX_JSON_BODY: usize = 256 * 1024;
 
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
+    let https = false;
     Router::new()
         .merge(core::stream::routes())
         .merge(auth::routes())
@@ -28,13 +36,22 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/openapi.json", get(openapi))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .leptos_routes_with_context(&state, routes, || (), move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .leptos_routes_with_context(&state, routes, headers::provide_request_nonce, move || {
+            shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(headers::provide_request_nonce, shell))
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .layer(middleware::from_fn_with_state(
             state.core.clone(),
             auth::gate::gate,
         ))
         .layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn(move |req, next| {
+            headers::headers(https, req, next)
+        }))
         .with_state(state)
 }
 
