@@ -53,7 +53,12 @@ pub async fn run(args: LoadArgs) -> Result<(), String> {
     let config = dir.join("load.toml");
     std::fs::write(
         &config,
-        format!("[vizora]\nheartbeat-seconds = {}\n", args.heartbeat_seconds),
+        // Every simulated display comes from this one address.
+        format!(
+            "[vizora]\nheartbeat-seconds = {}\nconnections-per-address = {}\n",
+            args.heartbeat_seconds,
+            args.displays + args.operators + 64
+        ),
     )
     .map_err(|e| e.to_string())?;
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
