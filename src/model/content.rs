@@ -262,6 +262,21 @@ pub struct LibrarySnapshot {
     pub playlists: Vec<super::Playlist>,
     pub seq: i64,
     pub epoch: String,
+    /// Bytes of media the organization may keep (`storage-quota-mb`).
+    #[serde(default)]
+    pub storage_quota: i64,
+}
+
+/// Bytes the library's media take: each stored file once, however many
+/// items show it (the server's quota counts the same way).
+pub fn bytes_used(content: &[Content]) -> i64 {
+    let mut seen = std::collections::HashSet::new();
+    content
+        .iter()
+        .filter_map(|c| Some((c.sha256.as_deref()?, c.size?)))
+        .filter(|(sha, _)| seen.insert(*sha))
+        .map(|(_, size)| size)
+        .sum()
 }
 
 #[cfg(test)]

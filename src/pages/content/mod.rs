@@ -19,7 +19,7 @@ use self::{
 use crate::{
     app::use_session,
     components::uploader::{UploadList, Uploads},
-    model::ContentKind,
+    model::{bytes_used, ContentKind},
     sync::use_library,
 };
 
@@ -130,7 +130,17 @@ fn DropZone(uploads: Uploads) -> impl IntoView {
 
 #[component]
 fn Toolbar(ui: Ui) -> impl IntoView {
-    let content = use_library().content;
+    let lib = use_library();
+    let content = lib.content;
+    let storage = move || {
+        let quota = lib.storage_quota.get().filter(|q| *q > 0)?;
+        let used = content.with(|all| bytes_used(all));
+        Some(format!(
+            "Storage: {} of {} used",
+            library::human_size(used),
+            library::human_size(quota)
+        ))
+    };
     let f = ui.filters;
     let tags = Memo::new(move |_| {
         content.with(|all| {
@@ -159,6 +169,7 @@ fn Toolbar(ui: Ui) -> impl IntoView {
                 <button type="button" class="button" aria-pressed=move || f.grid.get().to_string() on:click=move |_| f.grid.set(true)>"Grid"</button>
                 <button type="button" class="button" aria-pressed=move || (!f.grid.get()).to_string() on:click=move |_| f.grid.set(false)>"Table"</button>
             </div>
+            <span class="muted storage" aria-live="polite">{storage}</span>
         </div>
     }
 }

@@ -94,6 +94,19 @@ pub(super) async fn find(
     row.as_ref().map(content_from_row).transpose()
 }
 
+/// Bytes the organization's media take, each stored file once (as the
+/// Content page counts them).
+pub async fn bytes_used(db: &Db, org_id: &str) -> Result<i64, AppError> {
+    let used: i64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM \
+         (SELECT DISTINCT sha256, size FROM content WHERE org_id = $1 AND sha256 IS NOT NULL) AS files",
+    )
+    .bind(org_id)
+    .fetch_one(&db.pool)
+    .await?;
+    Ok(used)
+}
+
 /// Whether any row of any organization still refers to these bytes.
 pub async fn sha_in_use(db: &Db, sha256: &str) -> Result<bool, AppError> {
     let row = sqlx::query("SELECT id FROM content WHERE sha256 = $1 LIMIT 1")

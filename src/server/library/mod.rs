@@ -125,5 +125,6 @@ pub async fn snapshot(core: &Core, org_id: &str) -> Result<LibrarySnapshot, AppE
         playlists: playlists::list(&core.db, org_id).await?,
         seq,
         epoch,
+        storage_quota: core.settings.storage_quota_bytes() as i64,
     })
 }

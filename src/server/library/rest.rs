@@ -130,6 +130,8 @@ pub(super) async fn upload(
             "Send the files as multipart/form-data in parts named “file” ({e})."
         ))
     })?;
+    let quota = core.settings.storage_quota_bytes();
+    let mut used = content::bytes_used(&core.db, &user.org_id).await?.max(0) as u64;
     let mut created = Vec::new();
     while let Some(field) = multipart
         .next_field()
@@ -140,22 +142,29 @@ pub(super) async fn upload(
             continue;
         }
         let file_name = field.file_name().unwrap_or("Untitled").to_string();
-        let stored = media::store_stream(
-            &core.media_dir,
-            Box::pin(field),
-            core.settings.upload_limit_bytes(),
-        )
-        .await;
+        if created.len() >= MAX_FILES {
+            drain(&mut multipart, core.settings.upload_limit_bytes()).await;
+            return Err(AppError::validation(format!(
+                "An upload may hold at most {MAX_FILES} files; send the rest in another."
+            )));
+        }
+        let room = quota.saturating_sub(used);
+        let limit = core.settings.upload_limit_bytes().min(room);
+        let stored = media::store_stream(&core.media_dir, Box::pin(field), limit).await;
         let stored = match stored {
             Ok(stored) => stored,
             Err(e) => {
-                // Read the rest of the request before answering: a
-                // browser still sending would otherwise see the
-                // connection reset instead of the reason.
-                while let Ok(Some(_)) = multipart.next_field().await {}
+                // Read a bounded rest of the request before answering, so a
+                // browser still sending sees the reason rather than a reset;
+                // past that the connection is cut.
+                drain(&mut multipart, core.settings.upload_limit_bytes()).await;
+                if matches!(e, media::UploadError::TooLarge { .. }) && limit == room {
+                    return Err(storage_full(&file_name, used, quota));
+                }
                 return Err(upload_error(&file_name, e));
             }
         };
+        used += stored.size;
         let n = created.len();
         let op = Op {
             op_id: key.nth(n),
@@ -186,6 +195,37 @@ pub(super) async fn upload(
         ));
     }
     Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+/// Files one upload request may hold.
+const MAX_FILES: usize = 100;
+
+/// Reads and drops what is left of a refused upload, at most `budget` bytes
+/// and five seconds' worth; the connection is closed after the answer.
+async fn drain(multipart: &mut Multipart, budget: u64) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut left = budget;
+    let read = async {
+        while let Ok(Some(mut field)) = multipart.next_field().await {
+            while let Ok(Some(chunk)) = field.chunk().await {
+                left = left.saturating_sub(chunk.len() as u64);
+                if left == 0 {
+                    return;
+                }
+            }
+        }
+    };
+    let _ = tokio::time::timeout_at(deadline, read).await;
+}
+
+fn storage_full(file_name: &str, used: u64, quota: u64) -> AppError {
+    AppError::TooLarge {
+        message: format!(
+            "“{file_name}”: the organization's storage is full ({} of {} used). Delete media you no longer show, or ask for a larger quota.",
+            media::human_size(used),
+            media::human_size(quota)
+        ),
+    }
 }
 
 /// A file name without its extension, as the item's first name.

@@ -36,6 +36,8 @@ pub struct UseLibraryReturn {
     pub content: Signal<Vec<Content>>,
     /// The playlists by name. Empty until the snapshot arrives.
     pub playlists: Signal<Vec<Playlist>>,
+    /// Bytes of media the organization may keep; `None` until the snapshot arrives.
+    pub storage_quota: Signal<Option<i64>>,
     /// `None` while there is nothing to show yet; `Some(Err(..))` if the
     /// snapshot could not be fetched (put it in the `ErrorBoundary`).
     pub ready: Signal<Option<Result<(), AppError>>>,
@@ -68,6 +70,7 @@ pub fn use_library() -> UseLibraryReturn {
             UseLibraryReturn {
                 content: source.view(Store::content),
                 playlists: source.view(Store::playlists),
+                storage_quota: source.of_snapshot(|s| s.storage_quota),
                 ready: source.ready(),
                 loading: source.loading(),
                 error: source.error(),

@@ -131,6 +131,19 @@ impl<T: Snapshot> Source<T> {
         })
     }
 
+    /// A value the snapshot carries besides the store's collections (say, a
+    /// quota), once it has arrived.
+    fn of_snapshot<U>(self, read: fn(&T) -> U) -> Signal<Option<U>>
+    where
+        U: Clone + PartialEq + Send + Sync + 'static,
+    {
+        let value = Memo::new(move |_| self.resource.map(|r| r.as_ref().ok().map(read)).flatten());
+        Signal::derive(move || {
+            self.wait();
+            value.get()
+        })
+    }
+
     fn ready(self) -> Signal<Option<Result<(), AppError>>> {
         Signal::derive(move || {
             self.wait();

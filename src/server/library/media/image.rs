@@ -1,8 +1,47 @@
 //! Images: their size, read with memory limits, and a PNG thumbnail.
 
-use std::{io, path::Path};
+use std::{
+    io,
+    path::{Path, PathBuf},
+};
+
+use tokio::sync::Semaphore;
 
 use super::{upload::unique_temp_name, MAX_IMAGE_ALLOC, MAX_IMAGE_SIDE, THUMB_MAX};
+
+/// Memory all image decodes together may use, in MiB: each decode takes its
+/// share (from the image's size, read from its header) before it starts, so
+/// parallel uploads queue rather than add up.
+pub(super) const DECODE_BUDGET_MIB: usize = 512;
+static DECODES: Semaphore = Semaphore::const_new(DECODE_BUDGET_MIB);
+
+/// [`analyse_image`] on a blocking thread, within the decode budget.
+pub(super) async fn analyse(
+    path: PathBuf,
+    thumbs: PathBuf,
+    thumb: PathBuf,
+) -> Result<ImageInfo, String> {
+    let header = path.clone();
+    let (width, height) = tokio::task::spawn_blocking(move || {
+        image::ImageReader::open(&header)
+            .and_then(|r| r.with_guessed_format())
+            .map_err(|e| e.to_string())?
+            .into_dimensions()
+            .map_err(describe_image_error)
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    // The decoded pixels, an RGBA copy and the thumbnail's work: about 8 bytes a pixel.
+    let mib = (u64::from(width) * u64::from(height) * 8) >> 20;
+    let share = mib.clamp(1, (MAX_IMAGE_ALLOC >> 20).min(DECODE_BUDGET_MIB as u64)) as u32;
+    let _permit = DECODES
+        .acquire_many(share)
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::task::spawn_blocking(move || analyse_image(&path, &thumbs, &thumb))
+        .await
+        .map_err(|e| e.to_string())?
+}
 
 pub(super) struct ImageInfo {
     pub(super) width: u32,

@@ -35,8 +35,8 @@ use std::{
 pub use serve::{media_file, serve_file, thumb_file};
 pub use sniff::sniff;
 pub use upload::{
-    clear_temp, file_name, parse_file_name, remove, store_stream, thumb_file_name, Stored,
-    UploadError,
+    clear_temp, file_name, human_size, parse_file_name, remove, store_stream, thumb_file_name,
+    Stored, UploadError,
 };
 
 use probe_mp4::probe_mp4;

@@ -13,7 +13,7 @@ use futures::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
-use super::{image::analyse_image, probe_video, sniff, MediaKind, ACCEPTED, SNIFF_BYTES};
+use super::{image::analyse, probe_video, sniff, MediaKind, ACCEPTED, SNIFF_BYTES};
 
 /// What [`store_stream`] stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,7 +94,7 @@ impl From<io::Error> for UploadError {
 }
 
 /// "500 MB", "1.5 GB", "1000 bytes" (binary multiples, as operators read them).
-pub(super) fn human_size(n: u64) -> String {
+pub fn human_size(n: u64) -> String {
     const UNITS: [(u64, &str); 3] = [(1 << 30, "GB"), (1 << 20, "MB"), (1 << 10, "KB")];
     for (unit, name) in UNITS {
         if n >= unit {
@@ -279,10 +279,7 @@ where
         let path = final_path.clone();
         let thumbs = media_dir.join("thumbs");
         let thumb = thumbs.join(thumb_file_name(&stored.sha256));
-        let result = tokio::task::spawn_blocking(move || analyse_image(&path, &thumbs, &thumb))
-            .await
-            .map_err(|e| UploadError::Io(io::Error::other(e.to_string())))?;
-        match result {
+        match analyse(path, thumbs, thumb).await {
             Ok(img) => {
                 stored.width = Some(img.width);
                 stored.height = Some(img.height);
