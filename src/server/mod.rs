@@ -21,8 +21,10 @@ pub mod config;
 pub mod core;
 pub mod devices;
 pub mod displays;
+pub mod headers;
 pub mod health;
 pub mod library;
+pub mod listen;
 pub mod orgs;
 pub mod router;
 pub mod state;
@@ -96,10 +98,18 @@ pub async fn serve(args: Serve) -> Result<(), String> {
     if args.demo && std::env::var("VIZORA_SIMULATE").map_or(true, |v| v != "off") {
         tools::demo::start_fleet(&state.core, addr).await;
     }
-    axum::serve(listener, router::router(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(|e| e.to_string())
+    let bounds = listen::Bounds {
+        per_address: state.core.settings.connections_per_address.max(1),
+        header_timeout: std::time::Duration::from_secs(
+            state.core.settings.header_timeout_seconds.max(1),
+        ),
+    };
+    listen::serve(
+        listener,
+        router::router(state),
+        bounds,
+        listen::shutdown_signal(),
+    )
+    .await
+    .map_err(|e| e.to_string())
 }
