@@ -6,7 +6,7 @@ TOOLS_DIR ?= $(HOME)/.cache/vizora-tools
 export PATH := $(TOOLS_DIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export VIZORA_TOOLS_DIR := $(TOOLS_DIR)
 
-.PHONY: run dev test setup build lint unit unit-postgres e2e bench bench-library clean-data
+.PHONY: run dev test setup build lint unit unit-postgres e2e attacks bench bench-library clean-data
 
 setup:
 	@scripts/bootstrap.sh
@@ -50,6 +50,10 @@ e2e: build
 	@scripts/bootstrap.sh --browser
 	cd end2end && npm ci --no-audit --no-fund --loglevel=error && npx playwright test
 
+## Attacks that need a server process: floods, slow clients, too many connections.
+attacks: build
+	python3 scripts/attacks.py
+
 ## Browser benchmarks (click to DOM, click to confirmation, outbox replay); prints figures.
 bench: build
 	@scripts/bootstrap.sh --browser
@@ -65,6 +69,7 @@ test: setup
 	$(MAKE) lint
 	$(MAKE) unit
 	$(MAKE) e2e
+	$(MAKE) attacks
 
 clean-data:
 	rm -rf data

@@ -589,6 +589,7 @@ async fn the_long_poll_answers_at_once_with_what_is_there_and_waits_for_the_next
     assert!(reset.reset.is_some());
 }
 
+mod attacks;
 mod displays;
 mod library;
 mod nodes;
