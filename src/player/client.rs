@@ -3,7 +3,11 @@
 //! commands (reload, screenshot), acknowledgements of the outbox, and
 //! reconnecting with the console's backoff (full jitter) when the socket drops.
 
-use std::{cell::RefCell, rc::Rc, time::Duration};
+use std::{
+    cell::{Cell, RefCell},
+    rc::Rc,
+    time::Duration,
+};
 
 use leptos::prelude::*;
 use wasm_bindgen::{closure::Closure, JsCast};
@@ -40,6 +44,12 @@ pub(super) struct Client {
     attempt: RefCell<u32>,
     beat_seq: RefCell<u64>,
     heartbeat_ms: RefCell<u64>,
+    /// The server welcomed this socket: heartbeats may go out (before, they
+    /// would be refused as "say hello first").
+    welcomed: Cell<bool>,
+    /// Which heartbeat timer is current; a welcome starts a new one at the
+    /// server's interval and the old one stops at its next turn.
+    beat_timer: Cell<u64>,
     started_at: f64,
 }
 
@@ -67,11 +77,12 @@ pub fn start(player: Player) {
         attempt: RefCell::new(0),
         beat_seq: RefCell::new(0),
         heartbeat_ms: RefCell::new(10_000),
+        welcomed: Cell::new(false),
+        beat_timer: Cell::new(0),
         started_at: now_ms(),
     });
     CLIENT.with(|cell| *cell.borrow_mut() = Some(c.clone()));
     connect(&c);
-    heartbeat_loop();
     register_cache();
 }
 
@@ -103,15 +114,21 @@ fn prefetch_media() {
     });
 }
 
-fn heartbeat_loop() {
+/// Beats every `heartbeat_ms` while the socket is welcomed, for as long as
+/// `timer` is the current one.
+fn heartbeat_loop(timer: u64) {
     let Some(c) = client() else { return };
     let wait = *c.heartbeat_ms.borrow();
     set_timeout(
         move || {
-            if let Some(c) = client() {
+            let Some(c) = client() else { return };
+            if c.beat_timer.get() != timer {
+                return;
+            }
+            if c.welcomed.get() {
                 beat(&c);
             }
-            heartbeat_loop();
+            heartbeat_loop(timer);
         },
         Duration::from_millis(wait),
     );
@@ -215,6 +232,7 @@ fn connect(c: &Rc<Client>) {
         let c = c.clone();
         Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
             c.player.online.set(false);
+            c.welcomed.set(false);
             c.socket.borrow_mut().take();
             reconnect_later(&c);
         })
@@ -245,8 +263,13 @@ fn handle(c: &Rc<Client>, msg: ServerMsg) {
             c.player.name.set(name);
             *c.heartbeat_ms.borrow_mut() = heartbeat_seconds.max(1) * 1000;
             c.player.phase.set(Phase::Playing);
-            // Status at once, not one interval later.
+            c.welcomed.set(true);
+            // Status at once, then every interval from now: a timer armed
+            // before the welcome (at the old interval) would leave a gap
+            // long enough to look offline.
             beat(c);
+            c.beat_timer.set(c.beat_timer.get() + 1);
+            heartbeat_loop(c.beat_timer.get());
             // What waited while the server was away.
             for m in outbox() {
                 send(c, &m);
