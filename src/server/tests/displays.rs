@@ -84,7 +84,7 @@ pub(super) fn hello(token: Option<&str>) -> DisplayMsg {
     }
 }
 
-fn pair_op(code: &str, name: &str) -> Op {
+pub(super) fn pair_op(code: &str, name: &str) -> Op {
     Op {
         op_id: new_id(),
         base_version: None,
@@ -103,7 +103,7 @@ async fn waiting_display(f: &Fixture) -> (Display, String) {
     waiting_on(&f.state).await
 }
 
-async fn waiting_on(state: &AppState) -> (Display, String) {
+pub(super) async fn waiting_on(state: &AppState) -> (Display, String) {
     let mut d = connect_to(state);
     d.say(hello(None));
     match d.hear().await {

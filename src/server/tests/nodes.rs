@@ -6,7 +6,10 @@
 use std::time::{Duration, Instant};
 
 use super::{
-    displays::{alert_events, beat_on, connect_to, heard, hello, hot, paired_on, rule_op, Display},
+    displays::{
+        alert_events, beat_on, connect_to, heard, hello, hot, pair_op, paired_on, rule_op,
+        waiting_on, Display,
+    },
     *,
 };
 use crate::{
@@ -162,4 +165,42 @@ async fn a_rule_edited_on_node_a_changes_evaluation_on_node_b() {
     let events = alert_events(&f, start).await;
     assert_eq!(events.len(), 2, "{events:?}");
     assert!(!events[1].is_open());
+}
+
+#[tokio::test]
+async fn a_code_shown_on_node_b_is_claimed_on_node_a() {
+    let Some((f, b)) = two_nodes().await else {
+        return;
+    };
+    let (mut d, code) = waiting_on(&b).await;
+    let ack = change::apply(&f.state.core, &f.editor, pair_op(&code, "Across"))
+        .await
+        .unwrap();
+    let EventBody::DeviceUpserted { device } = ack.event.body else {
+        panic!("not a display")
+    };
+    // Node B sees the claim in the database and hands its token over.
+    let token = match d.hear().await {
+        ServerMsg::Paired {
+            token, device_id, ..
+        } => {
+            assert_eq!(device_id, device.id);
+            token
+        }
+        other => panic!("expected the token, got {other:?}"),
+    };
+    assert!(matches!(d.hear().await, ServerMsg::Welcome { .. }));
+    // The code is gone on every node, and the token works on either.
+    let err = change::apply(&f.state.core, &f.editor, pair_op(&code, "Again"))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("No display shows the code"),
+        "{err}"
+    );
+    for state in [&f.state, &b] {
+        let mut again = connect_to(state);
+        again.say(hello(Some(&token)));
+        assert!(matches!(again.hear().await, ServerMsg::Welcome { .. }));
+    }
 }
