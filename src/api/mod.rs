@@ -7,6 +7,7 @@
 //! per-mutation function would need its own idempotency, versioning and
 //! replay; keep the command bus.
 
+pub mod accounts;
 pub mod devices;
 pub mod health;
 pub mod library;

@@ -32,9 +32,16 @@ pub async fn create_token(name: String, role: Role) -> Result<CreatedToken, AppE
 #[server(endpoint = "tokens/revoke")]
 pub async fn revoke_token(id: String) -> Result<(), AppError> {
     use super::ssr::*;
+    use crate::model::{Change, Op};
     respond(
         async {
-            crate::server::auth::tokens::revoke(&state()?.core.db, &current_user()?, &id).await
+            let op = Op {
+                op_id: crate::server::core::new_id(),
+                base_version: None,
+                change: Change::RevokeToken { token_id: id },
+            };
+            crate::server::core::change::apply(&state()?.core, &current_user()?, op).await?;
+            Ok(())
         }
         .await,
     )

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::{Alert, AlertRule, Content, Device, DeviceGroup, Millis, Playlist};
+use super::{Alert, AlertRule, Content, Device, DeviceGroup, Millis, Playlist, User};
 
 /// One row of the append-only event log. `seq` increases strictly per organization.
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -56,6 +56,24 @@ pub enum EventBody {
         device_id: String,
         at: Millis,
     },
+    /// An account was added, changed role, or was (re)activated.
+    UserUpserted {
+        user: User,
+    },
+    /// A session was signed out (by its owner, an admin, a password change
+    /// or a deactivation): streams opened with it close.
+    SessionEnded {
+        session_id: String,
+        user_id: String,
+    },
+    /// An API token was revoked: requests and streams with it stop.
+    TokenRevoked {
+        token_id: String,
+    },
+    /// An operator changed their password (never the password itself).
+    PasswordChanged {
+        user_id: String,
+    },
 }
 
 impl EventBody {
@@ -71,6 +89,10 @@ impl EventBody {
             EventBody::AlertUpserted { .. } => "alert_upserted",
             EventBody::AlertRuleUpserted { .. } => "alert_rule_upserted",
             EventBody::ScreenshotTaken { .. } => "screenshot_taken",
+            EventBody::UserUpserted { .. } => "user_upserted",
+            EventBody::SessionEnded { .. } => "session_ended",
+            EventBody::TokenRevoked { .. } => "token_revoked",
+            EventBody::PasswordChanged { .. } => "password_changed",
         }
     }
     /// Applied first within a batch: lower is sooner (alerts are 0).
@@ -106,7 +128,23 @@ impl EventBody {
             EventBody::AlertUpserted { alert } => &alert.id,
             EventBody::AlertRuleUpserted { rule } => &rule.id,
             EventBody::ScreenshotTaken { device_id, .. } => device_id,
+            EventBody::UserUpserted { user } => &user.id,
+            EventBody::SessionEnded { session_id, .. } => session_id,
+            EventBody::TokenRevoked { token_id } => token_id,
+            EventBody::PasswordChanged { user_id } => user_id,
         }
+    }
+
+    /// Whether the event may end or narrow what a signed-in credential
+    /// allows: streams check theirs again when one arrives.
+    pub fn touches_credentials(&self) -> bool {
+        matches!(
+            self,
+            EventBody::UserUpserted { .. }
+                | EventBody::SessionEnded { .. }
+                | EventBody::TokenRevoked { .. }
+                | EventBody::PasswordChanged { .. }
+        )
     }
 }
 
@@ -135,6 +173,11 @@ pub enum StreamFrame {
     /// Sent every few seconds so the client can tell a dead socket from a quiet one.
     Ping {
         at: Millis,
+    },
+    /// The stream's session ended (signed out, expired, account deactivated)
+    /// or its token was revoked; the stream closes after it.
+    SignedOut {
+        reason: String,
     },
 }
 

@@ -2,9 +2,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     validate_content_name, validate_device_name, validate_duration, validate_playlist_name,
-    validate_reload, validate_tags, validate_url, Alert, AlertRule, Content, ContentKind,
+    validate_email, validate_password, validate_reload, validate_tags, validate_url, Alert, AlertRule, Content, ContentKind,
     ContentPatch, Device, DeviceGroup, DevicePatch, DeviceStatus, Event, ItemEdit, Playlist,
-    PlaylistItem, RulePatch,
+    PlaylistItem, Role, RulePatch, Secret, MAX_PASSWORD_BYTES,
 };
 
 /// The largest change (as JSON) the change path takes; a playlist item,
@@ -128,6 +128,42 @@ pub enum Change {
         rule_id: String,
         patch: RulePatch,
     },
+    /// An admin adds an operator account with a first password (the new user
+    /// changes it in Settings).
+    CreateUser {
+        user_id: String,
+        email: String,
+        role: Role,
+        password: Secret,
+    },
+    /// An admin changes an account's role; versioned.
+    ChangeRole {
+        user_id: String,
+        role: Role,
+    },
+    /// An admin deactivates an account: its sessions end and its API tokens
+    /// are revoked in the same change; its history stays. Versioned.
+    DeactivateUser {
+        user_id: String,
+    },
+    /// An admin lets a deactivated account sign in again; versioned.
+    ReactivateUser {
+        user_id: String,
+    },
+    /// Signs a session out: one's own (anyone), or any of the organization's
+    /// (admins). Its open streams close.
+    EndSession {
+        session_id: String,
+    },
+    /// The operator changes their own password; their other sessions end.
+    ChangePassword {
+        current: Secret,
+        new: Secret,
+    },
+    /// An admin revokes an API token; requests and streams with it stop.
+    RevokeToken {
+        token_id: String,
+    },
 }
 
 /// What the server learned from an uploaded file's bytes.
@@ -165,6 +201,13 @@ impl Change {
             | Change::SetItemDuration { playlist_id, .. } => playlist_id,
             Change::AcknowledgeAlert { alert_id } => alert_id,
             Change::UpdateAlertRule { rule_id, .. } => rule_id,
+            Change::CreateUser { user_id, .. }
+            | Change::ChangeRole { user_id, .. }
+            | Change::DeactivateUser { user_id }
+            | Change::ReactivateUser { user_id } => user_id,
+            Change::EndSession { session_id } => session_id,
+            Change::ChangePassword { .. } => "me",
+            Change::RevokeToken { token_id } => token_id,
         }
     }
 
@@ -177,6 +220,11 @@ impl Change {
             Change::RenamePlaylist { .. } => vec!["name"],
             Change::UpdateAlertRule { patch, .. } => patch.fields(),
             Change::AcknowledgeAlert { .. } => vec!["acknowledged_at"],
+            Change::ChangeRole { .. } => vec!["role"],
+            Change::DeactivateUser { .. } | Change::ReactivateUser { .. } => {
+                vec!["deactivated_at"]
+            }
+            Change::ChangePassword { .. } => vec!["password"],
             Change::InsertItem { .. }
             | Change::MoveItem { .. }
             | Change::RemoveItem { .. }
@@ -189,7 +237,10 @@ impl Change {
             | Change::AddMedia { .. }
             | Change::DeleteContent { .. }
             | Change::CreatePlaylist { .. }
-            | Change::DeletePlaylist { .. } => vec!["*"],
+            | Change::DeletePlaylist { .. }
+            | Change::CreateUser { .. }
+            | Change::EndSession { .. }
+            | Change::RevokeToken { .. } => vec!["*"],
         }
     }
 
@@ -208,6 +259,10 @@ impl Change {
                 | Change::RemoveItem { .. }
                 | Change::SetItemDuration { .. }
                 | Change::AcknowledgeAlert { .. }
+                | Change::CreateUser { .. }
+                | Change::EndSession { .. }
+                | Change::ChangePassword { .. }
+                | Change::RevokeToken { .. }
         )
     }
 
@@ -262,6 +317,13 @@ impl Change {
             Change::UpdateAlertRule { rule_id, .. } => {
                 format!("Edit alert rule “{}”", rule_id.trim_start_matches("rule-"))
             }
+            Change::CreateUser { email, .. } => format!("Add account {}", email.trim()),
+            Change::ChangeRole { role, .. } => format!("Make the account {}", role.as_str()),
+            Change::DeactivateUser { .. } => "Deactivate account".into(),
+            Change::ReactivateUser { .. } => "Reactivate account".into(),
+            Change::EndSession { .. } => "Sign a session out".into(),
+            Change::ChangePassword { .. } => "Change your password".into(),
+            Change::RevokeToken { .. } => "Revoke API token".into(),
         }
     }
 
@@ -485,6 +547,28 @@ impl Change {
             | Change::RemoveItem { .. }
             | Change::SetItemDuration { .. } => Domain::Library,
             Change::AcknowledgeAlert { .. } | Change::UpdateAlertRule { .. } => Domain::Health,
+            Change::CreateUser { .. }
+            | Change::ChangeRole { .. }
+            | Change::DeactivateUser { .. }
+            | Change::ReactivateUser { .. }
+            | Change::EndSession { .. }
+            | Change::ChangePassword { .. }
+            | Change::RevokeToken { .. } => Domain::Accounts,
+        }
+    }
+
+    /// The least role that may ask for the change. Every change is refused
+    /// below it before the change path opens a transaction; a domain may
+    /// refuse more (an admin ends anyone's session, others only their own).
+    pub fn min_role(&self) -> Role {
+        match self {
+            Change::ChangePassword { .. } | Change::EndSession { .. } => Role::Viewer,
+            Change::CreateUser { .. }
+            | Change::ChangeRole { .. }
+            | Change::DeactivateUser { .. }
+            | Change::ReactivateUser { .. }
+            | Change::RevokeToken { .. } => Role::Admin,
+            _ => Role::Editor,
         }
     }
 
@@ -552,6 +636,18 @@ impl Change {
             Change::SetItemDuration { duration_ms, .. } => {
                 validate_duration(*duration_ms)?;
             }
+            Change::CreateUser {
+                email, password, ..
+            } => {
+                validate_email(email)?;
+                validate_password(password.expose())?;
+            }
+            Change::ChangePassword { current, new } => {
+                if current.expose().len() > MAX_PASSWORD_BYTES {
+                    return Err("That is not your current password.".into());
+                }
+                validate_password(new.expose())?;
+            }
             _ => {}
         }
         Ok(())
@@ -583,6 +679,13 @@ impl Change {
             | Change::DeleteContent { .. } => Target::Content,
             Change::AcknowledgeAlert { .. } => Target::Alert,
             Change::UpdateAlertRule { .. } => Target::Rule,
+            Change::CreateUser { .. }
+            | Change::ChangeRole { .. }
+            | Change::DeactivateUser { .. }
+            | Change::ReactivateUser { .. }
+            | Change::EndSession { .. }
+            | Change::ChangePassword { .. }
+            | Change::RevokeToken { .. } => Target::Account,
             _ => Target::Playlist,
         }
     }
@@ -595,6 +698,7 @@ pub enum Domain {
     Devices,
     Displays,
     Health,
+    Accounts,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -605,6 +709,8 @@ pub enum Target {
     Playlist,
     Alert,
     Rule,
+    /// Accounts, sessions and tokens: not held by the console's store.
+    Account,
 }
 
 /// The server's answer to an accepted op: the event it appended to the log.

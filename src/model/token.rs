@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 use super::{Millis, Role};
 
 /// An API token as Settings lists it; the secret itself is never shown again.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApiToken {
     pub id: String,
@@ -14,6 +15,7 @@ pub struct ApiToken {
 }
 
 /// The answer to creating a token: the only time `secret` is shown.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreatedToken {
     pub token: ApiToken,

@@ -90,3 +90,135 @@ impl Default for RetrySettings {
         }
     }
 }
+
+/// The longest email address there can be (RFC 5321).
+pub const MAX_EMAIL_BYTES: usize = 254;
+/// The shortest password an account may be given.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// Longer than any password a person types; refused before hashing.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// A secret in transit (a password in a change): serialized as itself, but
+/// never shown by `Debug`, so no log line can carry it.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An operator account of the organization, as admins see it in Settings.
+/// Deactivated accounts stay, with their history; they cannot sign in.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub role: Role,
+    pub created_at: super::Millis,
+    /// When an admin deactivated the account; `None` while it is active.
+    pub deactivated_at: Option<super::Millis>,
+    pub version: i64,
+}
+
+impl User {
+    pub fn active(&self) -> bool {
+        self.deactivated_at.is_none()
+    }
+}
+
+/// A signed-in browser session, as Settings lists it (never its cookie).
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionRow {
+    pub id: String,
+    pub user_id: String,
+    pub email: String,
+    pub created_at: super::Millis,
+    pub expires_at: super::Millis,
+    /// The browser's User-Agent when it signed in, shortened.
+    pub user_agent: Option<String>,
+    /// The session this list was read with.
+    pub current: bool,
+}
+
+/// Settings' accounts panel: the users (admins see all of the organization;
+/// others only themselves) and the sessions one may end, read at `seq`.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountsSnapshot {
+    pub users: Vec<User>,
+    pub sessions: Vec<SessionRow>,
+    pub seq: i64,
+}
+
+/// An email address as accounts store it: trimmed, lowercased, one `@`
+/// with something on each side, no spaces, at most 254 bytes.
+pub fn validate_email(email: &str) -> Result<String, String> {
+    let email = email.trim().to_lowercase();
+    if email.len() > MAX_EMAIL_BYTES {
+        return Err(format!(
+            "An email address is at most {MAX_EMAIL_BYTES} characters."
+        ));
+    }
+    let valid = match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        }
+        None => false,
+    };
+    if valid {
+        Ok(email)
+    } else {
+        Err(format!("“{email}” is not an email address."))
+    }
+}
+
+/// A new password: at least 8 characters, at most 1 KiB.
+pub fn validate_password(password: &str) -> Result<(), String> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(format!(
+            "A password needs at least {MIN_PASSWORD_CHARS} characters."
+        ));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(format!(
+            "A password may be at most {MAX_PASSWORD_BYTES} bytes."
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(validate_email(" Ann@Example.COM ").unwrap(), "ann@example.com");
+        assert!(validate_email("ann").is_err());
+        assert!(validate_email("@example.com").is_err());
+        assert!(validate_email("a b@example.com").is_err());
+        assert!(validate_email(&format!("{}@x.io", "a".repeat(260))).is_err());
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let s = Secret("hunter22hunter22".into());
+        assert!(!format!("{s:?}").contains("hunter"));
+        assert_eq!(serde_json::to_string(&s).unwrap(), "\"hunter22hunter22\"");
+    }
+}

@@ -52,6 +52,17 @@ pub fn OverviewPage() -> impl IntoView {
                         EventBody::ScreenshotTaken { .. } => {
                             "A display sent a screenshot".to_string()
                         }
+                        EventBody::UserUpserted { user } if !user.active() => {
+                            format!("Account {} was deactivated", user.email)
+                        }
+                        EventBody::UserUpserted { user } => {
+                            format!("Account {} is {}", user.email, user.role.as_str())
+                        }
+                        EventBody::SessionEnded { .. } => "A session was signed out".to_string(),
+                        EventBody::TokenRevoked { .. } => "An API token was revoked".to_string(),
+                        EventBody::PasswordChanged { .. } => {
+                            "An operator changed their password".to_string()
+                        }
                     };
                     (
                         e.seq,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 
 use super::{
+    auth,
     core::change::{Applied, ChangeCtx, Dispatch},
     devices, displays,
     displays::Gateway,
@@ -35,6 +36,7 @@ impl Dispatch for Changes {
                 Domain::Devices => devices::apply(ctx, change).await,
                 Domain::Displays => displays::apply(ctx, &self.gateway, change).await,
                 Domain::Health => health::apply(ctx, change).await,
+                Domain::Accounts => auth::apply(ctx, change).await,
             }
         })
     }

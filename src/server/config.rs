@@ -66,6 +66,16 @@ pub struct Settings {
     /// Seconds between the samples of each display's metrics kept for its
     /// history charts (seven days are kept).
     pub metrics_sample_seconds: u64,
+    /// The address operators reach the console at (`https://signage.example`);
+    /// empty when it is only what `site-addr` says. An `https://` address
+    /// turns on HSTS and secure session cookies.
+    pub public_url: String,
+    /// `Secure` and the `__Host-` name on the session cookie; by default on
+    /// exactly when `public-url` is https.
+    pub secure_cookies: Option<bool>,
+    /// Seconds between an open stream's checks that its session or token
+    /// still holds (it also checks at once on a sign-out or revocation).
+    pub credential_check_seconds: u64,
 }
 
 impl Default for Settings {
@@ -90,6 +100,9 @@ impl Default for Settings {
             header_timeout_seconds: 10,
             storage_quota_mb: 10_240,
             metrics_sample_seconds: 60,
+            public_url: String::new(),
+            secure_cookies: None,
+            credential_check_seconds: 30,
         }
     }
 }
@@ -120,6 +133,32 @@ impl Settings {
 
     pub fn login_window(&self) -> Duration {
         Duration::from_secs(self.login_window_seconds)
+    }
+
+    /// Whether operators reach the console over HTTPS (`public-url`).
+    pub fn https(&self) -> bool {
+        self.public_url
+            .trim()
+            .to_ascii_lowercase()
+            .starts_with("https://")
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.secure_cookies.unwrap_or_else(|| self.https())
+    }
+
+    /// `__Host-vizora_session` with secure cookies (only sent over HTTPS,
+    /// to this host, path `/`), `vizora_session` without.
+    pub fn session_cookie_name(&self) -> &'static str {
+        if self.secure_cookies() {
+            "__Host-vizora_session"
+        } else {
+            "vizora_session"
+        }
+    }
+
+    pub fn credential_check(&self) -> Duration {
+        Duration::from_secs(self.credential_check_seconds.clamp(1, 30))
     }
 }
 
@@ -213,7 +252,24 @@ mod tests {
             d.login_attempts_per_address
         );
         assert_eq!(file.vizora.retry(), crate::model::RetrySettings::default());
+        assert_eq!(file.vizora.public_url, d.public_url);
+        assert_eq!(
+            file.vizora.credential_check_seconds,
+            d.credential_check_seconds
+        );
         assert_eq!(file.site.addr, SiteSettings::default().addr);
+    }
+
+    #[test]
+    fn an_https_address_makes_cookies_secure_unless_told_otherwise() {
+        let mut s = Settings::default();
+        assert!(!s.https() && !s.secure_cookies());
+        assert_eq!(s.session_cookie_name(), "vizora_session");
+        s.public_url = "HTTPS://signage.example".into();
+        assert!(s.https() && s.secure_cookies());
+        assert_eq!(s.session_cookie_name(), "__Host-vizora_session");
+        s.secure_cookies = Some(false);
+        assert!(!s.secure_cookies());
     }
 
     #[test]

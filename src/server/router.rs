@@ -25,7 +25,7 @@ pub const MAX_JSON_BODY: usize = 256 * 1024;
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
-    let https = false;
+    let https = state.core.settings.https();
     Router::new()
         .merge(core::stream::routes())
         .merge(auth::routes())
@@ -102,6 +102,7 @@ pub fn openapi_doc() -> utoipa::openapi::OpenApi {
     doc.merge(displays::DisplaysDoc::openapi());
     doc.merge(library::LibraryDoc::openapi());
     doc.merge(health::HealthDoc::openapi());
+    doc.merge(auth::AccountsDoc::openapi());
     doc
 }
 

@@ -207,7 +207,29 @@ fn handle(live: &Rc<Live>, text: &str) {
             sync.state.refetch.update(|n| *n += 1);
         }
         StreamFrame::Ping { .. } => {}
+        StreamFrame::SignedOut { .. } => signed_out(live),
     }
+}
+
+/// The session ended (signed out elsewhere, deactivated, expired): stop, and
+/// go to the sign-in page, which brings the operator back here. The outbox
+/// keeps what was not sent yet; it drains after signing in again.
+fn signed_out(live: &Rc<Live>) {
+    live.polling.set(false);
+    live.reconnect_pending.set(true); // no reconnect: the page is leaving
+    // Not `drop_socket`: this may run inside the socket's own message handler.
+    if let Some(socket) = live.socket.borrow().as_ref() {
+        socket.set_onclose(None);
+        let _ = socket.close();
+    }
+    let location = window().location();
+    let here = format!(
+        "{}{}",
+        location.pathname().unwrap_or_default(),
+        location.search().unwrap_or_default()
+    );
+    let next = js_sys::encode_uri_component(&here);
+    let _ = location.assign(&format!("/login?next={next}"));
 }
 
 /// Applies the inbox at the next animation frame, so a burst is one re-render.
@@ -271,6 +293,10 @@ async fn poll_once(live: &Rc<Live>) -> Result<(), ()> {
         .await
         .map_err(|_| ())?;
     let response: web_sys::Response = response.dyn_into().map_err(|_| ())?;
+    if response.status() == 401 {
+        signed_out(live);
+        return Err(());
+    }
     if !response.ok() {
         return Err(());
     }

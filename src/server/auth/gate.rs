@@ -15,7 +15,10 @@ use super::{
     sessions::{lookup_session, session_token},
     tokens,
 };
-use crate::{error::AppError, server::core::Core};
+use crate::{
+    error::AppError,
+    server::core::{credential::Recheck, Core},
+};
 
 /// The host part of an `Origin` or `Host` value, lowercased, without scheme.
 fn authority(value: &str) -> String {
@@ -82,11 +85,23 @@ pub async fn gate(State(core): State<Core>, mut req: Request, next: Next) -> Res
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(|v| v.trim().to_string());
-    let user = match (bearer, session_token(req.headers())) {
+    let cookie = session_token(req.headers(), core.settings.session_cookie_name());
+    let user = match (bearer, cookie) {
         // API tokens are for the REST API only, never for pages or server functions.
         (Some(secret), _) if path.starts_with("/api/v1/") => {
-            match tokens::authenticate(&core.db, &secret).await.ok().flatten() {
-                Some(user) => Some(user),
+            match tokens::authenticate(&core.db, &secret, true)
+                .await
+                .ok()
+                .flatten()
+            {
+                Some(user) => {
+                    let db = core.db.clone();
+                    req.extensions_mut().insert(Recheck::new(move || {
+                        let (db, secret) = (db.clone(), secret.clone());
+                        Box::pin(async move { tokens::authenticate(&db, &secret, false).await })
+                    }));
+                    Some(user)
+                }
                 None => {
                     return AppError::Unauthenticated {
                         message: "This API token is unknown or has been revoked.".into(),
@@ -102,7 +117,17 @@ pub async fn gate(State(core): State<Core>, mut req: Request, next: Next) -> Res
         {
             None
         }
-        (_, Some(token)) => lookup_session(&core.db, &token).await.ok().flatten(),
+        (_, Some(token)) => {
+            let user = lookup_session(&core.db, &token).await.ok().flatten();
+            if user.is_some() {
+                let db = core.db.clone();
+                req.extensions_mut().insert(Recheck::new(move || {
+                    let (db, token) = (db.clone(), token.clone());
+                    Box::pin(async move { lookup_session(&db, &token).await })
+                }));
+            }
+            user
+        }
         _ => None,
     };
     match user {

@@ -32,11 +32,26 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
         .unwrap_or(false)
 }
 
-pub fn validate_new_password(password: &str) -> Result<(), String> {
-    if password.chars().count() < 8 {
-        return Err("A password needs at least 8 characters.".into());
-    }
-    Ok(())
+pub use crate::model::validate_password as validate_new_password;
+
+/// Hashes off the async threads: Argon2id takes tens of milliseconds.
+pub async fn hash_off_thread(password: &str) -> Result<String, AppError> {
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|_| AppError::internal())?
+        .map_err(|e| {
+            tracing::error!(%e, "hashing a password failed");
+            AppError::internal()
+        })
+}
+
+/// Checks a password against a stored hash, off the async threads.
+pub async fn verify_off_thread(password: &str, hash: String) -> bool {
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .unwrap_or(false)
 }
 
 pub async fn create_user(
@@ -46,10 +61,7 @@ pub async fn create_user(
     password: &str,
     role: Role,
 ) -> Result<String, String> {
-    let email = email.trim().to_lowercase();
-    if !email.contains('@') || email.len() > 254 {
-        return Err(format!("'{email}' is not an email address"));
-    }
+    let email = crate::model::validate_email(email)?;
     validate_new_password(password)?;
     let hash = {
         let password = password.to_string();
@@ -59,7 +71,7 @@ pub async fn create_user(
     };
     let id = new_id();
     sqlx::query(
-        "INSERT INTO users (id, org_id, email, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO users (id, org_id, email, password_hash, role, created_at, version) VALUES ($1, $2, $3, $4, $5, $6, 1)",
     )
     .bind(&id)
     .bind(org_id)
@@ -84,7 +96,10 @@ pub async fn check_credentials(
     email: &str,
     password: &str,
 ) -> Result<Option<String>, AppError> {
-    let row = sqlx::query("SELECT id, password_hash FROM users WHERE email = $1")
+    // A deactivated account is refused like an unknown one.
+    let row = sqlx::query(
+        "SELECT id, password_hash FROM users WHERE email = $1 AND deactivated_at IS NULL",
+    )
         .bind(email.trim().to_lowercase())
         .fetch_optional(&db.pool)
         .await?;
@@ -96,10 +111,7 @@ pub async fn check_credentials(
         ),
         None => (None, dummy_hash().to_string()),
     };
-    let password = password.to_string();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .unwrap_or(false);
+    let ok = verify_off_thread(password, hash).await;
     Ok(if ok { user_id } else { None })
 }
 

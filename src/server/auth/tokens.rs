@@ -2,12 +2,13 @@
 //! their sha256, revocable. A token acts with the role it was given, in the
 //! organization it was made in, on `/api/v1` only.
 
-use sqlx::{any::AnyRow, Row};
+use sqlx::{any::AnyRow, Any, Row, Transaction};
 
 use crate::{
     error::AppError,
     model::{ApiToken, CreatedToken, Role},
     server::core::{
+        credential::Credential,
         ids::{random_token, sha256_hex},
         new_id, now_ms, CurrentUser, Db,
     },
@@ -76,13 +77,17 @@ pub async fn create(
     Ok(CreatedToken { token, secret })
 }
 
-pub async fn revoke(db: &Db, user: &CurrentUser, id: &str) -> Result<(), AppError> {
-    user.require_admin("manage API tokens")?;
+/// Revokes an active token of the organization, inside a change.
+pub async fn revoke_in(
+    tx: &mut Transaction<'static, Any>,
+    org_id: &str,
+    id: &str,
+) -> Result<(), AppError> {
     let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE org_id = $2 AND id = $3 AND revoked_at IS NULL")
         .bind(now_ms())
-        .bind(&user.org_id)
+        .bind(org_id)
         .bind(id)
-        .execute(&db.pool)
+        .execute(&mut **tx)
         .await?;
     if done.rows_affected() == 0 {
         return Err(AppError::not_found("No such active token."));
@@ -91,7 +96,12 @@ pub async fn revoke(db: &Db, user: &CurrentUser, id: &str) -> Result<(), AppErro
 }
 
 /// The identity a bearer token stands for, if it is known and not revoked.
-pub async fn authenticate(db: &Db, secret: &str) -> Result<Option<CurrentUser>, AppError> {
+/// `touch` records the use (requests do; a stream's periodic check does not).
+pub async fn authenticate(
+    db: &Db,
+    secret: &str,
+    touch: bool,
+) -> Result<Option<CurrentUser>, AppError> {
     if !secret.starts_with(PREFIX) {
         return Ok(None);
     }
@@ -104,16 +114,19 @@ pub async fn authenticate(db: &Db, secret: &str) -> Result<Option<CurrentUser>, 
     .await?;
     let Some(r) = row else { return Ok(None) };
     let id: String = r.get("id");
-    let _ = sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+    if touch {
+        let _ = sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
         .bind(now_ms())
         .bind(&id)
         .execute(&db.pool)
         .await;
+    }
     Ok(Some(CurrentUser {
         user_id: format!("token:{id}"),
         org_id: r.get("org_id"),
         org_name: r.get("org_name"),
         email: format!("token:{}", r.get::<String, _>("name")),
         role: r.get::<String, _>("role").parse().unwrap_or(Role::Viewer),
+        credential: Credential::Token { id },
     }))
 }

@@ -14,7 +14,7 @@ use sqlx::{Any, Transaction};
 use super::{attempts, http::CurrentUser, log, receipts, Core};
 use crate::{
     error::AppError,
-    model::{Change, EventBody, Op, OpAck},
+    model::{Change, EventBody, Op, OpAck, Role},
 };
 
 /// What a domain's `apply` works with: the open transaction (which already
@@ -104,7 +104,11 @@ pub async fn apply(core: &Core, user: &CurrentUser, op: Op) -> Result<OpAck, App
 
 /// Applies an op the server made itself (an upload becoming a library item).
 pub async fn apply_trusted(core: &Core, user: &CurrentUser, op: Op) -> Result<OpAck, AppError> {
-    user.require_editor()?;
+    match op.change.min_role() {
+        Role::Viewer => {}
+        Role::Editor => user.require_editor()?,
+        Role::Admin => user.require_admin("manage accounts and API tokens")?,
+    }
     super::ids::validate_id(&op.op_id, "op_id")?;
     // Never inside the transaction: it holds the organization's write lock.
     op.change.check_input().map_err(AppError::validation)?;

@@ -12,7 +12,7 @@ use axum::{
 };
 use serde::Serialize;
 
-use super::ids::new_id;
+use super::{credential::Credential, ids::new_id};
 use crate::{error::AppError, model::Role};
 
 /// The signed-in operator (or API token) a request acts for.
@@ -23,6 +23,8 @@ pub struct CurrentUser {
     pub org_name: String,
     pub email: String,
     pub role: Role,
+    /// What the request was signed in with.
+    pub credential: Credential,
 }
 
 impl CurrentUser {

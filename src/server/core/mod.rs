@@ -6,6 +6,7 @@
 
 pub mod attempts;
 pub mod change;
+pub mod credential;
 pub mod db;
 pub mod http;
 pub mod hub;

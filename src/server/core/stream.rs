@@ -6,13 +6,14 @@
 //! The loop is generic over the socket's sink and stream so tests drive it with
 //! channels.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     extract::{
         ws::{Message, WebSocket, WebSocketUpgrade},
         FromRef, Query, State,
     },
+    Extension,
     response::Response,
     routing::{get, post},
     Json, Router,
@@ -21,7 +22,9 @@ use futures::{Sink, SinkExt, Stream, StreamExt};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::{change, db::now_ms, http::CurrentUser, hub::Shared, log, Core};
+use super::{
+    change, credential::Recheck, db::now_ms, http::CurrentUser, hub::Shared, log, Core,
+};
 use crate::{
     error::AppError,
     model::{EventsPage, Op, OpAck, StreamFrame},
@@ -116,16 +119,40 @@ pub async fn poll(
     })
 }
 
+/// A frame the peer has not taken within this long ends the stream: a
+/// client that does not read is dropped, never buffered for.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// An operator sends nothing but pongs and a close: anything larger is refused.
+pub const MAX_INCOMING: usize = 4 * 1024;
+
 pub async fn handler(
     ws: WebSocketUpgrade,
     State(core): State<Core>,
     user: CurrentUser,
+    recheck: Option<Extension<Recheck>>,
     Query(query): Query<StreamQuery>,
 ) -> Response {
-    ws.on_upgrade(move |socket: WebSocket| async move {
-        let (sink, incoming) = socket.split();
-        serve(sink, incoming, core, user, query).await;
-    })
+    let recheck = match recheck {
+        Some(Extension(r)) => r,
+        None => Recheck::always(user.clone()),
+    };
+    ws.max_message_size(MAX_INCOMING)
+        .max_frame_size(MAX_INCOMING)
+        .on_upgrade(move |socket: WebSocket| async move {
+            let (sink, incoming) = socket.split();
+            serve(sink, incoming, core, user, recheck, query).await;
+        })
+}
+
+/// Sends one message, or gives up on a peer that has not taken it in time.
+async fn push<S>(sink: &mut S, message: Message) -> Result<(), ()>
+where
+    S: Sink<Message> + Unpin,
+{
+    match tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(()),
+    }
 }
 
 async fn send<S>(sink: &mut S, frame: &StreamFrame) -> Result<(), ()>
@@ -133,7 +160,7 @@ where
     S: Sink<Message> + Unpin,
 {
     let text = serde_json::to_string(frame).map_err(|_| ())?;
-    sink.send(Message::Text(text.into())).await.map_err(|_| ())
+    push(sink, Message::Text(text.into())).await
 }
 
 /// Sends every logged event after `*last`, advancing it.
@@ -172,9 +199,31 @@ where
         return catch_up(sink, core, org_id, last).await; // fill the gap from the log
     }
     *last = shared.event.seq;
-    sink.send(Message::Text(shared.frame.clone().into()))
-        .await
-        .map_err(|_| ())
+    push(sink, Message::Text(shared.frame.clone().into())).await
+}
+
+/// Whether the stream's credential still holds; when it has ended, says so
+/// to the client (which goes to the sign-in page) and the stream closes.
+async fn still_signed_in<S>(sink: &mut S, recheck: &Recheck) -> Result<(), ()>
+where
+    S: Sink<Message> + Unpin,
+{
+    match recheck.check().await {
+        Ok(Some(_)) => Ok(()),
+        // A failed check (the database is away) is not a sign-out: next time.
+        Err(_) => Ok(()),
+        Ok(None) => {
+            let _ = send(
+                sink,
+                &StreamFrame::SignedOut {
+                    reason: "Your session has ended. Sign in again.".into(),
+                },
+            )
+            .await;
+            let _ = push(sink, Message::Close(None)).await;
+            Err(())
+        }
+    }
 }
 
 pub async fn serve<S, R, E>(
@@ -182,6 +231,7 @@ pub async fn serve<S, R, E>(
     mut incoming: R,
     core: Core,
     user: CurrentUser,
+    recheck: Recheck,
     query: StreamQuery,
 ) where
     S: Sink<Message> + Unpin,
@@ -236,20 +286,28 @@ pub async fn serve<S, R, E>(
     }
     let mut ping = tokio::time::interval(core.settings.stream_ping());
     ping.tick().await;
+    let mut credential = tokio::time::interval(core.settings.credential_check());
+    credential.tick().await;
     loop {
         let step = tokio::select! {
             received = live.recv() => match received {
-                Ok(event) => forward(&mut sink, &core, org, &mut last, &event).await,
+                Ok(event) => match forward(&mut sink, &core, org, &mut last, &event).await {
+                    Ok(()) if event.event.body.touches_credentials() => {
+                        still_signed_in(&mut sink, &recheck).await
+                    }
+                    done => done,
+                },
                 Err(RecvError::Lagged(_)) => catch_up(&mut sink, &core, org, &mut last).await,
                 Err(RecvError::Closed) => Err(()),
             },
             _ = ping.tick() => {
                 let framed = send(&mut sink, &StreamFrame::Ping { at: now_ms() }).await;
                 match framed {
-                    Ok(()) => sink.send(Message::Ping(Default::default())).await.map_err(|_| ()),
+                    Ok(()) => push(&mut sink, Message::Ping(Default::default())).await,
                     Err(()) => Err(()),
                 }
             }
+            _ = credential.tick() => still_signed_in(&mut sink, &recheck).await,
             message = incoming.next() => match message {
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => Err(()),
                 Some(Ok(_)) => Ok(()),

@@ -46,7 +46,11 @@ impl Watch {
             EventBody::DeviceDeleted { .. }
             | EventBody::AlertUpserted { .. }
             | EventBody::AlertRuleUpserted { .. }
-            | EventBody::ScreenshotTaken { .. } => false,
+            | EventBody::ScreenshotTaken { .. }
+            | EventBody::UserUpserted { .. }
+            | EventBody::SessionEnded { .. }
+            | EventBody::TokenRevoked { .. }
+            | EventBody::PasswordChanged { .. } => false,
         }
     }
 }

@@ -8,7 +8,9 @@ use futures::{channel::mpsc, StreamExt};
 use super::{
     config::Settings,
     core::{
-        change, log, new_id, now_ms,
+        change,
+        credential::{Credential, Recheck},
+        log, new_id, now_ms,
         stream::{self, StreamQuery},
         CurrentUser, Db,
     },
@@ -48,6 +50,7 @@ async fn user(db: &Db, org_id: &str, org_name: &str, email: &str, role: Role) ->
         org_name: org_name.into(),
         email: email.into(),
         role,
+        credential: Credential::Internal,
     }
 }
 
@@ -353,6 +356,7 @@ fn open_stream(
         incoming,
         state.core.clone(),
         user.clone(),
+        Recheck::always(user.clone()),
         StreamQuery { since, epoch },
     ));
     (frames, close, task)
@@ -589,6 +593,7 @@ async fn the_long_poll_answers_at_once_with_what_is_there_and_waits_for_the_next
     assert!(reset.reset.is_some());
 }
 
+mod accounts;
 mod attacks;
 mod displays;
 mod library;
@@ -786,9 +791,14 @@ mod api {
         )
         .await;
         assert_eq!(ok, StatusCode::CREATED);
-        tokens::revoke(&f.state.core.db, &admin, &made.token.id)
-            .await
-            .unwrap();
+        let revoke = Op {
+            op_id: new_id(),
+            base_version: None,
+            change: Change::RevokeToken {
+                token_id: made.token.id.clone(),
+            },
+        };
+        change::apply(&f.state.core, &admin, revoke).await.unwrap();
         let (gone, err, _) = call(
             &app,
             "GET",

@@ -104,7 +104,7 @@ pub async fn run(args: LoadArgs) -> Result<(), String> {
     let seen: Arc<Mutex<Vec<HashMap<String, i64>>>> =
         Arc::new(Mutex::new(vec![HashMap::new(); args.operators]));
     for op in 0..args.operators {
-        let token = create_session(&db, &user_id, 1)
+        let token = create_session(&db, &user_id, 1, None)
             .await
             .map_err(|e| e.to_string())?;
         let mut request = format!("ws://{addr}/api/v1/stream")
