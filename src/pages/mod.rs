@@ -1,5 +1,6 @@
 //! One file per page: a public `*Page` component and its private parts.
 
+pub mod accounts;
 pub mod analytics;
 pub mod content;
 pub mod device;

@@ -1,5 +1,5 @@
-//! Settings: the operator's account, the API tokens (admins), and the
-//! organization's alert rules.
+//! Settings: the operator's account, password and sessions, the accounts
+//! and API tokens (admins), and the organization's alert rules.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -7,6 +7,7 @@ use leptos_meta::Title;
 use crate::{
     api::tokens::{create_token, list_tokens, revoke_token},
     app::use_session,
+    pages::accounts::Accounts,
     components::ago,
     model::{AlertRule, Change, Role, RulePatch, Severity},
     sync::{platform::now_ms, use_alerts, use_sync},
@@ -45,6 +46,7 @@ pub fn SettingsPage() -> impl IntoView {
                 <ApiTokens/>
             </Show>
         </Suspense>
+        <Accounts is_admin=Signal::derive(is_admin)/>
         <AlertRules is_admin=Signal::derive(is_admin)/>
     }
 }
