@@ -6,9 +6,10 @@ test('an admin makes an API token in Settings: shown once, works as Bearer, and 
   await signIn(page, undefined, '/settings');
   await hydrated(page);
   const name = unique('CI token');
-  await page.getByLabel('Token name').fill(name);
-  await page.getByLabel('Role').selectOption('editor');
-  await page.getByRole('button', { name: 'Create token' }).click();
+  const tokens = page.getByRole('region', { name: 'API tokens' });
+  await tokens.getByLabel('Token name').fill(name);
+  await tokens.getByLabel('Role').selectOption('editor');
+  await tokens.getByRole('button', { name: 'Create token' }).click();
   const secret = (await page.locator('.token-secret').textContent())!.trim();
   expect(secret).toMatch(/^vz_[0-9a-f]{64}$/);
   const tokenRow = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name }) });

@@ -205,8 +205,8 @@ fn ApiTokens() -> impl IntoView {
         None => {}
     });
     view! {
-        <section class="panel">
-            <h2>"API tokens"</h2>
+        <section class="panel" aria-labelledby="tokens-heading">
+            <h2 id="tokens-heading">"API tokens"</h2>
             <p class="muted">"Integrators call the REST API under /api/v1 with Authorization: Bearer TOKEN. See /api/v1/openapi.json."</p>
             <form class="toolbar" on:submit=move |ev| {
                 ev.prevent_default();
