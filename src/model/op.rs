@@ -1,10 +1,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    validate_content_name, validate_device_name, validate_duration, validate_playlist_name,
-    validate_email, validate_password, validate_reload, validate_tags, validate_url, Alert, AlertRule, Content, ContentKind,
-    ContentPatch, Device, DeviceGroup, DevicePatch, DeviceStatus, Event, ItemEdit, Playlist,
-    PlaylistItem, Role, RulePatch, Secret, MAX_PASSWORD_BYTES,
+    validate_content_name, validate_device_name, validate_duration, validate_email,
+    validate_password, validate_playlist_name, validate_reload, validate_tags, validate_url, Alert,
+    AlertRule, Content, ContentKind, ContentPatch, Device, DeviceGroup, DevicePatch, DeviceStatus,
+    Event, ItemEdit, Playlist, PlaylistItem, Role, RulePatch, Secret, MAX_PASSWORD_BYTES,
 };
 
 /// The largest change (as JSON) the change path takes; a playlist item,

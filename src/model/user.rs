@@ -208,7 +208,10 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(validate_email(" Ann@Example.COM ").unwrap(), "ann@example.com");
+        assert_eq!(
+            validate_email(" Ann@Example.COM ").unwrap(),
+            "ann@example.com"
+        );
         assert!(validate_email("ann").is_err());
         assert!(validate_email("@example.com").is_err());
         assert!(validate_email("a b@example.com").is_err());

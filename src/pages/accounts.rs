@@ -52,10 +52,7 @@ pub fn Accounts(is_admin: Signal<bool>) -> impl IntoView {
         })
     });
     let version = RwSignal::new(0u32);
-    let accounts = Resource::new(
-        move || (version.get(), changed.get()),
-        |_| fetch_accounts(),
-    );
+    let accounts = Resource::new(move || (version.get(), changed.get()), |_| fetch_accounts());
     let reload = Callback::new(move |()| version.update(|v| *v += 1));
     view! {
         <PasswordForm/>
@@ -91,7 +88,8 @@ fn PasswordForm() -> impl IntoView {
             again.get_untracked(),
         );
         if n != a {
-            sync.notices.error("The new password and its repetition differ.");
+            sync.notices
+                .error("The new password and its repetition differ.");
             return;
         }
         if let Err(message) = crate::model::validate_password(&n) {
@@ -112,9 +110,8 @@ fn PasswordForm() -> impl IntoView {
                     current.set(String::new());
                     new.set(String::new());
                     again.set(String::new());
-                    sync.notices.info(
-                        "Password changed. Your other sessions were signed out.",
-                    );
+                    sync.notices
+                        .info("Password changed. Your other sessions were signed out.");
                 }
             },
         );
@@ -234,6 +231,8 @@ fn Users(users: Vec<User>, reload: Callback<()>) -> impl IntoView {
     let password = RwSignal::new(String::new());
     let deactivating = RwSignal::new(None::<User>);
     let sync = use_sync();
+    let session = crate::app::use_session();
+    let me = move || session.0.with(|s| s.as_ref().map(|s| s.email.clone()));
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let address = match crate::model::validate_email(&email.get_untracked()) {
@@ -267,7 +266,9 @@ fn Users(users: Vec<User>, reload: Callback<()>) -> impl IntoView {
     let role_options = |selected: Role| {
         [Role::Viewer, Role::Editor, Role::Admin]
             .into_iter()
-            .map(|r| view! { <option value=r.as_str() selected=r == selected>{r.as_str()}</option> })
+            .map(
+                |r| view! { <option value=r.as_str() selected=r == selected>{r.as_str()}</option> },
+            )
             .collect_view()
     };
     view! {
@@ -315,7 +316,9 @@ fn Users(users: Vec<User>, reload: Callback<()>) -> impl IntoView {
                                 </td>
                                 <td>{if u.active() { "active".to_string() } else { "deactivated".to_string() }}</td>
                                 <td class="actions">
-                                    {if u.active() {
+                                    {if me().as_deref() == Some(u.email.as_str()) {
+                                        view! { <span class="badge">"You"</span> }.into_any()
+                                    } else if u.active() {
                                         view! {
                                             <button type="button" class="button danger"
                                                 on:click=move |_| deactivating.set(Some(user.get_value()))>"Deactivate"</button>

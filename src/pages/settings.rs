@@ -7,9 +7,9 @@ use leptos_meta::Title;
 use crate::{
     api::tokens::{create_token, list_tokens, revoke_token},
     app::use_session,
-    pages::accounts::Accounts,
     components::ago,
     model::{AlertRule, Change, Role, RulePatch, Severity},
+    pages::accounts::Accounts,
     sync::{platform::now_ms, use_alerts, use_sync},
 };
 

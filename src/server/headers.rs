@@ -87,3 +87,42 @@ pub fn provide_request_nonce() {
         provide_context(nonce);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::{body::Body, http::Request, middleware, routing::get, Router};
+    use tower::ServiceExt;
+
+    use crate::server::config::Settings;
+
+    async fn hsts(public_url: &str) -> Option<String> {
+        let settings = Settings {
+            public_url: public_url.into(),
+            ..Settings::default()
+        };
+        let https = settings.https();
+        let app = Router::new()
+            .route("/healthz", get(|| async { "ok" }))
+            .layer(middleware::from_fn(move |req, next| {
+                super::headers(https, req, next)
+            }));
+        let res = app
+            .oneshot(Request::get("/healthz").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+        res.headers()
+            .get("strict-transport-security")
+            .map(|v| v.to_str().unwrap().to_string())
+    }
+
+    #[tokio::test]
+    async fn hsts_is_sent_exactly_when_the_public_address_is_https() {
+        assert_eq!(hsts("").await, None);
+        assert_eq!(hsts("http://signage.local").await, None);
+        assert_eq!(
+            hsts("https://signage.example").await.as_deref(),
+            Some("max-age=31536000")
+        );
+    }
+}

@@ -217,7 +217,7 @@ fn handle(live: &Rc<Live>, text: &str) {
 fn signed_out(live: &Rc<Live>) {
     live.polling.set(false);
     live.reconnect_pending.set(true); // no reconnect: the page is leaving
-    // Not `drop_socket`: this may run inside the socket's own message handler.
+                                      // Not `drop_socket`: this may run inside the socket's own message handler.
     if let Some(socket) = live.socket.borrow().as_ref() {
         socket.set_onclose(None);
         let _ = socket.close();

@@ -17,9 +17,7 @@ use super::{
 };
 use crate::{
     error::AppError,
-    model::{
-        validate_email, AccountsSnapshot, Change, EventBody, Role, SessionRow, User,
-    },
+    model::{validate_email, AccountsSnapshot, Change, EventBody, Role, SessionRow, User},
     server::core::{
         attempts,
         change::{check_version, Applied, ChangeCtx},
@@ -131,7 +129,13 @@ pub async fn apply(mut ctx: ChangeCtx<'_>, change: &Change) -> Result<Applied, A
         }
         Change::ChangeRole { user_id, role } => {
             let user = load(ctx.tx, org_id, user_id).await?;
-            check_version(&user, user.version, &user.email, "an account", ctx.base_version)?;
+            check_version(
+                &user,
+                user.version,
+                &user.email,
+                "an account",
+                ctx.base_version,
+            )?;
             if user.role == *role {
                 return Err(AppError::validation(format!(
                     "{} is already {}.",
@@ -155,7 +159,13 @@ pub async fn apply(mut ctx: ChangeCtx<'_>, change: &Change) -> Result<Applied, A
         }
         Change::DeactivateUser { user_id } => {
             let user = load(ctx.tx, org_id, user_id).await?;
-            check_version(&user, user.version, &user.email, "an account", ctx.base_version)?;
+            check_version(
+                &user,
+                user.version,
+                &user.email,
+                "an account",
+                ctx.base_version,
+            )?;
             if *user_id == ctx.user.user_id {
                 return Err(AppError::validation(
                     "You cannot deactivate your own account; another admin can.",
@@ -195,7 +205,13 @@ pub async fn apply(mut ctx: ChangeCtx<'_>, change: &Change) -> Result<Applied, A
         }
         Change::ReactivateUser { user_id } => {
             let user = load(ctx.tx, org_id, user_id).await?;
-            check_version(&user, user.version, &user.email, "an account", ctx.base_version)?;
+            check_version(
+                &user,
+                user.version,
+                &user.email,
+                "an account",
+                ctx.base_version,
+            )?;
             if user.active() {
                 return Err(AppError::validation(format!(
                     "{} is already active.",
@@ -228,8 +244,7 @@ pub async fn apply(mut ctx: ChangeCtx<'_>, change: &Change) -> Result<Applied, A
                 ));
             };
             if user_id != ctx.user.user_id {
-                ctx.user
-                    .require_admin("end another operator's session")?;
+                ctx.user.require_admin("end another operator's session")?;
             }
             sqlx::query("DELETE FROM sessions WHERE id = $1")
                 .bind(session_id)
@@ -248,8 +263,7 @@ pub async fn apply(mut ctx: ChangeCtx<'_>, change: &Change) -> Result<Applied, A
             }
             let user_id = ctx.user.user_id.clone();
             let key = format!("password:{user_id}");
-            let (recent, _) =
-                attempts::recent(ctx.tx, &key, now_ms() - PASSWORD_WINDOW_MS).await?;
+            let (recent, _) = attempts::recent(ctx.tx, &key, now_ms() - PASSWORD_WINDOW_MS).await?;
             if recent >= PASSWORD_ATTEMPTS {
                 return Err(AppError::RateLimited {
                     message: "Too many wrong current passwords: wait 15 minutes and try again."

@@ -40,11 +40,20 @@ where
             post(sessions::login).layer(DefaultBodyLimit::max(16 * 1024)),
         )
         .route("/auth/logout", post(sessions::logout))
-        .route("/api/v1/users", get(rest::list_users).post(rest::create_user))
-        .route("/api/v1/users/{id}", axum::routing::patch(rest::update_user))
+        .route(
+            "/api/v1/users",
+            get(rest::list_users).post(rest::create_user),
+        )
+        .route(
+            "/api/v1/users/{id}",
+            axum::routing::patch(rest::update_user),
+        )
         .route("/api/v1/sessions", get(rest::list_sessions))
         .route("/api/v1/sessions/{id}", delete(rest::end_session))
         .route("/api/v1/me/password", post(rest::change_password))
-        .route("/api/v1/tokens", get(rest::list_tokens).post(rest::create_token))
+        .route(
+            "/api/v1/tokens",
+            get(rest::list_tokens).post(rest::create_token),
+        )
         .route("/api/v1/tokens/{id}", delete(rest::revoke_token))
 }

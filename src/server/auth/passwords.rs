@@ -100,9 +100,9 @@ pub async fn check_credentials(
     let row = sqlx::query(
         "SELECT id, password_hash FROM users WHERE email = $1 AND deactivated_at IS NULL",
     )
-        .bind(email.trim().to_lowercase())
-        .fetch_optional(&db.pool)
-        .await?;
+    .bind(email.trim().to_lowercase())
+    .fetch_optional(&db.pool)
+    .await?;
     // Hash even when the email is unknown, so timing does not tell which part was wrong.
     let (user_id, hash) = match row {
         Some(r) => (

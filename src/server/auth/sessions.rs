@@ -163,7 +163,9 @@ pub async fn login(
                     attempt.succeeded();
                     tracing::info!(%email, "signed in");
                     let mut res = Redirect::to(safe_next(form.next.as_deref())).into_response();
-                    if let Ok(v) = session_cookie(settings, &token, settings.session_hours * 3600).parse() {
+                    if let Ok(v) =
+                        session_cookie(settings, &token, settings.session_hours * 3600).parse()
+                    {
                         res.headers_mut().insert(header::SET_COOKIE, v);
                     }
                     res
@@ -240,7 +242,10 @@ mod tests {
         assert!(plain.starts_with("vizora_session=t;") && !plain.contains("Secure"));
         s.public_url = "https://signage.example".into();
         let secure = session_cookie(&s, "t", 60);
-        assert!(secure.starts_with("__Host-vizora_session=t; Path=/;"), "{secure}");
+        assert!(
+            secure.starts_with("__Host-vizora_session=t; Path=/;"),
+            "{secure}"
+        );
         assert!(secure.ends_with("; Secure"), "{secure}");
     }
 }

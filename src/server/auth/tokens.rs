@@ -116,10 +116,10 @@ pub async fn authenticate(
     let id: String = r.get("id");
     if touch {
         let _ = sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
-        .bind(now_ms())
-        .bind(&id)
-        .execute(&db.pool)
-        .await;
+            .bind(now_ms())
+            .bind(&id)
+            .execute(&db.pool)
+            .await;
     }
     Ok(Some(CurrentUser {
         user_id: format!("token:{id}"),

@@ -13,18 +13,15 @@ use axum::{
         ws::{Message, WebSocket, WebSocketUpgrade},
         FromRef, Query, State,
     },
-    Extension,
     response::Response,
     routing::{get, post},
-    Json, Router,
+    Extension, Json, Router,
 };
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::{
-    change, credential::Recheck, db::now_ms, http::CurrentUser, hub::Shared, log, Core,
-};
+use super::{change, credential::Recheck, db::now_ms, http::CurrentUser, hub::Shared, log, Core};
 use crate::{
     error::AppError,
     model::{EventsPage, Op, OpAck, StreamFrame},

@@ -92,7 +92,10 @@ async fn sign_in(app: &Router, email: &str, password: &str, next: &str) -> Resul
         .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40_000))));
     let res = app.clone().oneshot(req).await.unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let location = res.headers()[header::LOCATION].to_str().unwrap().to_string();
+    let location = res.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string();
     match res.headers().get(header::SET_COOKIE) {
         Some(cookie) => Ok(cookie
             .to_str()
@@ -131,17 +134,17 @@ async fn admin_bearer(f: &Fixture, admin: &CurrentUser) -> String {
     format!("Bearer {}", made.secret)
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<
-    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
->;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn open_stream(addr: SocketAddr, header_name: &str, value: &str) -> Socket {
     let mut request = format!("ws://{addr}/api/v1/stream")
         .into_client_request()
         .unwrap();
-    request
-        .headers_mut()
-        .insert(header_name.parse::<header::HeaderName>().unwrap(), value.parse().unwrap());
+    request.headers_mut().insert(
+        header_name.parse::<header::HeaderName>().unwrap(),
+        value.parse().unwrap(),
+    );
     let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
     match next_text(&mut socket).await {
         Some(StreamFrame::Hello { .. }) => socket,
@@ -172,9 +175,16 @@ async fn signed_out_within(socket: &mut Socket, limit: Duration) -> Duration {
         }
     })
     .await;
-    assert_eq!(ended, Ok(true), "the stream did not say signed out in {limit:?}");
+    assert_eq!(
+        ended,
+        Ok(true),
+        "the stream did not say signed out in {limit:?}"
+    );
     let closed = tokio::time::timeout(Duration::from_secs(5), next_text(socket)).await;
-    assert!(matches!(closed, Ok(None)), "the stream stayed open: {closed:?}");
+    assert!(
+        matches!(closed, Ok(None)),
+        "the stream stayed open: {closed:?}"
+    );
     started.elapsed()
 }
 
@@ -183,15 +193,31 @@ async fn the_stream_closes_when_its_session_signs_out() {
     let f = fixture().await;
     admin(&f).await;
     let app = app(&f.state);
-    let cookie = sign_in(&app, "admin@acme.test", PASSWORD, "/").await.unwrap();
+    let cookie = sign_in(&app, "admin@acme.test", PASSWORD, "/")
+        .await
+        .unwrap();
     let addr = serve(&f.state).await;
     let mut socket = open_stream(addr, "cookie", &cookie).await;
-    let out = call(&app, "POST", "/auth/logout", &[("cookie", cookie.as_str())], None).await;
+    let out = call(
+        &app,
+        "POST",
+        "/auth/logout",
+        &[("cookie", cookie.as_str())],
+        None,
+    )
+    .await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     let took = signed_out_within(&mut socket, Duration::from_secs(5)).await;
     assert!(took < Duration::from_secs(5));
     // The cookie is worth nothing now.
-    let after = call(&app, "GET", "/api/v1/devices", &[("cookie", cookie.as_str())], None).await;
+    let after = call(
+        &app,
+        "GET",
+        "/api/v1/devices",
+        &[("cookie", cookie.as_str())],
+        None,
+    )
+    .await;
     assert_eq!(after.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -236,7 +262,9 @@ async fn an_expired_session_is_noticed_within_the_check_interval() {
     });
     admin(&f).await;
     let app = app(&f.state);
-    let cookie = sign_in(&app, "admin@acme.test", PASSWORD, "/").await.unwrap();
+    let cookie = sign_in(&app, "admin@acme.test", PASSWORD, "/")
+        .await
+        .unwrap();
     let addr = serve(&f.state).await;
     let mut socket = open_stream(addr, "cookie", &cookie).await;
     // The session runs out; nothing is said on the stream about it.
@@ -261,7 +289,9 @@ async fn deactivating_an_account_ends_its_sessions_and_tokens_and_keeps_its_hist
         "POST",
         "/api/v1/users",
         &auth,
-        Some(json!({"email": "Sam@Acme.test", "role": "editor", "password": "sam's first password"})),
+        Some(
+            json!({"email": "Sam@Acme.test", "role": "editor", "password": "sam's first password"}),
+        ),
     )
     .await;
     assert_eq!(made.status, StatusCode::CREATED, "{:?}", made.body);
@@ -324,7 +354,10 @@ async fn deactivating_an_account_ends_its_sessions_and_tokens_and_keeps_its_hist
     assert_eq!(off.headers[header::ETAG], "\"2\"");
 
     signed_out_within(&mut socket, Duration::from_secs(5)).await;
-    for credential in [("cookie", cookie.as_str()), ("authorization", sam_bearer.as_str())] {
+    for credential in [
+        ("cookie", cookie.as_str()),
+        ("authorization", sam_bearer.as_str()),
+    ] {
         let refused = call(&app, "GET", "/api/v1/devices", &[credential], None).await;
         assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{credential:?}");
     }
@@ -365,7 +398,14 @@ async fn deactivating_an_account_ends_its_sessions_and_tokens_and_keeps_its_hist
         .await
         .unwrap();
     assert_eq!(lookup(&f, &again).await.role, Role::Viewer);
-    let still = call(&app, "GET", "/api/v1/devices", &[("authorization", sam_bearer.as_str())], None).await;
+    let still = call(
+        &app,
+        "GET",
+        "/api/v1/devices",
+        &[("authorization", sam_bearer.as_str())],
+        None,
+    )
+    .await;
     assert_eq!(still.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -401,13 +441,25 @@ async fn account_rules_hold_whoever_asks() {
         },
     )
     .await;
-    assert!(matches!(refused, Err(AppError::Forbidden { .. })), "{refused:?}");
+    assert!(
+        matches!(refused, Err(AppError::Forbidden { .. })),
+        "{refused:?}"
+    );
 
     // An email taken in any organization, a bad email, a short password.
     for (body, says) in [
-        (json!({"email": "ad@other.test", "role": "viewer", "password": "long enough"}), "already exists"),
-        (json!({"email": "not-an-email", "role": "viewer", "password": "long enough"}), "not an email"),
-        (json!({"email": "kim@acme.test", "role": "viewer", "password": "short"}), "at least 8"),
+        (
+            json!({"email": "ad@other.test", "role": "viewer", "password": "long enough"}),
+            "already exists",
+        ),
+        (
+            json!({"email": "not-an-email", "role": "viewer", "password": "long enough"}),
+            "not an email",
+        ),
+        (
+            json!({"email": "kim@acme.test", "role": "viewer", "password": "short"}),
+            "at least 8",
+        ),
     ] {
         let answer = call(&app, "POST", "/api/v1/users", &auth, Some(body)).await;
         assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -438,19 +490,44 @@ async fn account_rules_hold_whoever_asks() {
     )
     .await;
     assert_eq!(demote.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(demote.body["message"].as_str().unwrap().contains("only admin"));
-    let nothing = call(&app, "PATCH", &my_path, &[auth[0], ("if-match", "1")], Some(json!({}))).await;
+    assert!(demote.body["message"]
+        .as_str()
+        .unwrap()
+        .contains("only admin"));
+    let nothing = call(
+        &app,
+        "PATCH",
+        &my_path,
+        &[auth[0], ("if-match", "1")],
+        Some(json!({})),
+    )
+    .await;
     assert_eq!(nothing.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // Viewers see only themselves, and no one's sessions but their own.
     let viewer_cookie = {
-        create_user(&f.state.core.db, &f.editor.org_id, "val@acme.test", PASSWORD, Role::Viewer)
-            .await
-            .unwrap();
+        create_user(
+            &f.state.core.db,
+            &f.editor.org_id,
+            "val@acme.test",
+            PASSWORD,
+            Role::Viewer,
+        )
+        .await
+        .unwrap();
         sign_in(&app, "val@acme.test", PASSWORD, "/").await.unwrap()
     };
-    let admin_cookie = sign_in(&app, "admin@acme.test", PASSWORD, "/").await.unwrap();
-    let seen = call(&app, "GET", "/api/v1/users", &[("cookie", viewer_cookie.as_str())], None).await;
+    let admin_cookie = sign_in(&app, "admin@acme.test", PASSWORD, "/")
+        .await
+        .unwrap();
+    let seen = call(
+        &app,
+        "GET",
+        "/api/v1/users",
+        &[("cookie", viewer_cookie.as_str())],
+        None,
+    )
+    .await;
     let users = seen.body["users"].as_array().unwrap();
     assert_eq!(users.len(), 1);
     assert_eq!(users[0]["email"], "val@acme.test");
@@ -460,7 +537,14 @@ async fn account_rules_hold_whoever_asks() {
     assert_eq!(sessions[0]["user_agent"], "TestBrowser/1.0");
 
     // A viewer cannot end an admin's session; the admin can end the viewer's.
-    let all = call(&app, "GET", "/api/v1/sessions", &[("cookie", admin_cookie.as_str())], None).await;
+    let all = call(
+        &app,
+        "GET",
+        "/api/v1/sessions",
+        &[("cookie", admin_cookie.as_str())],
+        None,
+    )
+    .await;
     let find = |email: &str| {
         all.body
             .as_array()
@@ -491,7 +575,14 @@ async fn account_rules_hold_whoever_asks() {
     )
     .await;
     assert_eq!(ended.status, StatusCode::NO_CONTENT);
-    let gone = call(&app, "GET", "/api/v1/users", &[("cookie", viewer_cookie.as_str())], None).await;
+    let gone = call(
+        &app,
+        "GET",
+        "/api/v1/users",
+        &[("cookie", viewer_cookie.as_str())],
+        None,
+    )
+    .await;
     assert_eq!(gone.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -500,8 +591,12 @@ async fn changing_your_password_ends_your_other_sessions() {
     let f = fixture().await;
     admin(&f).await;
     let app = app(&f.state);
-    let here = sign_in(&app, "admin@acme.test", PASSWORD, "/").await.unwrap();
-    let there = sign_in(&app, "admin@acme.test", PASSWORD, "/").await.unwrap();
+    let here = sign_in(&app, "admin@acme.test", PASSWORD, "/")
+        .await
+        .unwrap();
+    let there = sign_in(&app, "admin@acme.test", PASSWORD, "/")
+        .await
+        .unwrap();
     let wrong = call(
         &app,
         "POST",
@@ -511,7 +606,10 @@ async fn changing_your_password_ends_your_other_sessions() {
     )
     .await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(wrong.body["message"].as_str().unwrap().contains("current password"));
+    assert!(wrong.body["message"]
+        .as_str()
+        .unwrap()
+        .contains("current password"));
     let changed = call(
         &app,
         "POST",
@@ -521,14 +619,32 @@ async fn changing_your_password_ends_your_other_sessions() {
     )
     .await;
     assert_eq!(changed.status, StatusCode::NO_CONTENT, "{:?}", changed.body);
-    let still = call(&app, "GET", "/api/v1/devices", &[("cookie", here.as_str())], None).await;
+    let still = call(
+        &app,
+        "GET",
+        "/api/v1/devices",
+        &[("cookie", here.as_str())],
+        None,
+    )
+    .await;
     assert_eq!(still.status, StatusCode::OK);
-    let ended = call(&app, "GET", "/api/v1/devices", &[("cookie", there.as_str())], None).await;
+    let ended = call(
+        &app,
+        "GET",
+        "/api/v1/devices",
+        &[("cookie", there.as_str())],
+        None,
+    )
+    .await;
     assert_eq!(ended.status, StatusCode::UNAUTHORIZED);
-    assert!(sign_in(&app, "admin@acme.test", PASSWORD, "/").await.is_err());
-    assert!(sign_in(&app, "admin@acme.test", "a brand new password", "/")
+    assert!(sign_in(&app, "admin@acme.test", PASSWORD, "/")
         .await
-        .is_ok());
+        .is_err());
+    assert!(
+        sign_in(&app, "admin@acme.test", "a brand new password", "/")
+            .await
+            .is_ok()
+    );
 
     // Guessing the current password is limited.
     let mut limited = None;
