@@ -11,17 +11,23 @@ use std::sync::Arc;
 use axum::{
     extract::{
         ws::{Message, WebSocket, WebSocketUpgrade},
-        FromRef, Query, State,
+        FromRef, State,
     },
     response::Response,
     routing::{get, post},
-    Json, Router,
+    Router,
 };
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::{change, db::now_ms, http::CurrentUser, hub::Shared, log, Core};
+use super::{
+    change,
+    db::now_ms,
+    http::{CurrentUser, Json, Query},
+    hub::Shared,
+    log, Core,
+};
 use crate::{
     error::AppError,
     model::{EventsPage, Op, OpAck, StreamFrame},
@@ -85,8 +91,9 @@ pub async fn poll(
     query: PollQuery,
 ) -> Result<EventsPage, AppError> {
     let org = user.org_id.as_str();
-    let limit = query.limit.unwrap_or(500).clamp(1, 1_000);
-    let wait = std::time::Duration::from_secs(query.wait.unwrap_or(25).min(30));
+    let limit = super::http::in_range(query.limit, "limit", 1, 1_000, 500)?;
+    let wait = super::http::in_range(query.wait, "wait", 0, 30, 25)?;
+    let wait = std::time::Duration::from_secs(wait);
     // Subscribe before reading, so an event committed in between wakes us.
     let mut live = core.hub.subscribe(org).await?;
     let (epoch, head) = log::position(&core.db, org).await?;

@@ -3,12 +3,7 @@
 //! answer and changes nothing), `If-Match` carries the version a change is
 //! made against (stale: 409 with the current display).
 
-use axum::{
-    extract::{Path, State},
-    http::StatusCode,
-    response::Response,
-    Json,
-};
+use axum::{extract::State, http::StatusCode, response::Response};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -18,7 +13,7 @@ use crate::{
     model::{Change, Device, DevicePatch, DevicesSnapshot, EventBody, Op, OpAck},
     server::core::{
         change,
-        http::{versioned, IdempotencyKey, IfMatch},
+        http::{versioned, IdempotencyKey, IfMatch, Json, Path},
         new_id, Core, CurrentUser,
     },
 };

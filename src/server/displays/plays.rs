@@ -2,10 +2,7 @@
 //! once by its id (a player re-sends what was not acknowledged), and a
 //! display's plays read back, newest first.
 
-use axum::{
-    extract::{Path, Query, State},
-    Json,
-};
+use axum::extract::State;
 use serde::Deserialize;
 use sqlx::Row;
 
@@ -14,7 +11,10 @@ use crate::{
     error::AppError,
     model::Play,
     server::{
-        core::{now_ms, Core, CurrentUser, Db},
+        core::{
+            http::{in_range, Json, Path, Query},
+            now_ms, Core, CurrentUser, Db,
+        },
         devices::store as devices,
     },
 };
@@ -122,6 +122,6 @@ pub(super) async fn device_plays(
     devices::get(&core.db, &user.org_id, &id)
         .await?
         .ok_or_else(|| AppError::not_found("No display with this id."))?;
-    let limit = q.limit.unwrap_or(100).clamp(1, 10_000);
+    let limit = in_range(q.limit, "limit", 1, 10_000, 100)?;
     Ok(Json(plays(&core.db, &user.org_id, &id, limit).await?))
 }

@@ -2,11 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::{
-    extract::{Path, Query, State},
-    http::StatusCode,
-    Json,
-};
+use axum::{extract::State, http::StatusCode};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -15,7 +11,10 @@ use crate::{
     error::AppError,
     model::{AlertsSnapshot, DeviceDetail, DisplayCommand},
     server::{
-        core::{Core, CurrentUser},
+        core::{
+            http::{in_range, Json, Path, Query},
+            Core, CurrentUser,
+        },
         displays::Gateway,
     },
 };
@@ -44,7 +43,7 @@ pub(super) async fn device_detail(
     Path(id): Path<String>,
     Query(q): Query<DetailQuery>,
 ) -> Result<Json<DeviceDetail>, AppError> {
-    let hours = q.hours.unwrap_or(24);
+    let hours = in_range(q.hours, "hours", 1, 168, 24)?;
     Ok(Json(
         detail(&core, &gateway, &user.org_id, &id, hours).await?,
     ))

@@ -3,10 +3,9 @@
 //! `If-Match` mean what they mean for displays.
 
 use axum::{
-    extract::{Multipart, Path, State},
+    extract::{Multipart, State},
     http::StatusCode,
     response::{IntoResponse, Response},
-    Json,
 };
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -20,7 +19,7 @@ use crate::{
     },
     server::core::{
         change,
-        http::{versioned, IdempotencyKey, IfMatch},
+        http::{versioned, IdempotencyKey, IfMatch, Json, Path},
         new_id, Core, CurrentUser,
     },
 };

@@ -1,0 +1,177 @@
+//! What every REST operation shares, stated once for the OpenAPI document:
+//! the forms of ids, `If-Match` and `Idempotency-Key` (the same rules the
+//! extractors in `core::http` and `ids::validate_id` apply), and the error
+//! answers each kind of operation can give, all in the `AppError` shape.
+//! Handlers document their own successes and the errors peculiar to them;
+//! [`finish`] adds the rest from the operation's shape, so a new handler
+//! cannot forget one.
+
+use serde_json::{json, Map, Value};
+
+use super::http::{IDEMPOTENCY_KEY_MAX, IDEMPOTENCY_KEY_PATTERN, IF_MATCH_PATTERN};
+
+/// Every id in a path: what `ids::validate_id` takes (server-made ids are UUIDs).
+pub const ID_PATTERN: &str = "^[A-Za-z0-9_-]{1,64}$";
+
+const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+/// The finished document: each operation's shared parameters given their
+/// real forms, and the error answers its shape implies.
+pub fn finish(doc: utoipa::openapi::OpenApi) -> Value {
+    let mut doc = serde_json::to_value(doc).unwrap_or_else(|_| json!({}));
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        for (path, item) in paths.iter_mut() {
+            for method in METHODS {
+                if let Some(op) = item.get_mut(method).and_then(Value::as_object_mut) {
+                    finish_operation(path, method, op);
+                }
+            }
+        }
+    }
+    doc
+}
+
+fn finish_operation(path: &str, method: &str, op: &mut Map<String, Value>) {
+    let mut has_if_match = false;
+    let mut has_input_params = false;
+    if let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) {
+        for param in params.iter_mut() {
+            let name = param["name"].as_str().unwrap_or_default().to_ascii_lowercase();
+            let place = param["in"].as_str().unwrap_or_default().to_string();
+            match (place.as_str(), name.as_str()) {
+                ("path", _) => {
+                    param["schema"] = json!({"type": "string", "pattern": ID_PATTERN});
+                    describe(param, "An id: 1 to 64 letters, digits, '-' or '_'.");
+                }
+                ("header", "if-match") => {
+                    has_if_match = true;
+                    has_input_params = true;
+                    param["required"] = json!(true);
+                    param["schema"] = json!({"type": "string", "pattern": IF_MATCH_PATTERN});
+                    param["description"] = json!(
+                        "The version the change is made against: the ETag from GET (\"3\"), \
+                         weak (W/\"3\") or bare (3). Missing: 428. Another form: 400. \
+                         Stale: 409, whose `current` is the entity as it is now."
+                    );
+                }
+                ("header", "idempotency-key") => {
+                    has_input_params = true;
+                    param["schema"] = json!({
+                        "type": "string",
+                        "pattern": IDEMPOTENCY_KEY_PATTERN,
+                        "maxLength": IDEMPOTENCY_KEY_MAX,
+                    });
+                    param["description"] = json!(format!(
+                        "Makes the request safe to retry: the op id of the change, 1 to \
+                         {IDEMPOTENCY_KEY_MAX} letters, digits, '-' or '_' (a UUID is best; \
+                         another form is a 400). A request repeated with the same key gets the \
+                         first answer and changes nothing; receipts are kept for a week."
+                    ));
+                }
+                _ => has_input_params = true,
+            }
+        }
+    }
+    let json_body = op
+        .get("requestBody")
+        .and_then(|b| b.get("content"))
+        .and_then(Value::as_object)
+        .is_some_and(|c| c.contains_key("application/json"));
+    let mutating = method != "get";
+
+    let responses = op
+        .entry("responses")
+        .or_insert_with(|| json!({}))
+        .as_object_mut()
+        .expect("responses is an object");
+    let mut add = |status: u16, description: &str| {
+        responses
+            .entry(status.to_string())
+            .or_insert_with(|| error_response(description));
+    };
+    if has_input_params || json_body {
+        add(
+            400,
+            "The request could not be read: malformed JSON, or a parameter or header of the wrong form.",
+        );
+    }
+    add(401, "No valid session or API token.");
+    if mutating {
+        add(
+            403,
+            "The role cannot make changes (viewer), or the request came from another site.",
+        );
+    }
+    if path.contains('{') {
+        add(404, "Nothing with this id in the organization.");
+    }
+    if has_if_match {
+        add(
+            409,
+            "The entity changed since that version; `current` is what the server has now.",
+        );
+        add(428, "If-Match is missing.");
+    }
+    if json_body {
+        add(413, "The body is larger than 256 KiB.");
+        add(415, "The body is not sent as `application/json`.");
+    }
+    if mutating || json_body {
+        add(422, "The input broke a rule; the message says which.");
+    }
+}
+
+fn describe(param: &mut Value, text: &str) {
+    if param.get("description").is_none() {
+        param["description"] = json!(text);
+    }
+}
+
+fn error_response(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AppError"}}},
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finished(path: &str, method: &str, op: Value) -> Value {
+        let mut op = op.as_object().unwrap().clone();
+        finish_operation(path, method, &mut op);
+        Value::Object(op)
+    }
+
+    #[test]
+    fn a_versioned_change_documents_its_preconditions() {
+        let op = finished(
+            "/api/v1/devices/{id}",
+            "patch",
+            json!({
+                "parameters": [
+                    {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
+                    {"name": "If-Match", "in": "header", "required": true, "schema": {"type": "string"}},
+                ],
+                "requestBody": {"content": {"application/json": {"schema": {}}}},
+                "responses": {"200": {"description": "ok"}},
+            }),
+        );
+        for status in [
+            "200", "400", "401", "403", "404", "409", "413", "415", "422", "428",
+        ] {
+            assert!(op["responses"][status].is_object(), "{status}");
+        }
+        assert_eq!(op["parameters"][0]["schema"]["pattern"], ID_PATTERN);
+        assert_eq!(op["parameters"][1]["schema"]["pattern"], IF_MATCH_PATTERN);
+        assert_eq!(op["responses"]["200"]["description"], "ok");
+    }
+
+    #[test]
+    fn a_plain_read_documents_only_what_it_can_answer() {
+        let op = finished("/api/v1/alerts", "get", json!({"responses": {}}));
+        let statuses: Vec<&String> = op["responses"].as_object().unwrap().keys().collect();
+        assert_eq!(statuses, ["401"]);
+    }
+}
