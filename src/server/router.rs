@@ -105,7 +105,9 @@ pub fn openapi_doc() -> serde_json::Value {
     doc.merge(displays::DisplaysDoc::openapi());
     doc.merge(library::LibraryDoc::openapi());
     doc.merge(health::HealthDoc::openapi());
-    core::apidoc::finish(doc)
+    let mut rules = devices::doc_rules();
+    rules.extend(library::doc_rules());
+    core::apidoc::finish(doc, &rules)
 }
 
 async fn openapi() -> Json<serde_json::Value> {

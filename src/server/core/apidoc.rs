@@ -15,10 +15,160 @@ pub const ID_PATTERN: &str = "^[A-Za-z0-9_-]{1,64}$";
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
+/// A refinement of one property of a component schema (of the variant
+/// tagged `kind` when the schema is a `oneOf`): the input rules a domain's
+/// code applies, stated where the domain states its REST types.
+pub struct Rule {
+    pub schema: &'static str,
+    pub kind: Option<&'static str>,
+    pub property: &'static str,
+    pub refine: Value,
+}
+
+impl Rule {
+    pub fn new(schema: &'static str, property: &'static str, refine: Value) -> Self {
+        Self {
+            schema,
+            kind: None,
+            property,
+            refine,
+        }
+    }
+
+    /// A property of the variant of `schema` whose `kind` is `kind`.
+    pub fn variant(
+        schema: &'static str,
+        kind: &'static str,
+        property: &'static str,
+        refine: Value,
+    ) -> Self {
+        Self {
+            schema,
+            kind: Some(kind),
+            property,
+            refine,
+        }
+    }
+}
+
+/// Whitespace as Rust's `str::trim` drops it.
+const SPACE: &str = r"\t\n\x0b\x0c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
+/// Control characters (`char::is_control`).
+const CONTROL: &str = r"\x00-\x1f\x7f-\x9f";
+
+/// A name: after trimming, 1 to `max` characters and no control character.
+pub fn name(max: usize) -> Value {
+    let edge = format!("[^{SPACE}{CONTROL}]");
+    let inner = format!("[^{CONTROL}]");
+    json!({
+        "pattern": format!("^[{SPACE}]*{edge}({inner}{{0,{}}}{edge})?[{SPACE}]*$", max - 2),
+        "description": format!("1 to {max} characters once trimmed, no control characters."),
+    })
+}
+
+/// An absolute http(s) address with a host, no spaces or control characters
+/// inside, at most `max` characters (`model::content::validate_url`).
+pub fn web_address(max: usize) -> Value {
+    let no = format!("{SPACE}{CONTROL}");
+    json!({
+        "pattern": format!(
+            "^[{SPACE}]*https?://([^/?#@{no}]*@)?[A-Za-z0-9.\\[\\]-]+(:[^/?#@{no}]*)?([/?#][^{no}]*)?[{SPACE}]*$"
+        ),
+        "maxLength": max,
+        "description": "An absolute http:// or https:// address.",
+    })
+}
+
+/// An integer from `min` to `max`.
+pub fn range(min: i64, max: i64) -> Value {
+    json!({"minimum": min, "maximum": max})
+}
+
+/// Tags: at most `max` of at most `chars` characters each.
+pub fn tags(max: usize, chars: usize) -> Value {
+    json!({"maxItems": max, "items": {"type": "string", "maxLength": chars}})
+}
+
+/// An IANA time zone name (what `chrono_tz` knows).
+pub fn timezone() -> Value {
+    let names: Vec<&str> = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect();
+    json!({"enum": names})
+}
+
+/// Applies `rules`; a nullable property stays nullable.
+pub fn refine(doc: &mut Value, rules: &[Rule]) {
+    let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    for rule in rules {
+        let Some(schema) = schemas.get_mut(rule.schema) else {
+            continue;
+        };
+        let target = match rule.kind {
+            None => Some(schema),
+            Some(kind) => schema["oneOf"].as_array_mut().and_then(|variants| {
+                variants
+                    .iter_mut()
+                    .find(|v| v.pointer("/properties/kind/enum/0") == Some(&json!(kind)))
+            }),
+        };
+        let Some(property) = target.and_then(|t| t.pointer_mut(&format!("/properties/{}", rule.property))) else {
+            continue;
+        };
+        let nullable = property["type"]
+            .as_array()
+            .is_some_and(|t| t.contains(&json!("null")));
+        if let (Some(into), Some(from)) = (property.as_object_mut(), rule.refine.as_object()) {
+            for (k, v) in from {
+                let mut v = v.clone();
+                if k == "enum" && nullable {
+                    if let Some(values) = v.as_array_mut() {
+                        values.push(Value::Null);
+                    }
+                }
+                into.insert(k.clone(), v);
+            }
+        }
+    }
+}
+
+/// Every string property named `id`, `*_id` or `after` takes the id form.
+fn id_properties(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Object(props)) = map.get_mut("properties") {
+                for (name, prop) in props.iter_mut() {
+                    let is_id = name == "id" || name.ends_with("_id") || name == "after";
+                    let string = prop["type"] == "string"
+                        || prop["type"]
+                            .as_array()
+                            .is_some_and(|t| t.contains(&json!("string")));
+                    if is_id && string {
+                        prop["pattern"] = json!(ID_PATTERN);
+                    }
+                }
+            }
+            for v in map.values_mut() {
+                id_properties(v);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(id_properties),
+        _ => {}
+    }
+}
+
 /// The finished document: each operation's shared parameters given their
-/// real forms, and the error answers its shape implies.
-pub fn finish(doc: utoipa::openapi::OpenApi) -> Value {
+/// real forms, the error answers its shape implies, ids in bodies in their
+/// form, then the domains' `rules`.
+pub fn finish(doc: utoipa::openapi::OpenApi, rules: &[Rule]) -> Value {
     let mut doc = serde_json::to_value(doc).unwrap_or_else(|_| json!({}));
+    if let Some(schemas) = doc.pointer_mut("/components/schemas") {
+        id_properties(schemas);
+    }
+    refine(&mut doc, rules);
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for (path, item) in paths.iter_mut() {
             for method in METHODS {
@@ -102,8 +252,10 @@ fn finish_operation(path: &str, method: &str, op: &mut Map<String, Value>) {
             "The role cannot make changes (viewer), or the request came from another site.",
         );
     }
-    if path.contains('{') {
-        add(404, "Nothing with this id in the organization.");
+    if path.contains('{') || mutating {
+        // A change can also name another entity in its body, and a key reused
+        // for another request answers that request's outcome.
+        add(404, "Nothing with this id (or an id the body names) in the organization.");
     }
     if has_if_match {
         add(

@@ -68,7 +68,10 @@ pub struct PollQuery {
     pub since: Option<i64>,
     pub epoch: Option<String>,
     /// Seconds to wait for an event when there is none yet (0 to 30, default 25).
+    #[param(minimum = 0, maximum = 30)]
     pub wait: Option<u64>,
+    /// At most this many events, 1 to 1000; default 500.
+    #[param(minimum = 1, maximum = 1_000)]
     pub limit: Option<i64>,
 }
 

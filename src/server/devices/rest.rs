@@ -8,11 +8,13 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::store;
+use crate::model::device::{MAX_NAME_CHARS, MAX_TAGS, MAX_TAG_CHARS};
 use crate::{
     error::AppError,
     model::{Change, Device, DevicePatch, DevicesSnapshot, EventBody, Op, OpAck},
     server::core::{
         change,
+        apidoc::{self, Rule},
         http::{versioned, IdempotencyKey, IfMatch, Json, Path},
         new_id, Core, CurrentUser,
     },
@@ -24,6 +26,25 @@ use crate::{
     tags((name = "devices", description = "Displays"))
 )]
 pub struct DevicesDoc;
+
+/// The input rules of displays, for the document.
+pub fn doc_rules() -> Vec<Rule> {
+    let name = || apidoc::name(MAX_NAME_CHARS);
+    let tags = || apidoc::tags(MAX_TAGS, MAX_TAG_CHARS);
+    vec![
+        Rule::new("NewDevice", "name", name()),
+        Rule::new("NewDevice", "tags", tags()),
+        Rule::new("NewDevice", "timezone", apidoc::timezone()),
+        Rule::new("DevicePatch", "name", name()),
+        Rule::new("DevicePatch", "tags", tags()),
+        Rule::new("DevicePatch", "timezone", apidoc::timezone()),
+        Rule::variant("Change", "create_device", "name", name()),
+        Rule::variant("Change", "create_device", "tags", tags()),
+        Rule::variant("Change", "create_device", "timezone", apidoc::timezone()),
+        Rule::variant("Change", "pair_device", "name", name()),
+        Rule::variant("Change", "pair_device", "timezone", apidoc::timezone()),
+    ]
+}
 
 fn device_of(ack: &OpAck) -> Result<&Device, AppError> {
     match &ack.event.body {

@@ -198,7 +198,7 @@ async fn check_group(
         .await?;
     match found {
         Some(_) => Ok(()),
-        None => Err(AppError::validation("That group does not exist.")),
+        None => Err(AppError::not_found("That group does not exist.")),
     }
 }
 

@@ -104,14 +104,17 @@ pub async fn plays(
         .collect())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PlaysQuery {
+    /// At most this many, 1 to 10000; default 100.
+    #[param(minimum = 1, maximum = 10_000)]
     limit: Option<i64>,
 }
 
 /// Proof of play a display reported, newest first (at most `limit`, default 100).
 #[utoipa::path(get, path = "/api/v1/devices/{id}/plays", tag = "devices",
-    params(("id" = String, Path), ("limit" = Option<i64>, Query)),
+    params(("id" = String, Path), PlaysQuery),
     responses((status = 200, body = Vec<Play>), (status = 404, body = AppError)))]
 pub(super) async fn device_plays(
     State(core): State<Core>,

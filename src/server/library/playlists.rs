@@ -110,7 +110,7 @@ pub async fn check_exists(
         .await?;
     match found {
         Some(_) => Ok(()),
-        None => Err(AppError::validation("That playlist does not exist.")),
+        None => Err(AppError::not_found("That playlist does not exist.")),
     }
 }
 

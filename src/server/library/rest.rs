@@ -19,6 +19,7 @@ use crate::{
     },
     server::core::{
         change,
+        apidoc::{self, Rule},
         http::{versioned, IdempotencyKey, IfMatch, Json, Path},
         new_id, Core, CurrentUser,
     },
@@ -33,6 +34,53 @@ use crate::{
          (name = "playlists", description = "Playlists, their items, and group defaults"))
 )]
 pub struct LibraryDoc;
+
+/// The input rules of the library, for the document.
+pub fn doc_rules() -> Vec<Rule> {
+    use crate::model::{content, device, playlist};
+    let content_name = || apidoc::name(content::MAX_CONTENT_NAME_CHARS);
+    let playlist_name = || apidoc::name(100);
+    let url = || apidoc::web_address(content::MAX_URL_CHARS);
+    let reload = || {
+        apidoc::range(
+            *content::RELOAD_SECONDS.start(),
+            *content::RELOAD_SECONDS.end(),
+        )
+    };
+    let tags = || apidoc::tags(device::MAX_TAGS, device::MAX_TAG_CHARS);
+    let duration = || {
+        apidoc::range(
+            *playlist::ITEM_DURATION_MS.start(),
+            *playlist::ITEM_DURATION_MS.end(),
+        )
+    };
+    let mut rules = Vec::new();
+    for schema in ["NewWebPage", "ContentPatch"] {
+        rules.push(Rule::new(schema, "name", content_name()));
+        rules.push(Rule::new(schema, "url", url()));
+        rules.push(Rule::new(schema, "reload_seconds", reload()));
+        rules.push(Rule::new(schema, "tags", tags()));
+    }
+    rules.extend([
+        Rule::new("PlaylistName", "name", playlist_name()),
+        Rule::new("NewItem", "duration_ms", duration()),
+        Rule::new("ItemUpdate", "duration_ms", duration()),
+        Rule::new("PlaylistItem", "duration_ms", duration()),
+        Rule::new(
+            "UploadForm",
+            "file",
+            serde_json::json!({"minItems": 1, "maxItems": MAX_FILES}),
+        ),
+        Rule::variant("Change", "create_web_page", "name", content_name()),
+        Rule::variant("Change", "create_web_page", "url", url()),
+        Rule::variant("Change", "create_web_page", "reload_seconds", reload()),
+        Rule::variant("Change", "create_web_page", "tags", tags()),
+        Rule::variant("Change", "create_playlist", "name", playlist_name()),
+        Rule::variant("Change", "rename_playlist", "name", playlist_name()),
+        Rule::variant("Change", "set_item_duration", "duration_ms", duration()),
+    ]);
+    rules
+}
 
 /// Runs one change through the change path.
 pub(super) async fn run(
@@ -443,7 +491,7 @@ pub(super) async fn insert_item(
 ) -> Result<Response, AppError> {
     let item = content::get(&core.db, &user.org_id, &body.content_id)
         .await?
-        .ok_or_else(|| AppError::validation("No library item with that content_id."))?;
+        .ok_or_else(|| AppError::not_found("No library item with that content_id."))?;
     let list = playlists::get(&core.db, &user.org_id, &id)
         .await?
         .ok_or_else(|| AppError::not_found("No playlist with this id."))?;
