@@ -37,7 +37,7 @@ status=0
 "$ST" --config-file schemathesis.toml run "$BASE/api/v1/openapi.json" \
   --checks all \
   --header "Authorization: Bearer $TOKEN" \
-  --request-timeout 20 \
+  --request-timeout 35 \
   --workers 2 \
   --seed "${API_FUZZ_SEED:-1}" \
   "$@" || status=$?

@@ -214,8 +214,9 @@ fn finish_operation(path: &str, method: &str, op: &mut Map<String, Value>) {
                     param["description"] = json!(format!(
                         "Makes the request safe to retry: the op id of the change, 1 to \
                          {IDEMPOTENCY_KEY_MAX} letters, digits, '-' or '_' (a UUID is best; \
-                         another form is a 400). A request repeated with the same key gets the \
-                         first answer and changes nothing; receipts are kept for a week."
+                         another form is a 400). A request repeated with the same key on the same \
+                         method and path gets the first answer and changes nothing (receipts are \
+                         kept for a week); the same key on another operation is another request."
                     ));
                 }
                 _ => has_input_params = true,

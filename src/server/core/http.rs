@@ -273,11 +273,21 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
     }
 }
 
-/// `Idempotency-Key`: the op id of the change, so a retried request is
+/// `Idempotency-Key`: makes the change's op id, so a retried request is
 /// answered from its receipt and changes nothing. Optional; when sent, 1 to
-/// [`IDEMPOTENCY_KEY_MAX`] letters, digits, `-` or `_` (a UUID is best), else 400.
+/// [`IDEMPOTENCY_KEY_MAX`] letters, digits, `-` or `_` (a UUID is best), else
+/// 400. The key is scoped to the method and path: the op id is a hash of the
+/// three, so the same key sent to another operation is another request (and
+/// never answered with that operation's outcome).
 #[derive(Debug, Clone, PartialEq)]
 pub struct IdempotencyKey(pub Option<String>);
+
+/// The op id a key stands for on `method path`: 40 hex digits.
+pub fn scoped_op_id(method: &str, path: &str, key: &str) -> String {
+    let mut id = super::ids::sha256_hex(&format!("{method} {path}\n{key}"));
+    id.truncate(40);
+    id
+}
 
 /// Room is left under the 64 characters of an op id for the `-n` suffix
 /// an upload of several files adds.
@@ -318,7 +328,11 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
             return Ok(IdempotencyKey(None));
         };
         match value.to_str().map(str::trim) {
-            Ok(key) if valid_key(key) => Ok(IdempotencyKey(Some(key.to_string()))),
+            Ok(key) if valid_key(key) => Ok(IdempotencyKey(Some(scoped_op_id(
+                parts.method.as_str(),
+                parts.uri.path(),
+                key,
+            )))),
             _ => Err(AppError::bad_request(format!(
                 "Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX} letters, digits, '-' or '_' (a UUID is best)."
             ))),
@@ -394,7 +408,11 @@ mod tests {
     #[tokio::test]
     async fn an_idempotency_key_is_a_short_url_safe_word() {
         let uuid = new_id();
-        assert_eq!(key(&uuid).await, Ok(IdempotencyKey(Some(uuid.clone()))));
+        let op_id = scoped_op_id("GET", "/", &uuid);
+        assert_eq!(key(&uuid).await, Ok(IdempotencyKey(Some(op_id.clone()))));
+        assert_eq!(op_id.len(), 40);
+        assert_ne!(op_id, scoped_op_id("POST", "/", &uuid), "scoped to the method");
+        assert_ne!(op_id, scoped_op_id("GET", "/x", &uuid), "scoped to the path");
         assert!(key(&"k".repeat(IDEMPOTENCY_KEY_MAX)).await.is_ok());
         for bad in ["", "a b", "a/b", "ä", &"k".repeat(IDEMPOTENCY_KEY_MAX + 1)] {
             assert!(

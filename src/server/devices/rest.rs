@@ -1,5 +1,5 @@
 //! Displays over REST: the same operations as the console, through the same
-//! change path. `Idempotency-Key` is the op id (a replay gets the stored
+//! change path. `Idempotency-Key` makes the op id (a replay gets the stored
 //! answer and changes nothing), `If-Match` carries the version a change is
 //! made against (stale: 409 with the current display).
 
