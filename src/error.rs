@@ -62,6 +62,13 @@ impl AppError {
             message: message.into(),
         }
     }
+    /// The current state forbids it (an id already taken): HTTP 409, nothing to merge.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::Conflict {
+            message: message.into(),
+            current: None,
+        }
+    }
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::Forbidden {
             message: message.into(),

@@ -35,6 +35,16 @@ impl Rule {
         }
     }
 
+    /// The whole of `schema`, replaced.
+    pub fn schema(schema: &'static str, replacement: Value) -> Self {
+        Self::new(schema, "", replacement)
+    }
+
+    /// The variant of `schema` whose `kind` is `kind` is not for clients: dropped.
+    pub fn drop_variant(schema: &'static str, kind: &'static str) -> Self {
+        Self::variant(schema, kind, "", Value::Null)
+    }
+
     /// A property of the variant of `schema` whose `kind` is `kind`.
     pub fn variant(
         schema: &'static str,
@@ -107,6 +117,17 @@ pub fn refine(doc: &mut Value, rules: &[Rule]) {
         let Some(schema) = schemas.get_mut(rule.schema) else {
             continue;
         };
+        if rule.property.is_empty() {
+            match rule.kind {
+                None => *schema = rule.refine.clone(),
+                Some(kind) => {
+                    if let Some(variants) = schema["oneOf"].as_array_mut() {
+                        variants.retain(|v| v.pointer("/properties/kind/enum/0") != Some(&json!(kind)));
+                    }
+                }
+            }
+            continue;
+        }
         let target = match rule.kind {
             None => Some(schema),
             Some(kind) => schema["oneOf"].as_array_mut().and_then(|variants| {

@@ -71,6 +71,8 @@ pub fn doc_rules() -> Vec<Rule> {
             "file",
             serde_json::json!({"minItems": 1, "maxItems": MAX_FILES}),
         ),
+        Rule::drop_variant("Change", "add_media"),
+        Rule::schema("ItemUpdate", item_update_schema()),
         Rule::variant("Change", "create_web_page", "name", content_name()),
         Rule::variant("Change", "create_web_page", "url", url()),
         Rule::variant("Change", "create_web_page", "reload_seconds", reload()),
@@ -80,6 +82,31 @@ pub fn doc_rules() -> Vec<Rule> {
         Rule::variant("Change", "set_item_duration", "duration_ms", duration()),
     ]);
     rules
+}
+
+/// Either a move (`after`, or `first: true`) or a duration, never both.
+fn item_update_schema() -> serde_json::Value {
+    let duration = apidoc::range(
+        *crate::model::playlist::ITEM_DURATION_MS.start(),
+        *crate::model::playlist::ITEM_DURATION_MS.end(),
+    );
+    let id = serde_json::json!({"type": ["string", "null"], "pattern": apidoc::ID_PATTERN,
+        "description": "Moves the item after this one; `null` moves it first."});
+    let mut duration_ms = serde_json::json!({"type": "integer", "format": "int64"});
+    if let (Some(d), Some(r)) = (duration_ms.as_object_mut(), duration.as_object()) {
+        d.extend(r.clone());
+    }
+    serde_json::json!({
+        "description": "Moves an item (`after`, or `first: true`) or sets its `duration_ms`: one of the two per request.",
+        "oneOf": [
+            {"title": "Move after", "type": "object", "additionalProperties": false, "required": ["after"],
+             "properties": {"after": id, "first": {"const": false}}},
+            {"title": "Move first", "type": "object", "additionalProperties": false, "required": ["first"],
+             "properties": {"first": {"const": true}}},
+            {"title": "Duration", "type": "object", "additionalProperties": false, "required": ["duration_ms"],
+             "properties": {"duration_ms": duration_ms, "first": {"const": false}}},
+        ],
+    })
 }
 
 /// Runs one change through the change path.
@@ -514,6 +541,7 @@ pub(super) async fn insert_item(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ItemUpdate {
     /// Moves the item after this one (`null` or `first: true` moves it first).
     #[serde(default, deserialize_with = "crate::model::device::present_or_null")]
