@@ -286,6 +286,12 @@ fn finish_operation(path: &str, method: &str, op: &mut Map<String, Value>) {
         );
         add(428, "If-Match is missing.");
     }
+    if mutating {
+        add(
+            409,
+            "The current state refuses it: the id is taken, or the entity changed meanwhile.",
+        );
+    }
     if json_body {
         add(413, "The body is larger than 256 KiB.");
         add(415, "The body is not sent as `application/json`.");

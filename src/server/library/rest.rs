@@ -522,6 +522,9 @@ pub(super) async fn insert_item(
     let list = playlists::get(&core.db, &user.org_id, &id)
         .await?
         .ok_or_else(|| AppError::not_found("No playlist with this id."))?;
+    if let Some(a) = &body.after {
+        crate::server::core::ids::validate_id(a, "after")?;
+    }
     let after = match (body.first, body.after) {
         (true, _) => None,
         (false, Some(a)) => Some(a),
@@ -563,6 +566,9 @@ pub(super) async fn update_item(
     key: IdempotencyKey,
     Json(body): Json<ItemUpdate>,
 ) -> Result<Response, AppError> {
+    if let Some(Some(a)) = &body.after {
+        crate::server::core::ids::validate_id(a, "after")?;
+    }
     let after = if body.first { Some(None) } else { body.after };
     let change = match (after, body.duration_ms) {
         (Some(after), None) => Change::MoveItem {
