@@ -122,7 +122,8 @@ pub fn refine(doc: &mut Value, rules: &[Rule]) {
                 None => *schema = rule.refine.clone(),
                 Some(kind) => {
                     if let Some(variants) = schema["oneOf"].as_array_mut() {
-                        variants.retain(|v| v.pointer("/properties/kind/enum/0") != Some(&json!(kind)));
+                        variants
+                            .retain(|v| v.pointer("/properties/kind/enum/0") != Some(&json!(kind)));
                     }
                 }
             }
@@ -136,7 +137,9 @@ pub fn refine(doc: &mut Value, rules: &[Rule]) {
                     .find(|v| v.pointer("/properties/kind/enum/0") == Some(&json!(kind)))
             }),
         };
-        let Some(property) = target.and_then(|t| t.pointer_mut(&format!("/properties/{}", rule.property))) else {
+        let Some(property) =
+            target.and_then(|t| t.pointer_mut(&format!("/properties/{}", rule.property)))
+        else {
             continue;
         };
         let nullable = property["type"]
@@ -207,7 +210,10 @@ fn finish_operation(path: &str, method: &str, op: &mut Map<String, Value>) {
     let mut has_input_params = false;
     if let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) {
         for param in params.iter_mut() {
-            let name = param["name"].as_str().unwrap_or_default().to_ascii_lowercase();
+            let name = param["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
             let place = param["in"].as_str().unwrap_or_default().to_string();
             match (place.as_str(), name.as_str()) {
                 ("path", _) => {
@@ -277,7 +283,10 @@ fn finish_operation(path: &str, method: &str, op: &mut Map<String, Value>) {
     if path.contains('{') || mutating {
         // A change can also name another entity in its body, and a key reused
         // for another request answers that request's outcome.
-        add(404, "Nothing with this id (or an id the body names) in the organization.");
+        add(
+            404,
+            "Nothing with this id (or an id the body names) in the organization.",
+        );
     }
     if has_if_match {
         add(

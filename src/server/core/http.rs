@@ -137,10 +137,9 @@ fn json_refusal(rejection: JsonRejection) -> AppError {
             "The JSON body does not fit this operation: {}. See /api/v1/openapi.json.",
             source_text(&e)
         )),
-        JsonRejection::JsonSyntaxError(e) => AppError::bad_request(format!(
-            "The body is not valid JSON: {}.",
-            source_text(&e)
-        )),
+        JsonRejection::JsonSyntaxError(e) => {
+            AppError::bad_request(format!("The body is not valid JSON: {}.", source_text(&e)))
+        }
         JsonRejection::MissingJsonContentType(_) => AppError::UnsupportedType {
             message: "Send the body as JSON, with `Content-Type: application/json`.".into(),
         },
@@ -150,7 +149,9 @@ fn json_refusal(rejection: JsonRejection) -> AppError {
                 MAX_JSON_BODY / 1024
             ),
         },
-        other => AppError::bad_request(format!("The body could not be read: {}", other.body_text())),
+        other => {
+            AppError::bad_request(format!("The body could not be read: {}", other.body_text()))
+        }
     }
 }
 
@@ -406,7 +407,9 @@ mod tests {
             .body(())
             .unwrap()
             .into_parts();
-        let err = IfMatch::from_request_parts(&mut parts, &()).await.unwrap_err();
+        let err = IfMatch::from_request_parts(&mut parts, &())
+            .await
+            .unwrap_err();
         assert_eq!(err.status_code(), 428);
     }
 
@@ -435,8 +438,16 @@ mod tests {
         let op_id = scoped_op_id("GET", "/", &uuid);
         assert_eq!(key(&uuid).await, Ok(IdempotencyKey(Some(op_id.clone()))));
         assert_eq!(op_id.len(), 40);
-        assert_ne!(op_id, scoped_op_id("POST", "/", &uuid), "scoped to the method");
-        assert_ne!(op_id, scoped_op_id("GET", "/x", &uuid), "scoped to the path");
+        assert_ne!(
+            op_id,
+            scoped_op_id("POST", "/", &uuid),
+            "scoped to the method"
+        );
+        assert_ne!(
+            op_id,
+            scoped_op_id("GET", "/x", &uuid),
+            "scoped to the path"
+        );
         assert!(key(&"k".repeat(IDEMPOTENCY_KEY_MAX)).await.is_ok());
         for bad in ["", "a b", "a/b", "ä", &"k".repeat(IDEMPOTENCY_KEY_MAX + 1)] {
             assert!(

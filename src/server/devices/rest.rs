@@ -13,8 +13,8 @@ use crate::{
     error::AppError,
     model::{Change, Device, DevicePatch, DevicesSnapshot, EventBody, Op, OpAck},
     server::core::{
-        change,
         apidoc::{self, Rule},
+        change,
         http::{versioned, IdempotencyKey, IfMatch, Json, Path},
         new_id, Core, CurrentUser,
     },

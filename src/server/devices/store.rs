@@ -221,9 +221,7 @@ pub async fn create(
         .fetch_optional(&mut **tx)
         .await?;
     if taken.is_some() {
-        return Err(AppError::conflict(
-            "A display with this id already exists.",
-        ));
+        return Err(AppError::conflict("A display with this id already exists."));
     }
     let now = now_ms();
     let device = Device {

@@ -18,8 +18,8 @@ use crate::{
         MediaInfo, Op, OpAck, Playlist, PlaylistItem,
     },
     server::core::{
-        change,
         apidoc::{self, Rule},
+        change,
         http::{versioned, IdempotencyKey, IfMatch, Json, Path},
         new_id, Core, CurrentUser,
     },
