@@ -6,7 +6,7 @@ TOOLS_DIR ?= $(HOME)/.cache/vizora-tools
 export PATH := $(TOOLS_DIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export VIZORA_TOOLS_DIR := $(TOOLS_DIR)
 
-.PHONY: run dev test setup build lint unit unit-postgres e2e attacks bench bench-library clean-data
+.PHONY: run dev test setup build lint unit unit-postgres e2e attacks api-fuzz kill9 soak bench bench-library clean-data
 
 setup:
 	@scripts/bootstrap.sh
@@ -54,6 +54,18 @@ e2e: build
 attacks: build
 	python3 scripts/attacks.py
 
+## schemathesis against /api/v1/openapi.json of a fresh server, every check; must find nothing.
+api-fuzz: build
+	scripts/api-fuzz.sh
+
+## SIGKILL the server amid idempotent writes, restart, retry: nothing lost, nothing doubled.
+kill9: build
+	python3 scripts/kill9.py
+
+## kill9, many cycles (KILL9_CYCLES, default 20); not part of `make test`.
+soak: build
+	KILL9_CYCLES=$${KILL9_CYCLES:-20} python3 scripts/kill9.py
+
 ## Browser benchmarks (click to DOM, click to confirmation, outbox replay); prints figures.
 bench: build
 	@scripts/bootstrap.sh --browser
@@ -63,13 +75,16 @@ bench: build
 bench-library: build
 	scripts/bench-library.sh
 
-## Every test: formatting, clippy (server and browser builds), Rust tests, Playwright.
+## Every test: formatting, clippy (server and browser builds), Rust tests, Playwright,
+## attacks, the API fuzzer and the kill -9 test.
 test: setup
 	@scripts/bootstrap.sh --browser
 	$(MAKE) lint
 	$(MAKE) unit
 	$(MAKE) e2e
 	$(MAKE) attacks
+	$(MAKE) api-fuzz
+	$(MAKE) kill9
 
 clean-data:
 	rm -rf data

@@ -4,12 +4,14 @@
 #
 # Pinned versions (see ../shared/TOOLCHAIN.md for why each one):
 #   cargo-leptos 0.3.11, wasm-bindgen-cli 0.2.130 (= the wasm-bindgen crate),
-#   binaryen (wasm-opt) 123 from npm, Debian chromium for Playwright.
+#   binaryen (wasm-opt) 123 from npm, Debian chromium for Playwright,
+#   schemathesis 4.32.5 from PyPI in a venv (make api-fuzz).
 set -euo pipefail
 
 CARGO_LEPTOS_VERSION=0.3.11
 WASM_BINDGEN_VERSION=0.2.130
 BINARYEN_VERSION=123.0.0
+SCHEMATHESIS_VERSION=4.32.5
 TOOLS_DIR="${VIZORA_TOOLS_DIR:-$HOME/.cache/vizora-tools}"
 WANT_BROWSER=0
 for arg in "$@"; do
@@ -60,6 +62,14 @@ if [ ! -x "$TOOLS_DIR/node_modules/.bin/wasm-opt" ]; then
   # Never Debian's binaryen 108: its output breaks hydration in the browser.
   mkdir -p "$TOOLS_DIR"
   npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR" "binaryen@$BINARYEN_VERSION"
+fi
+
+st_venv="$TOOLS_DIR/schemathesis"
+if ! "$st_venv/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+  step "installing schemathesis $SCHEMATHESIS_VERSION (PyPI, in $st_venv)"
+  mkdir -p "$TOOLS_DIR"
+  python3 -m venv "$st_venv"
+  "$st_venv/bin/pip" install --quiet "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
 if [ "$WANT_BROWSER" = 1 ] && [ ! -x /usr/bin/chromium ]; then

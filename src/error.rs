@@ -10,6 +10,10 @@ pub enum AppError {
     /// The input broke a rule; the message says which and how to fix it.
     #[error("{message}")]
     Validation { message: String },
+    /// The request itself could not be read: malformed JSON, a path or query
+    /// parameter or a header of the wrong form (HTTP 400).
+    #[error("{message}")]
+    BadRequest { message: String },
     /// No valid session or token.
     #[error("{message}")]
     Unauthenticated { message: String },
@@ -24,7 +28,13 @@ pub enum AppError {
         message: String,
         current: Option<serde_json::Value>,
     },
-    /// An upload larger than the configured limit (HTTP 413).
+    /// A change sent without the `If-Match` it needs (HTTP 428).
+    #[error("{message}")]
+    PreconditionRequired { message: String },
+    /// The path exists, the method does not (HTTP 405; `Allow` lists the methods).
+    #[error("{message}")]
+    MethodNotAllowed { message: String },
+    /// A body larger than the configured limit (HTTP 413).
     #[error("{message}")]
     TooLarge { message: String },
     /// An upload of a type Vizora does not play (HTTP 415); the message names it.
@@ -45,6 +55,18 @@ impl AppError {
     pub fn validation(message: impl Into<String>) -> Self {
         Self::Validation {
             message: message.into(),
+        }
+    }
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::BadRequest {
+            message: message.into(),
+        }
+    }
+    /// The current state forbids it (an id already taken): HTTP 409, nothing to merge.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::Conflict {
+            message: message.into(),
+            current: None,
         }
     }
     pub fn forbidden(message: impl Into<String>) -> Self {
@@ -72,6 +94,9 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Validation { .. } => "validation",
+            Self::BadRequest { .. } => "bad_request",
+            Self::PreconditionRequired { .. } => "precondition_required",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::Unauthenticated { .. } => "unauthenticated",
             Self::Forbidden { .. } => "forbidden",
             Self::NotFound { .. } => "not_found",
@@ -87,6 +112,9 @@ impl AppError {
     pub fn status_code(&self) -> u16 {
         match self {
             Self::Validation { .. } => 422,
+            Self::BadRequest { .. } => 400,
+            Self::PreconditionRequired { .. } => 428,
+            Self::MethodNotAllowed { .. } => 405,
             Self::Unauthenticated { .. } => 401,
             Self::Forbidden { .. } => 403,
             Self::NotFound { .. } => 404,
@@ -153,6 +181,9 @@ mod tests {
         let m = || "m".to_string();
         for err in [
             AppError::validation("m"),
+            AppError::bad_request("m"),
+            AppError::PreconditionRequired { message: m() },
+            AppError::MethodNotAllowed { message: m() },
             AppError::unauthenticated(),
             AppError::forbidden("m"),
             AppError::not_found("m"),

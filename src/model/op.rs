@@ -4,7 +4,7 @@ use super::{
     validate_content_name, validate_device_name, validate_duration, validate_email,
     validate_password, validate_playlist_name, validate_reload, validate_tags, validate_url, Alert,
     AlertRule, Content, ContentKind, ContentPatch, Device, DeviceGroup, DevicePatch, DeviceStatus,
-    Event, ItemEdit, Playlist, PlaylistItem, Role, RulePatch, Secret, MAX_PASSWORD_BYTES,
+    Event, ItemEdit, Playlist, PlaylistItem, Role, RulePatch, Secret, MAX_PASSWORD_CHARS,
 };
 
 /// The largest change (as JSON) the change path takes; a playlist item,
@@ -643,7 +643,7 @@ impl Change {
                 validate_password(password.expose())?;
             }
             Change::ChangePassword { current, new } => {
-                if current.expose().len() > MAX_PASSWORD_BYTES {
+                if current.expose().chars().count() > MAX_PASSWORD_CHARS {
                     return Err("That is not your current password.".into());
                 }
                 validate_password(new.expose())?;

@@ -95,8 +95,9 @@ impl Default for RetrySettings {
 pub const MAX_EMAIL_BYTES: usize = 254;
 /// The shortest password an account may be given.
 pub const MIN_PASSWORD_CHARS: usize = 8;
-/// Longer than any password a person types; refused before hashing.
-pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// What a sign-in form's password may weigh: the longest password there can
+/// be, in the widest UTF-8; refused before hashing.
+pub const MAX_PASSWORD_BYTES: usize = 4 * MAX_PASSWORD_CHARS;
 
 /// A secret in transit (a password in a change): serialized as itself, but
 /// never shown by `Debug`, so no log line can carry it.
@@ -162,41 +163,46 @@ pub struct AccountsSnapshot {
     pub seq: i64,
 }
 
-/// An email address as accounts store it: trimmed, lowercased, one `@`
-/// with something on each side, no spaces, at most 254 bytes.
+/// An email address as accounts store it, lowercased: printable ASCII
+/// only (no spaces), one `@` with something on each side, at most 254
+/// characters. (The OpenAPI document states the same rule as a pattern.)
 pub fn validate_email(email: &str) -> Result<String, String> {
-    let email = email.trim().to_lowercase();
     if email.len() > MAX_EMAIL_BYTES {
         return Err(format!(
             "An email address is at most {MAX_EMAIL_BYTES} characters."
         ));
     }
-    let valid = match email.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && !domain.is_empty()
-                && !domain.contains('@')
-                && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-        }
-        None => false,
-    };
+    let valid = email.bytes().all(|b| b.is_ascii_graphic())
+        && match email.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+            }
+            None => false,
+        };
     if valid {
-        Ok(email)
+        Ok(email.to_ascii_lowercase())
     } else {
-        Err(format!("“{email}” is not an email address."))
+        Err(format!(
+            "“{}” is not an email address (name@example.com, no spaces).",
+            email.chars().take(80).collect::<String>()
+        ))
     }
 }
 
-/// A new password: at least 8 characters, at most 1 KiB.
+/// The most characters a password may have; far longer than any typed one.
+pub const MAX_PASSWORD_CHARS: usize = 1024;
+
+/// A new password: at least 8 characters, at most 1,024.
 pub fn validate_password(password: &str) -> Result<(), String> {
-    if password.chars().count() < MIN_PASSWORD_CHARS {
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_CHARS {
         return Err(format!(
             "A password needs at least {MIN_PASSWORD_CHARS} characters."
         ));
     }
-    if password.len() > MAX_PASSWORD_BYTES {
+    if chars > MAX_PASSWORD_CHARS {
         return Err(format!(
-            "A password may be at most {MAX_PASSWORD_BYTES} bytes."
+            "A password may be at most {MAX_PASSWORD_CHARS} characters."
         ));
     }
     Ok(())
@@ -209,9 +215,12 @@ mod tests {
     #[test]
     fn emails_are_normalised_and_checked() {
         assert_eq!(
-            validate_email(" Ann@Example.COM ").unwrap(),
+            validate_email("Ann@Example.COM").unwrap(),
             "ann@example.com"
         );
+        assert!(validate_email(" ann@example.com").is_err());
+        assert!(validate_email("ann@ex@ample.com").is_err());
+        assert!(validate_email("änn@example.com").is_err());
         assert!(validate_email("ann").is_err());
         assert!(validate_email("@example.com").is_err());
         assert!(validate_email("a b@example.com").is_err());

@@ -1,12 +1,12 @@
-//! The command line: `vizora serve | migrate | user add`.
+//! The command line: `vizora serve | migrate | user add | token add`.
 
 use std::{io::BufRead, net::SocketAddr, path::PathBuf, process::ExitCode};
 
 use clap::{Args, Parser, Subcommand};
 
 use super::{
-    auth::passwords::create_user,
-    core::{db::default_url, Db},
+    auth::{passwords::create_user, tokens},
+    core::{db::default_url, CurrentUser, Db},
     orgs,
     tools::{loadtest, simulator},
 };
@@ -81,6 +81,29 @@ pub enum Command {
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// Manage API tokens for integrators.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Make an API token and print its secret (shown only now) on stdout.
+    Add {
+        /// What the token is for, as the Settings page lists it.
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "editor", value_parser = parse_role)]
+        role: Role,
+        /// The admin it is made on behalf of; default the organization's first admin.
+        #[arg(long)]
+        email: Option<String>,
+        /// Organization name; default the first organization.
+        #[arg(long, env = "VIZORA_ORG")]
+        org: Option<String>,
     },
 }
 
@@ -164,6 +187,15 @@ pub async fn main() -> ExitCode {
         Command::User {
             command: UserCommand::Add { email, role, org },
         } => add_user(&cli.global, &email, role, org.as_deref()).await,
+        Command::Token {
+            command:
+                TokenCommand::Add {
+                    name,
+                    role,
+                    email,
+                    org,
+                },
+        } => add_token(&cli.global, &name, role, email.as_deref(), org.as_deref()).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -230,5 +262,49 @@ async fn add_user(
         "added {} as {role} in {org_name}",
         email.trim().to_lowercase()
     );
+    Ok(())
+}
+
+async fn add_token(
+    global: &GlobalArgs,
+    name: &str,
+    role: Role,
+    email: Option<&str>,
+    org: Option<&str>,
+) -> Result<(), String> {
+    let db = global.open_db().await?;
+    let (org_id, org_name) = orgs::find(&db, org).await?;
+    let admin: Option<(String, String)> = match email {
+        Some(email) => sqlx::query_as(
+            "SELECT id, email FROM users WHERE org_id = $1 AND email = $2 AND role = 'admin'",
+        )
+        .bind(&org_id)
+        .bind(email.trim().to_lowercase())
+        .fetch_optional(&db.pool)
+        .await,
+        None => sqlx::query_as(
+            "SELECT id, email FROM users WHERE org_id = $1 AND role = 'admin' AND deactivated_at IS NULL ORDER BY created_at, id LIMIT 1",
+        )
+        .bind(&org_id)
+        .fetch_optional(&db.pool)
+        .await,
+    }
+    .map_err(|e| e.to_string())?;
+    let (user_id, email) = admin.ok_or_else(|| match email {
+        Some(email) => format!("{email} is not an admin of {org_name}"),
+        None => format!("{org_name} has no admin yet"),
+    })?;
+    let admin = CurrentUser {
+        user_id,
+        org_id,
+        org_name,
+        email,
+        role: Role::Admin,
+        credential: crate::server::core::credential::Credential::Internal,
+    };
+    let made = tokens::create(&db, &admin, name, role)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("{}", made.secret);
     Ok(())
 }

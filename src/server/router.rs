@@ -6,7 +6,7 @@ use axum::{
     http::StatusCode,
     middleware,
     response::IntoResponse,
-    routing::get,
+    routing::{any, get},
     Json, Router,
 };
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -19,8 +19,7 @@ use utoipa::{
 use super::{auth, core, devices, displays, headers, health, library, state::AppState};
 use crate::app::{shell, App};
 
-/// What any JSON body may weigh (uploads stream under their own limit).
-pub const MAX_JSON_BODY: usize = 256 * 1024;
+use super::core::http::MAX_JSON_BODY;
 
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
@@ -34,6 +33,8 @@ pub fn router(state: AppState) -> Router {
         .merge(displays::routes())
         .merge(health::routes())
         .route("/api/v1/openapi.json", get(openapi))
+        // Under /api/ an unknown path is a JSON 404, never the console's page.
+        .route("/api/{*rest}", any(core::http::api_not_found))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .leptos_routes_with_context(&state, routes, headers::provide_request_nonce, move || {
@@ -44,6 +45,7 @@ pub fn router(state: AppState) -> Router {
             _,
         >(headers::provide_request_nonce, shell))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        .layer(middleware::from_fn(core::http::api_method_not_allowed))
         .layer(middleware::from_fn_with_state(
             state.core.clone(),
             auth::gate::gate,
@@ -95,17 +97,21 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The OpenAPI document: the base, then each domain's part.
-pub fn openapi_doc() -> utoipa::openapi::OpenApi {
+/// The OpenAPI document: the base, then each domain's part, then what every
+/// operation shares (`core::apidoc`).
+pub fn openapi_doc() -> serde_json::Value {
     let mut doc = ApiDoc::openapi();
     doc.merge(devices::DevicesDoc::openapi());
     doc.merge(displays::DisplaysDoc::openapi());
     doc.merge(library::LibraryDoc::openapi());
     doc.merge(health::HealthDoc::openapi());
     doc.merge(auth::AccountsDoc::openapi());
-    doc
+    let mut rules = devices::doc_rules();
+    rules.extend(library::doc_rules());
+    rules.extend(auth::doc_rules());
+    core::apidoc::finish(doc, &rules)
 }
 
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+async fn openapi() -> Json<serde_json::Value> {
     Json(openapi_doc())
 }

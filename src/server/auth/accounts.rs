@@ -8,6 +8,8 @@
 //! A deactivated account keeps its row (events name it as their actor):
 //! it cannot sign in, its sessions are gone and its tokens revoked in the
 //! same transaction. The organization always keeps one active admin.
+//! Refusals that depend on the current state (a taken email, the only
+//! admin, already deactivated) are conflicts (409); bad input is 422.
 
 use sqlx::{any::AnyRow, Any, Row, Transaction};
 
@@ -79,7 +81,7 @@ async fn keep_an_admin(
     .fetch_one(&mut **tx)
     .await?;
     if others == 0 {
-        return Err(AppError::validation(format!(
+        return Err(AppError::conflict(format!(
             "{} is the organization's only admin: make another account admin first.",
             user.email
         )));
@@ -101,14 +103,18 @@ pub async fn apply(mut ctx: ChangeCtx<'_>, change: &Change) -> Result<Applied, A
         } => {
             validate_id(user_id, "A user id")?;
             let email = validate_email(email).map_err(AppError::validation)?;
-            let taken: Option<(String,)> = sqlx::query_as("SELECT id FROM users WHERE email = $1")
-                .bind(&email)
-                .fetch_optional(&mut **ctx.tx)
-                .await?;
-            if taken.is_some() {
-                return Err(AppError::validation(format!(
-                    "An account with the email {email} already exists."
-                )));
+            let taken: Option<(String, String)> =
+                sqlx::query_as("SELECT id, email FROM users WHERE email = $1 OR id = $2")
+                    .bind(&email)
+                    .bind(user_id)
+                    .fetch_optional(&mut **ctx.tx)
+                    .await?;
+            if let Some((_, taken_email)) = taken {
+                return Err(AppError::conflict(if taken_email == email {
+                    format!("An account with the email {email} already exists.")
+                } else {
+                    "An account with this id already exists.".to_string()
+                }));
             }
             let hash = hash_off_thread(password.expose()).await?;
             sqlx::query(
@@ -137,7 +143,7 @@ pub async fn apply(mut ctx: ChangeCtx<'_>, change: &Change) -> Result<Applied, A
                 ctx.base_version,
             )?;
             if user.role == *role {
-                return Err(AppError::validation(format!(
+                return Err(AppError::conflict(format!(
                     "{} is already {}.",
                     user.email,
                     role.as_str()
@@ -167,12 +173,12 @@ pub async fn apply(mut ctx: ChangeCtx<'_>, change: &Change) -> Result<Applied, A
                 ctx.base_version,
             )?;
             if *user_id == ctx.user.user_id {
-                return Err(AppError::validation(
+                return Err(AppError::conflict(
                     "You cannot deactivate your own account; another admin can.",
                 ));
             }
             if !user.active() {
-                return Err(AppError::validation(format!(
+                return Err(AppError::conflict(format!(
                     "{} is already deactivated.",
                     user.email
                 )));
@@ -213,7 +219,7 @@ pub async fn apply(mut ctx: ChangeCtx<'_>, change: &Change) -> Result<Applied, A
                 ctx.base_version,
             )?;
             if user.active() {
-                return Err(AppError::validation(format!(
+                return Err(AppError::conflict(format!(
                     "{} is already active.",
                     user.email
                 )));

@@ -20,7 +20,7 @@ use axum::{
 
 pub use accounts::apply;
 pub use limiter::LoginLimiter;
-pub use rest::AccountsDoc;
+pub use rest::{doc_rules, AccountsDoc};
 pub use sessions::SESSION_COOKIE;
 
 use crate::server::core::Core;

@@ -3,10 +3,9 @@
 //! `If-Match` the account's version).
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
-    Json,
 };
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -19,11 +18,30 @@ use crate::{
         SessionRow, User,
     },
     server::core::{
+        apidoc::{self, Rule},
         change,
-        http::{versioned, IdempotencyKey, IfMatch},
+        http::{versioned, IdempotencyKey, IfMatch, Json, Path},
         new_id, Core, CurrentUser,
     },
 };
+
+/// The input rules of accounts, as the document states them.
+pub fn doc_rules() -> Vec<Rule> {
+    let email = || apidoc::email();
+    let password = || apidoc::password();
+    let current = || serde_json::json!({"maxLength": crate::model::MAX_PASSWORD_CHARS});
+    vec![
+        Rule::new("NewUser", "email", email()),
+        Rule::new("NewUser", "password", password()),
+        Rule::new("PasswordChange", "new", password()),
+        Rule::new("PasswordChange", "current", current()),
+        Rule::new("NewToken", "name", apidoc::name(80)),
+        Rule::variant("Change", "create_user", "email", email()),
+        Rule::variant("Change", "create_user", "password", password()),
+        Rule::variant("Change", "change_password", "new", password()),
+        Rule::variant("Change", "change_password", "current", current()),
+    ]
+}
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -66,7 +84,8 @@ pub struct NewUser {
 /// Adds an operator account.
 #[utoipa::path(post, path = "/api/v1/users", tag = "accounts", request_body = NewUser,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry")),
-    responses((status = 201, body = User), (status = 403, body = AppError), (status = 422, body = AppError)))]
+    responses((status = 201, body = User), (status = 403, body = AppError), (status = 409, body = AppError),
+              (status = 422, body = AppError)))]
 pub(super) async fn create_user(
     State(core): State<Core>,
     user: CurrentUser,

@@ -47,9 +47,9 @@ pub async fn create(
 ) -> Result<CreatedToken, AppError> {
     user.require_admin("manage API tokens")?;
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > 80 {
+    if name.is_empty() || name.chars().count() > 80 || name.chars().any(char::is_control) {
         return Err(AppError::validation(
-            "A token needs a name of 1 to 80 characters.",
+            "A token needs a name of 1 to 80 characters, with no control characters.",
         ));
     }
     let secret = format!("{PREFIX}{}", random_token());

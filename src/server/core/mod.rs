@@ -4,6 +4,7 @@
 //! (`auth`, `library`, `devices`, `displays`, `health`, and the composition
 //! files) may import from here; nothing here imports from above.
 
+pub mod apidoc;
 pub mod attempts;
 pub mod change;
 pub mod credential;

@@ -11,17 +11,24 @@ use std::{sync::Arc, time::Duration};
 use axum::{
     extract::{
         ws::{Message, WebSocket, WebSocketUpgrade},
-        FromRef, Query, State,
+        FromRef, State,
     },
     response::Response,
     routing::{get, post},
-    Extension, Json, Router,
+    Extension, Router,
 };
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::{change, credential::Recheck, db::now_ms, http::CurrentUser, hub::Shared, log, Core};
+use super::{
+    change,
+    credential::Recheck,
+    db::now_ms,
+    http::{CurrentUser, Json, Query},
+    hub::Shared,
+    log, Core,
+};
 use crate::{
     error::AppError,
     model::{EventsPage, Op, OpAck, StreamFrame},
@@ -61,8 +68,12 @@ pub struct StreamQuery {
 pub struct PollQuery {
     pub since: Option<i64>,
     pub epoch: Option<String>,
-    /// Seconds to wait for an event when there is none yet (0 to 30, default 25).
+    /// Seconds to wait for an event when there is none yet (0 to 30, default 5;
+    /// the console asks for 25).
+    #[param(minimum = 0, maximum = 30)]
     pub wait: Option<u64>,
+    /// At most this many events, 1 to 1000; default 500.
+    #[param(minimum = 1, maximum = 1_000)]
     pub limit: Option<i64>,
 }
 
@@ -85,8 +96,9 @@ pub async fn poll(
     query: PollQuery,
 ) -> Result<EventsPage, AppError> {
     let org = user.org_id.as_str();
-    let limit = query.limit.unwrap_or(500).clamp(1, 1_000);
-    let wait = std::time::Duration::from_secs(query.wait.unwrap_or(25).min(30));
+    let limit = super::http::in_range(query.limit, "limit", 1, 1_000, 500)?;
+    let wait = super::http::in_range(query.wait, "wait", 0, 30, 5)?;
+    let wait = std::time::Duration::from_secs(wait);
     // Subscribe before reading, so an event committed in between wakes us.
     let mut live = core.hub.subscribe(org).await?;
     let (epoch, head) = log::position(&core.db, org).await?;

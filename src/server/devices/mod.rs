@@ -4,6 +4,7 @@
 //! what it plays) is `displays`, one layer up.
 
 mod rest;
+pub use rest::doc_rules;
 pub mod store;
 
 use axum::{extract::FromRef, routing::get, Router};

@@ -1,24 +1,21 @@
 //! Displays over REST: the same operations as the console, through the same
-//! change path. `Idempotency-Key` is the op id (a replay gets the stored
+//! change path. `Idempotency-Key` makes the op id (a replay gets the stored
 //! answer and changes nothing), `If-Match` carries the version a change is
 //! made against (stale: 409 with the current display).
 
-use axum::{
-    extract::{Path, State},
-    http::StatusCode,
-    response::Response,
-    Json,
-};
+use axum::{extract::State, http::StatusCode, response::Response};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::store;
+use crate::model::device::{MAX_NAME_CHARS, MAX_TAGS, MAX_TAG_CHARS};
 use crate::{
     error::AppError,
     model::{Change, Device, DevicePatch, DevicesSnapshot, EventBody, Op, OpAck},
     server::core::{
+        apidoc::{self, Rule},
         change,
-        http::{versioned, IdempotencyKey, IfMatch},
+        http::{versioned, IdempotencyKey, IfMatch, Json, Path},
         new_id, Core, CurrentUser,
     },
 };
@@ -29,6 +26,25 @@ use crate::{
     tags((name = "devices", description = "Displays"))
 )]
 pub struct DevicesDoc;
+
+/// The input rules of displays, for the document.
+pub fn doc_rules() -> Vec<Rule> {
+    let name = || apidoc::name(MAX_NAME_CHARS);
+    let tags = || apidoc::tags(MAX_TAGS, MAX_TAG_CHARS);
+    vec![
+        Rule::new("NewDevice", "name", name()),
+        Rule::new("NewDevice", "tags", tags()),
+        Rule::new("NewDevice", "timezone", apidoc::timezone()),
+        Rule::new("DevicePatch", "name", name()),
+        Rule::new("DevicePatch", "tags", tags()),
+        Rule::new("DevicePatch", "timezone", apidoc::timezone()),
+        Rule::variant("Change", "create_device", "name", name()),
+        Rule::variant("Change", "create_device", "tags", tags()),
+        Rule::variant("Change", "create_device", "timezone", apidoc::timezone()),
+        Rule::variant("Change", "pair_device", "name", name()),
+        Rule::variant("Change", "pair_device", "timezone", apidoc::timezone()),
+    ]
+}
 
 fn device_of(ack: &OpAck) -> Result<&Device, AppError> {
     match &ack.event.body {

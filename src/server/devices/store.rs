@@ -198,7 +198,7 @@ async fn check_group(
         .await?;
     match found {
         Some(_) => Ok(()),
-        None => Err(AppError::validation("That group does not exist.")),
+        None => Err(AppError::not_found("That group does not exist.")),
     }
 }
 
@@ -221,9 +221,7 @@ pub async fn create(
         .fetch_optional(&mut **tx)
         .await?;
     if taken.is_some() {
-        return Err(AppError::validation(
-            "A display with this id already exists.",
-        ));
+        return Err(AppError::conflict("A display with this id already exists."));
     }
     let now = now_ms();
     let device = Device {

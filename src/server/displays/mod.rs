@@ -196,9 +196,11 @@ impl Gateway {
             Some(false) => Err(AppError::RateLimited {
                 message: "This display has not taken the commands already sent yet; try again in a moment.".into(),
             }),
-            None => Err(AppError::validation(
-                "This display is not connected right now; commands reach only connected displays.",
-            )),
+            // The display's state, not the request, is what is wrong: a conflict.
+            None => Err(AppError::Conflict {
+                message: "This display is not connected right now; commands reach only connected displays.".into(),
+                current: None,
+            }),
         }
     }
 

@@ -156,7 +156,7 @@ pub(super) async fn claim(
         Some(token_hash) => Ok((code, token_hash)),
         None => {
             ctx.count_attempt(key);
-            Err(AppError::validation(format!(
+            Err(AppError::not_found(format!(
                 "No display shows the code {}. Check it on the screen; codes last 10 minutes.",
                 format_pairing_code(&code)
             )))

@@ -2,10 +2,7 @@
 //! once by its id (a player re-sends what was not acknowledged), and a
 //! display's plays read back, newest first.
 
-use axum::{
-    extract::{Path, Query, State},
-    Json,
-};
+use axum::extract::State;
 use serde::Deserialize;
 use sqlx::Row;
 
@@ -14,7 +11,10 @@ use crate::{
     error::AppError,
     model::Play,
     server::{
-        core::{now_ms, Core, CurrentUser, Db},
+        core::{
+            http::{in_range, Json, Path, Query},
+            now_ms, Core, CurrentUser, Db,
+        },
         devices::store as devices,
     },
 };
@@ -104,14 +104,17 @@ pub async fn plays(
         .collect())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PlaysQuery {
+    /// At most this many, 1 to 10000; default 100.
+    #[param(minimum = 1, maximum = 10_000)]
     limit: Option<i64>,
 }
 
 /// Proof of play a display reported, newest first (at most `limit`, default 100).
 #[utoipa::path(get, path = "/api/v1/devices/{id}/plays", tag = "devices",
-    params(("id" = String, Path), ("limit" = Option<i64>, Query)),
+    params(("id" = String, Path), PlaysQuery),
     responses((status = 200, body = Vec<Play>), (status = 404, body = AppError)))]
 pub(super) async fn device_plays(
     State(core): State<Core>,
@@ -122,6 +125,6 @@ pub(super) async fn device_plays(
     devices::get(&core.db, &user.org_id, &id)
         .await?
         .ok_or_else(|| AppError::not_found("No display with this id."))?;
-    let limit = q.limit.unwrap_or(100).clamp(1, 10_000);
+    let limit = in_range(q.limit, "limit", 1, 10_000, 100)?;
     Ok(Json(plays(&core.db, &user.org_id, &id, limit).await?))
 }

@@ -2,11 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::{
-    extract::{Path, Query, State},
-    http::StatusCode,
-    Json,
-};
+use axum::{extract::State, http::StatusCode};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -15,7 +11,10 @@ use crate::{
     error::AppError,
     model::{AlertsSnapshot, DeviceDetail, DisplayCommand},
     server::{
-        core::{Core, CurrentUser},
+        core::{
+            http::{in_range, Json, Path, Query},
+            Core, CurrentUser,
+        },
         displays::Gateway,
     },
 };
@@ -27,15 +26,18 @@ use crate::{
 )]
 pub struct HealthDoc;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DetailQuery {
+    /// Hours of metric history, 1 to 168; default 24.
+    #[param(minimum = 1, maximum = 168)]
     hours: Option<i64>,
 }
 
 /// A display's live heartbeat state, metric history (`hours`, default 24),
 /// latest proof of play, and when its latest screenshot was taken.
 #[utoipa::path(get, path = "/api/v1/devices/{id}/detail", tag = "health",
-    params(("id" = String, Path), ("hours" = Option<i64>, Query)),
+    params(("id" = String, Path), DetailQuery),
     responses((status = 200, body = DeviceDetail), (status = 404, body = AppError)))]
 pub(super) async fn device_detail(
     State(core): State<Core>,
@@ -44,7 +46,7 @@ pub(super) async fn device_detail(
     Path(id): Path<String>,
     Query(q): Query<DetailQuery>,
 ) -> Result<Json<DeviceDetail>, AppError> {
-    let hours = q.hours.unwrap_or(24);
+    let hours = in_range(q.hours, "hours", 1, 168, 24)?;
     Ok(Json(
         detail(&core, &gateway, &user.org_id, &id, hours).await?,
     ))
@@ -60,7 +62,9 @@ pub struct CommandRequest {
 /// `screenshot_taken` event on the stream, then `GET …/screenshot`.
 #[utoipa::path(post, path = "/api/v1/devices/{id}/commands", tag = "health",
     params(("id" = String, Path)), request_body = CommandRequest,
-    responses((status = 202, description = "Sent; the body holds the command id"), (status = 422, body = AppError)))]
+    responses((status = 202, description = "Sent; the body holds the command id"), (status = 422, body = AppError),
+              (status = 409, body = AppError, description = "The display is not connected"),
+              (status = 429, body = AppError, description = "The display has not taken the commands already sent")))]
 pub(super) async fn send_command(
     State(core): State<Core>,
     State(gateway): State<Arc<Gateway>>,

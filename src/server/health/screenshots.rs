@@ -4,7 +4,7 @@
 //! `screenshot_taken` event; operators fetch it over REST.
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     http::header,
     response::{IntoResponse, Response},
 };
@@ -15,7 +15,7 @@ use crate::{
     error::AppError,
     model::EventBody,
     server::{
-        core::{now_ms, system, Core, CurrentUser},
+        core::{http::Path, now_ms, system, Core, CurrentUser},
         displays::Reports,
     },
 };

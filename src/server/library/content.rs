@@ -126,7 +126,7 @@ async fn insert(tx: &mut Transaction<'_, Any>, org_id: &str, c: &Content) -> Res
         .fetch_optional(&mut **tx)
         .await?;
     if taken.is_some() {
-        return Err(AppError::validation("An item with this id already exists."));
+        return Err(AppError::conflict("An item with this id already exists."));
     }
     sqlx::query(
         "INSERT INTO content (id, org_id, name, kind, mime, sha256, size, width, height, duration_ms, \

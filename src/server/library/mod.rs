@@ -6,6 +6,7 @@ pub mod content;
 pub mod media;
 pub mod playlists;
 mod rest;
+pub use rest::doc_rules;
 pub mod sweep;
 
 use axum::{

@@ -110,7 +110,7 @@ pub async fn check_exists(
         .await?;
     match found {
         Some(_) => Ok(()),
-        None => Err(AppError::validation("That playlist does not exist.")),
+        None => Err(AppError::not_found("That playlist does not exist.")),
     }
 }
 
@@ -144,7 +144,7 @@ pub async fn create(
         .fetch_optional(&mut **tx)
         .await?;
     if taken.is_some() {
-        return Err(AppError::validation(
+        return Err(AppError::conflict(
             "A playlist with this id already exists.",
         ));
     }

@@ -3,10 +3,9 @@
 //! `If-Match` mean what they mean for displays.
 
 use axum::{
-    extract::{Multipart, Path, State},
+    extract::{Multipart, State},
     http::StatusCode,
     response::{IntoResponse, Response},
-    Json,
 };
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -19,8 +18,9 @@ use crate::{
         MediaInfo, Op, OpAck, Playlist, PlaylistItem,
     },
     server::core::{
+        apidoc::{self, Rule},
         change,
-        http::{versioned, IdempotencyKey, IfMatch},
+        http::{versioned, IdempotencyKey, IfMatch, Json, Path},
         new_id, Core, CurrentUser,
     },
 };
@@ -34,6 +34,80 @@ use crate::{
          (name = "playlists", description = "Playlists, their items, and group defaults"))
 )]
 pub struct LibraryDoc;
+
+/// The input rules of the library, for the document.
+pub fn doc_rules() -> Vec<Rule> {
+    use crate::model::{content, device, playlist};
+    let content_name = || apidoc::name(content::MAX_CONTENT_NAME_CHARS);
+    let playlist_name = || apidoc::name(100);
+    let url = || apidoc::web_address(content::MAX_URL_CHARS);
+    let reload = || {
+        apidoc::range(
+            *content::RELOAD_SECONDS.start(),
+            *content::RELOAD_SECONDS.end(),
+        )
+    };
+    let tags = || apidoc::tags(device::MAX_TAGS, device::MAX_TAG_CHARS);
+    let duration = || {
+        apidoc::range(
+            *playlist::ITEM_DURATION_MS.start(),
+            *playlist::ITEM_DURATION_MS.end(),
+        )
+    };
+    let mut rules = Vec::new();
+    for schema in ["NewWebPage", "ContentPatch"] {
+        rules.push(Rule::new(schema, "name", content_name()));
+        rules.push(Rule::new(schema, "url", url()));
+        rules.push(Rule::new(schema, "reload_seconds", reload()));
+        rules.push(Rule::new(schema, "tags", tags()));
+    }
+    rules.extend([
+        Rule::new("PlaylistName", "name", playlist_name()),
+        Rule::new("NewItem", "duration_ms", duration()),
+        Rule::new("ItemUpdate", "duration_ms", duration()),
+        Rule::new("PlaylistItem", "duration_ms", duration()),
+        Rule::new(
+            "UploadForm",
+            "file",
+            serde_json::json!({"minItems": 1, "maxItems": MAX_FILES}),
+        ),
+        Rule::drop_variant("Change", "add_media"),
+        Rule::schema("ItemUpdate", item_update_schema()),
+        Rule::variant("Change", "create_web_page", "name", content_name()),
+        Rule::variant("Change", "create_web_page", "url", url()),
+        Rule::variant("Change", "create_web_page", "reload_seconds", reload()),
+        Rule::variant("Change", "create_web_page", "tags", tags()),
+        Rule::variant("Change", "create_playlist", "name", playlist_name()),
+        Rule::variant("Change", "rename_playlist", "name", playlist_name()),
+        Rule::variant("Change", "set_item_duration", "duration_ms", duration()),
+    ]);
+    rules
+}
+
+/// Either a move (`after`, or `first: true`) or a duration, never both.
+fn item_update_schema() -> serde_json::Value {
+    let duration = apidoc::range(
+        *crate::model::playlist::ITEM_DURATION_MS.start(),
+        *crate::model::playlist::ITEM_DURATION_MS.end(),
+    );
+    let id = serde_json::json!({"type": ["string", "null"], "pattern": apidoc::ID_PATTERN,
+        "description": "Moves the item after this one; `null` moves it first."});
+    let mut duration_ms = serde_json::json!({"type": "integer", "format": "int64"});
+    if let (Some(d), Some(r)) = (duration_ms.as_object_mut(), duration.as_object()) {
+        d.extend(r.clone());
+    }
+    serde_json::json!({
+        "description": "Moves an item (`after`, or `first: true`) or sets its `duration_ms`: one of the two per request.",
+        "oneOf": [
+            {"title": "Move after", "type": "object", "additionalProperties": false, "required": ["after"],
+             "properties": {"after": id, "first": {"const": false}}},
+            {"title": "Move first", "type": "object", "additionalProperties": false, "required": ["first"],
+             "properties": {"first": {"const": true}}},
+            {"title": "Duration", "type": "object", "additionalProperties": false, "required": ["duration_ms"],
+             "properties": {"duration_ms": duration_ms, "first": {"const": false}}},
+        ],
+    })
+}
 
 /// Runs one change through the change path.
 pub(super) async fn run(
@@ -444,10 +518,13 @@ pub(super) async fn insert_item(
 ) -> Result<Response, AppError> {
     let item = content::get(&core.db, &user.org_id, &body.content_id)
         .await?
-        .ok_or_else(|| AppError::validation("No library item with that content_id."))?;
+        .ok_or_else(|| AppError::not_found("No library item with that content_id."))?;
     let list = playlists::get(&core.db, &user.org_id, &id)
         .await?
         .ok_or_else(|| AppError::not_found("No playlist with this id."))?;
+    if let Some(a) = &body.after {
+        crate::server::core::ids::validate_id(a, "after")?;
+    }
     let after = match (body.first, body.after) {
         (true, _) => None,
         (false, Some(a)) => Some(a),
@@ -467,6 +544,7 @@ pub(super) async fn insert_item(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ItemUpdate {
     /// Moves the item after this one (`null` or `first: true` moves it first).
     #[serde(default, deserialize_with = "crate::model::device::present_or_null")]
@@ -488,6 +566,9 @@ pub(super) async fn update_item(
     key: IdempotencyKey,
     Json(body): Json<ItemUpdate>,
 ) -> Result<Response, AppError> {
+    if let Some(Some(a)) = &body.after {
+        crate::server::core::ids::validate_id(a, "after")?;
+    }
     let after = if body.first { Some(None) } else { body.after };
     let change = match (after, body.duration_ms) {
         (Some(after), None) => Change::MoveItem {

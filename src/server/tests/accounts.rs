@@ -447,22 +447,25 @@ async fn account_rules_hold_whoever_asks() {
     );
 
     // An email taken in any organization, a bad email, a short password.
-    for (body, says) in [
+    for (body, status, says) in [
         (
             json!({"email": "ad@other.test", "role": "viewer", "password": "long enough"}),
+            StatusCode::CONFLICT,
             "already exists",
         ),
         (
             json!({"email": "not-an-email", "role": "viewer", "password": "long enough"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
             "not an email",
         ),
         (
             json!({"email": "kim@acme.test", "role": "viewer", "password": "short"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
             "at least 8",
         ),
     ] {
         let answer = call(&app, "POST", "/api/v1/users", &auth, Some(body)).await;
-        assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(answer.status, status);
         assert!(
             answer.body["message"].as_str().unwrap().contains(says),
             "{:?}",
@@ -489,7 +492,7 @@ async fn account_rules_hold_whoever_asks() {
         Some(json!({"role": "editor"})),
     )
     .await;
-    assert_eq!(demote.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(demote.status, StatusCode::CONFLICT);
     assert!(demote.body["message"]
         .as_str()
         .unwrap()

@@ -192,7 +192,7 @@ async fn the_pairing_guess_budget_holds_across_a_right_code() {
         let err = change::apply(&f.state.core, &f.editor, pair("ZZZZZZ"))
             .await
             .unwrap_err();
-        assert!(matches!(err, AppError::Validation { .. }), "{err:?}");
+        assert!(matches!(err, AppError::NotFound { .. }), "{err:?}");
     }
     // The guesser claims a code of their own: the budget is not reset.
     let mut own = connect_to(&f.state);
@@ -206,7 +206,7 @@ async fn the_pairing_guess_budget_holds_across_a_right_code() {
     let err = change::apply(&f.state.core, &f.editor, pair("ZZZZZZ"))
         .await
         .unwrap_err();
-    assert!(matches!(err, AppError::Validation { .. }), "{err:?}");
+    assert!(matches!(err, AppError::NotFound { .. }), "{err:?}");
     let mut other = connect_to(&f.state);
     other.say(hello(None));
     let ServerMsg::Pairing { code, .. } = other.hear().await else {

@@ -203,7 +203,7 @@ async fn a_code_is_single_use_expires_and_wrong_guesses_are_limited() {
         let err = change::apply(&f.state.core, &f.editor, pair_op("ZZZZZZ", "Guess"))
             .await
             .unwrap_err();
-        assert!(matches!(err, AppError::Validation { .. }), "{err:?}");
+        assert!(matches!(err, AppError::NotFound { .. }), "{err:?}");
     }
     let err = change::apply(&f.state.core, &f.editor, pair_op(&code3, "Right"))
         .await

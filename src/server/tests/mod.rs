@@ -609,7 +609,10 @@ mod api {
     use tower::ServiceExt;
 
     use super::*;
-    use crate::server::auth::{gate, tokens};
+    use crate::server::{
+        auth::{gate, tokens},
+        core::http,
+    };
 
     fn app(state: &AppState) -> Router {
         crate::server::devices::routes()
@@ -733,7 +736,7 @@ mod api {
         assert_eq!(err["current"]["name"], "Bar 2");
         assert_eq!(err["current"]["version"], 2);
         let (missing, err, _) = call(&app, "DELETE", &path, &[auth], None).await;
-        assert_eq!(missing, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(missing, StatusCode::PRECONDITION_REQUIRED);
         assert!(err["message"].as_str().unwrap().contains("If-Match"));
         let (deleted, _, _) = call(
             &app,
@@ -870,6 +873,75 @@ mod api {
         )
         .await;
         assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test]
+    async fn every_refusal_under_api_is_json_with_its_status() {
+        let f = fixture().await;
+        let app = app(&f.state)
+            .route("/api/{*rest}", axum::routing::any(http::api_not_found))
+            .layer(axum::extract::DefaultBodyLimit::max(http::MAX_JSON_BODY))
+            .layer(middleware::from_fn(http::api_method_not_allowed));
+        let bearer = format!("Bearer {}", token(&f, Role::Editor).await);
+        let send = |method: &str, path: &str, ctype: Option<&str>, body: Vec<u8>| {
+            let mut req = Request::builder()
+                .method(method)
+                .uri(path)
+                .header("authorization", bearer.as_str());
+            if let Some(ctype) = ctype {
+                req = req.header("content-type", ctype);
+            }
+            let req = req.body(Body::from(body)).unwrap();
+            let app = app.clone();
+            async move {
+                let res = app.oneshot(req).await.unwrap();
+                let status = res.status().as_u16();
+                let allow = res
+                    .headers()
+                    .get("allow")
+                    .map(|v| v.to_str().unwrap().to_string());
+                let bytes = to_bytes(res.into_body(), 1 << 20).await.unwrap();
+                let json: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+                (status, json["code"].as_str().map(str::to_string), allow)
+            }
+        };
+        let json = Some("application/json");
+        let code = |c: &str| Some(c.to_string());
+        assert_eq!(
+            send("GET", "/api/v1/nothing", None, vec![]).await.1,
+            code("not_found")
+        );
+        let (status, c, allow) = send("PUT", "/api/v1/devices", json, b"{}".to_vec()).await;
+        assert_eq!((status, c), (405, code("method_not_allowed")));
+        assert!(allow.unwrap().contains("POST"));
+        let bad = send("POST", "/api/v1/devices", json, b"{nope".to_vec()).await;
+        assert_eq!((bad.0, bad.1), (400, code("bad_request")));
+        let shape = send("POST", "/api/v1/devices", json, b"{\"name\": 3}".to_vec()).await;
+        assert_eq!((shape.0, shape.1), (422, code("validation")));
+        let text = send(
+            "POST",
+            "/api/v1/devices",
+            Some("text/plain"),
+            b"{}".to_vec(),
+        )
+        .await;
+        assert_eq!((text.0, text.1), (415, code("unsupported_type")));
+        let big = format!("{{\"name\": \"{}\"}}", "x".repeat(http::MAX_JSON_BODY));
+        let big = send("POST", "/api/v1/devices", json, big.into_bytes()).await;
+        assert_eq!((big.0, big.1), (413, code("too_large")));
+        let query = send("GET", "/api/v1/events?limit=x", None, vec![]).await;
+        assert_eq!((query.0, query.1), (400, code("bad_request")));
+        let range = send("GET", "/api/v1/events?wait=31", None, vec![]).await;
+        assert_eq!((range.0, range.1), (400, code("bad_request")));
+        // Whole numbers written with a fraction are the integers they are.
+        let ok = send(
+            "POST",
+            "/api/v1/devices",
+            json,
+            b"{\"name\": \"Hall\", \"tags\": [], \"x\": 2.0}".to_vec(),
+        )
+        .await;
+        assert_eq!(ok.0, 201);
     }
 
     #[tokio::test]
