@@ -21,7 +21,7 @@ use crate::{
         apidoc::{self, Rule},
         change,
         http::{versioned, IdempotencyKey, IfMatch, Json, Path},
-        new_id, Core, CurrentUser,
+        Core, CurrentUser,
     },
 };
 
@@ -96,7 +96,7 @@ pub(super) async fn create_user(
         op_id: key.op_id(),
         base_version: None,
         change: Change::CreateUser {
-            user_id: body.id.unwrap_or_else(new_id),
+            user_id: body.id.unwrap_or_else(|| key.new_entity_id(0)),
             email: body.email,
             role: body.role,
             password: Secret(body.password),

@@ -112,9 +112,10 @@ pub async fn apply_trusted(core: &Core, user: &CurrentUser, op: Op) -> Result<Op
     super::ids::validate_id(&op.op_id, "op_id")?;
     // Never inside the transaction: it holds the organization's write lock.
     op.change.check_input().map_err(AppError::validation)?;
+    let fingerprint = receipts::fingerprint(&op);
     let mut tx = core.db.pool.begin().await?;
     let seq = log::next_seq(&mut tx, &user.org_id).await?;
-    if let Some(stored) = receipts::find(&mut tx, &user.org_id, &op.op_id).await? {
+    if let Some(stored) = receipts::find(&mut tx, &user.org_id, &op.op_id, &fingerprint).await? {
         tx.rollback().await?;
         return stored;
     }
@@ -127,20 +128,22 @@ pub async fn apply_trusted(core: &Core, user: &CurrentUser, op: Op) -> Result<Op
         attempts: &mut failed_attempts,
     };
     match core.changes.apply(ctx, &op.change).await {
-        Ok(Applied { body, effect }) => match commit(core, tx, user, &op.op_id, seq, body).await {
-            Ok(ack) => {
-                if let Some(effect) = effect {
-                    (effect.commit)();
+        Ok(Applied { body, effect }) => {
+            match commit(core, tx, user, &op, &fingerprint, seq, body).await {
+                Ok(ack) => {
+                    if let Some(effect) = effect {
+                        (effect.commit)();
+                    }
+                    Ok(ack)
                 }
-                Ok(ack)
-            }
-            Err(err) => {
-                if let Some(effect) = effect {
-                    (effect.abort)();
+                Err(err) => {
+                    if let Some(effect) = effect {
+                        (effect.abort)();
+                    }
+                    Err(err)
                 }
-                Err(err)
             }
-        },
+        }
         // A conflict is an answer about the current state, not about the op: the
         // client merges and sends a new op, so it is not stored.
         Err(err @ AppError::Conflict { .. }) => {
@@ -156,11 +159,13 @@ pub async fn apply_trusted(core: &Core, user: &CurrentUser, op: Op) -> Result<Op
             // The refusal is the op's outcome: replaying the op_id gets it again.
             let mut tx = core.db.pool.begin().await?;
             log::lock_stream(&mut tx, &user.org_id).await?; // write lock first, as above
-            if let Some(stored) = receipts::find(&mut tx, &user.org_id, &op.op_id).await? {
+            if let Some(stored) =
+                receipts::find(&mut tx, &user.org_id, &op.op_id, &fingerprint).await?
+            {
                 tx.rollback().await?;
                 return stored;
             }
-            receipts::store(&mut tx, user, &op.op_id, Err(&err)).await?;
+            receipts::store(&mut tx, user, &op.op_id, &fingerprint, Err(&err)).await?;
             for key in &failed_attempts {
                 attempts::record(&mut tx, key).await?;
             }
@@ -175,10 +180,12 @@ async fn commit(
     core: &Core,
     mut tx: Transaction<'static, Any>,
     user: &CurrentUser,
-    op_id: &str,
+    op: &Op,
+    fingerprint: &str,
     seq: i64,
     body: EventBody,
 ) -> Result<OpAck, AppError> {
+    let op_id = op.op_id.as_str();
     let event = log::append(
         &mut tx,
         &user.org_id,
@@ -192,7 +199,7 @@ async fn commit(
         op_id: op_id.to_string(),
         event,
     };
-    receipts::store(&mut tx, user, op_id, Ok(&ack)).await?;
+    receipts::store(&mut tx, user, op_id, fingerprint, Ok(&ack)).await?;
     log::notify(&mut tx, core.db.backend, &user.org_id).await?;
     tx.commit().await?;
     core.hub.wake(&user.org_id).await;

@@ -336,6 +336,13 @@ impl IdempotencyKey {
         self.0.clone().unwrap_or_else(new_id)
     }
 
+    /// The id of what the request makes when the client names none: the
+    /// key's op id, so a retry with the key makes the very same change (and
+    /// gets the first answer); a fresh id without a key.
+    pub fn new_entity_id(&self, n: usize) -> String {
+        self.nth(n)
+    }
+
     /// The op id of the `n`-th change one request makes (an upload of several
     /// files): the key itself for the first, `KEY-n` after.
     pub fn nth(&self, n: usize) -> String {

@@ -5,24 +5,44 @@
 use sqlx::{Any, Row, Transaction};
 
 use super::{db::now_ms, http::CurrentUser, Db};
-use crate::{error::AppError, model::OpAck};
+use crate::{
+    error::AppError,
+    model::{Op, OpAck},
+};
 
 /// Receipts are kept at least this long.
 pub const RETENTION_MS: i64 = 7 * 24 * 3_600_000;
 
-/// The stored outcome of `op_id`, if it was seen before.
+/// What identifies the request an op id was first used for: the sha256 of
+/// its change and base version.
+pub fn fingerprint(op: &Op) -> String {
+    let text = serde_json::to_string(&(&op.change, op.base_version)).unwrap_or_default();
+    super::ids::sha256_hex(&text)
+}
+
+/// The stored outcome of `op_id`, if it was seen: the first answer for the
+/// same request, a conflict for another request under the same id.
 pub async fn find(
     tx: &mut Transaction<'_, Any>,
     org_id: &str,
     op_id: &str,
+    fingerprint: &str,
 ) -> Result<Option<Result<OpAck, AppError>>, AppError> {
-    let row =
-        sqlx::query("SELECT outcome, response FROM op_receipts WHERE org_id = $1 AND op_id = $2")
-            .bind(org_id)
-            .bind(op_id)
-            .fetch_optional(&mut **tx)
-            .await?;
+    let row = sqlx::query(
+        "SELECT outcome, response, fingerprint FROM op_receipts WHERE org_id = $1 AND op_id = $2",
+    )
+    .bind(org_id)
+    .bind(op_id)
+    .fetch_optional(&mut **tx)
+    .await?;
     let Some(row) = row else { return Ok(None) };
+    let stored: Option<String> = row.get("fingerprint");
+    if stored.is_some_and(|f| f != fingerprint) {
+        return Ok(Some(Err(AppError::conflict(
+            "This Idempotency-Key (op id) was already used for a different request; \
+             send a new key with a new request.",
+        ))));
+    }
     let outcome: String = row.get("outcome");
     let response: String = row.get("response");
     let decoded = if outcome == "applied" {
@@ -40,6 +60,7 @@ pub async fn store(
     tx: &mut Transaction<'_, Any>,
     user: &CurrentUser,
     op_id: &str,
+    fingerprint: &str,
     outcome: Result<&OpAck, &AppError>,
 ) -> Result<(), AppError> {
     let (kind, response) = match outcome {
@@ -47,8 +68,8 @@ pub async fn store(
         Err(err) => ("refused", serde_json::to_string(err)),
     };
     sqlx::query(
-        "INSERT INTO op_receipts (org_id, op_id, user_id, created_at, outcome, response) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO op_receipts (org_id, op_id, user_id, created_at, outcome, response, fingerprint) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&user.org_id)
     .bind(op_id)
@@ -56,6 +77,7 @@ pub async fn store(
     .bind(now_ms())
     .bind(kind)
     .bind(response.map_err(|_| AppError::internal())?)
+    .bind(fingerprint)
     .execute(&mut **tx)
     .await?;
     Ok(())

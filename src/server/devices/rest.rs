@@ -16,7 +16,7 @@ use crate::{
         apidoc::{self, Rule},
         change,
         http::{versioned, IdempotencyKey, IfMatch, Json, Path},
-        new_id, Core, CurrentUser,
+        Core, CurrentUser,
     },
 };
 
@@ -105,7 +105,7 @@ pub(super) async fn create_device(
         op_id: key.op_id(),
         base_version: None,
         change: Change::CreateDevice {
-            device_id: body.id.unwrap_or_else(new_id),
+            device_id: body.id.unwrap_or_else(|| key.new_entity_id(0)),
             name: body.name,
             group_id: body.group_id,
             tags: body.tags,

@@ -280,6 +280,9 @@ pub async fn edit_items(
     playlist.apply_edit(edit).map_err(|msg| {
         if msg.contains("no longer") {
             AppError::not_found(msg)
+        } else if msg.contains("already in the playlist") {
+            // An item id already taken: the state forbids it, like any taken id.
+            AppError::conflict(msg)
         } else {
             AppError::validation(msg)
         }

@@ -21,7 +21,7 @@ use crate::{
         apidoc::{self, Rule},
         change,
         http::{versioned, IdempotencyKey, IfMatch, Json, Path},
-        new_id, Core, CurrentUser,
+        Core, CurrentUser,
     },
 };
 
@@ -200,7 +200,7 @@ pub(super) async fn upload(
 ) -> Result<Response, AppError> {
     user.require_editor()?;
     let mut multipart = multipart.map_err(|e| {
-        AppError::validation(format!(
+        AppError::bad_request(format!(
             "Send the files as multipart/form-data in parts named “file” ({e})."
         ))
     })?;
@@ -210,7 +210,7 @@ pub(super) async fn upload(
     while let Some(field) = multipart
         .next_field()
         .await
-        .map_err(|e| AppError::validation(format!("The upload could not be read: {e}")))?
+        .map_err(|e| AppError::bad_request(format!("The upload could not be read: {e}")))?
     {
         if field.name() != Some("file") {
             continue;
@@ -244,7 +244,7 @@ pub(super) async fn upload(
             op_id: key.nth(n),
             base_version: None,
             change: Change::AddMedia {
-                content_id: new_id(),
+                content_id: key.new_entity_id(n),
                 name: display_name(&file_name),
                 media: MediaInfo {
                     kind: if stored.kind.is_video() {
@@ -363,7 +363,7 @@ pub(super) async fn create_web_page(
     Json(body): Json<NewWebPage>,
 ) -> Result<Response, AppError> {
     let change = Change::CreateWebPage {
-        content_id: body.id.unwrap_or_else(new_id),
+        content_id: body.id.unwrap_or_else(|| key.new_entity_id(0)),
         name: body.name,
         url: body.url,
         reload_seconds: body.reload_seconds.unwrap_or(300),
@@ -448,7 +448,7 @@ pub(super) async fn create_playlist(
     Json(body): Json<PlaylistName>,
 ) -> Result<Response, AppError> {
     let change = Change::CreatePlaylist {
-        playlist_id: body.id.unwrap_or_else(new_id),
+        playlist_id: body.id.unwrap_or_else(|| key.new_entity_id(0)),
         name: body.name,
     };
     let p = playlist_of(run(&core, &user, &key, None, change).await?)?;
@@ -533,7 +533,7 @@ pub(super) async fn insert_item(
     let change = Change::InsertItem {
         playlist_id: id,
         item: PlaylistItem {
-            id: body.id.unwrap_or_else(new_id),
+            id: body.id.unwrap_or_else(|| key.new_entity_id(0)),
             content_id: body.content_id,
             duration_ms: body.duration_ms.unwrap_or(item.default_duration_ms()),
         },

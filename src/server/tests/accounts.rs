@@ -697,3 +697,49 @@ async fn the_redirect_after_sign_in_stays_on_this_site() {
         assert_eq!(res.headers()[header::LOCATION], expected, "next={next}");
     }
 }
+
+#[tokio::test]
+async fn an_idempotency_key_names_one_request() {
+    let f = fixture().await;
+    let admin = admin(&f).await;
+    let app = app(&f.state);
+    let bearer = admin_bearer(&f, &admin).await;
+    let post = |name: &'static str| {
+        let (app, bearer) = (app.clone(), bearer.clone());
+        async move {
+            call(
+                &app,
+                "POST",
+                "/api/v1/devices",
+                &[
+                    ("authorization", bearer.as_str()),
+                    ("idempotency-key", "lobby-7"),
+                ],
+                Some(json!({"name": name})),
+            )
+            .await
+        }
+    };
+    let first = post("Lobby 7").await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    // A retry, with no id in the body either: the same display, once.
+    let again = post("Lobby 7").await;
+    assert_eq!(again.status, StatusCode::CREATED);
+    assert_eq!(again.body, first.body);
+    // The key with another request: refused, and nothing changes.
+    let other = post("Lobby 8").await;
+    assert_eq!(other.status, StatusCode::CONFLICT, "{:?}", other.body);
+    assert!(other.body["message"]
+        .as_str()
+        .unwrap()
+        .contains("different request"));
+    let all = call(
+        &app,
+        "GET",
+        "/api/v1/devices",
+        &[("authorization", bearer.as_str())],
+        None,
+    )
+    .await;
+    assert_eq!(all.body["devices"].as_array().unwrap().len(), 1);
+}
