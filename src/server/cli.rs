@@ -294,8 +294,12 @@ async fn add_token(
         Some(email) => format!("{email} is not an admin of {org_name}"),
         None => format!("{org_name} has no admin yet"),
     })?;
+    // The token belongs to the organization, not to the admin named: it is
+    // made by whoever runs the server, and only revoking it ends it (an
+    // account's deactivation revokes the tokens that account made).
+    let _ = user_id;
     let admin = CurrentUser {
-        user_id,
+        user_id: "cli".into(),
         org_id,
         org_name,
         email,

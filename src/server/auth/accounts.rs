@@ -312,6 +312,20 @@ pub async fn apply(mut ctx: ChangeCtx<'_>, change: &Change) -> Result<Applied, A
     Ok(body.into())
 }
 
+/// One account, as `snapshot` would list it to `user`.
+pub async fn get(db: &Db, user: &CurrentUser, id: &str) -> Result<User, AppError> {
+    let mut tx = db.pool.begin().await?;
+    let found = load(&mut tx, &user.org_id, id).await;
+    tx.rollback().await?;
+    let found = found?;
+    if user.role != Role::Admin && found.id != user.user_id {
+        return Err(AppError::not_found(
+            "No account with this id in your organization.",
+        ));
+    }
+    Ok(found)
+}
+
 /// The accounts an operator may see (admins: the organization's; others:
 /// their own) and the sessions they may end, with the stream position
 /// they were read at.

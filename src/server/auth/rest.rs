@@ -149,9 +149,9 @@ pub(super) async fn update_user(
         None => {}
     }
     if changes.is_empty() {
-        return Err(AppError::validation(
-            "Nothing to change: send role, active or both.",
-        ));
+        // An empty patch changes nothing: the account as it is.
+        let current = accounts::get(&core.db, &user, &id).await?;
+        return Ok(versioned(StatusCode::OK, current.version, &current));
     }
     let mut version = base;
     let mut latest = None;

@@ -933,6 +933,11 @@ mod api {
         assert_eq!((query.0, query.1), (400, code("bad_request")));
         let range = send("GET", "/api/v1/events?wait=31", None, vec![]).await;
         assert_eq!((range.0, range.1), (400, code("bad_request")));
+        for limit in ["0", "1001", "1.5"] {
+            let path = format!("/api/v1/events?limit={limit}");
+            let refused = send("GET", &path, None, vec![]).await;
+            assert_eq!((refused.0, refused.1), (400, code("bad_request")), "{path}");
+        }
         // Whole numbers written with a fraction are the integers they are.
         let ok = send(
             "POST",
