@@ -40,6 +40,11 @@ impl Rule {
         Self::new(schema, "", replacement)
     }
 
+    /// `schema` takes no property it does not list.
+    pub fn closed(schema: &'static str) -> Self {
+        Self::new(schema, "*", json!({"additionalProperties": false}))
+    }
+
     /// The variant of `schema` whose `kind` is `kind` is not for clients: dropped.
     pub fn drop_variant(schema: &'static str, kind: &'static str) -> Self {
         Self::variant(schema, kind, "", Value::Null)
@@ -134,6 +139,12 @@ pub fn refine(doc: &mut Value, rules: &[Rule]) {
         let Some(schema) = schemas.get_mut(rule.schema) else {
             continue;
         };
+        if rule.property == "*" {
+            if let (Some(into), Some(from)) = (schema.as_object_mut(), rule.refine.as_object()) {
+                into.extend(from.clone());
+            }
+            continue;
+        }
         if rule.property.is_empty() {
             match rule.kind {
                 None => *schema = rule.refine.clone(),

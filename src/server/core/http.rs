@@ -100,6 +100,13 @@ where
             Ok(axum::Json(value)) => value,
             Err(rejection) => return Err(json_refusal(rejection)),
         };
+        // Every body the API takes is an object; serde would also read a
+        // struct from an array of its fields, which the document forbids.
+        if !value.is_object() {
+            return Err(AppError::validation(
+                "The JSON body must be an object. See /api/v1/openapi.json.",
+            ));
+        }
         integral_numbers(&mut value);
         serde_json::from_value(value).map(Json).map_err(|e| {
             AppError::validation(format!(

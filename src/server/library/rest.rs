@@ -71,6 +71,8 @@ pub fn doc_rules() -> Vec<Rule> {
             "file",
             serde_json::json!({"minItems": 1, "maxItems": MAX_FILES}),
         ),
+        // Parts are named `file`; any other part is refused.
+        Rule::closed("UploadForm"),
         Rule::drop_variant("Change", "add_media"),
         Rule::schema("ItemUpdate", item_update_schema()),
         Rule::variant("Change", "create_web_page", "name", content_name()),
@@ -213,7 +215,11 @@ pub(super) async fn upload(
         .map_err(|e| AppError::bad_request(format!("The upload could not be read: {e}")))?
     {
         if field.name() != Some("file") {
-            continue;
+            let name: String = field.name().unwrap_or("").chars().take(40).collect();
+            drain(&mut multipart, core.settings.upload_limit_bytes()).await;
+            return Err(AppError::validation(format!(
+                "An upload has only parts named “file”; “{name}” is not one."
+            )));
         }
         let file_name = field.file_name().unwrap_or("Untitled").to_string();
         if created.len() >= MAX_FILES {
