@@ -218,15 +218,27 @@ pub fn validate_url(url: &str) -> Result<String, String> {
             "'{url}' is not a web address: it must start with http:// or https://."
         ));
     };
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = host.rsplit('@').next().unwrap_or_default();
-    let host_only = host.split(':').next().unwrap_or_default();
-    let valid_host = !host_only.is_empty()
-        && host_only
+    // The authority: [user@]host[:port], with a host name or IPv4 address
+    // (no bracketed IPv6 literal) and a port of digits.
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let (userinfo, host) = match authority.split_once('@') {
+        Some((user, host)) => (user, host),
+        None => ("", authority),
+    };
+    let (name, port) = match host.split_once(':') {
+        Some((name, port)) => (name, Some(port)),
+        None => (host, None),
+    };
+    let valid_host = !name.is_empty()
+        && name
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '[' || c == ']');
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        && !userinfo.contains(['[', ']', '@'])
+        && port.is_none_or(|p| (1..=5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()));
     if !valid_host {
-        return Err(format!("'{url}' has no valid host name."));
+        return Err(format!(
+            "'{url}' has no valid host: a name or IPv4 address, and a port of digits."
+        ));
     }
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err("A URL cannot contain spaces or control characters.".into());
@@ -290,6 +302,11 @@ mod tests {
         assert!(validate_url("ftp://example.com").is_err());
         assert!(validate_url("javascript:alert(1)").is_err());
         assert!(validate_url("https://").is_err());
+        assert!(validate_url("http://[").is_err());
+        assert!(validate_url("http://[::1]/").is_err());
+        assert!(validate_url("http://a@b@c/").is_err());
+        assert!(validate_url("http://sign:8o80/").is_err());
+        assert!(validate_url("http://kiosk:secret@sign.local:8080/x").is_ok());
         assert!(validate_url("https://exa mple.com").is_err());
     }
 

@@ -87,10 +87,10 @@ pub fn web_address(max: usize) -> Value {
     let no = format!("{SPACE}{CONTROL}");
     json!({
         "pattern": format!(
-            "^[{SPACE}]*https?://([^/?#@{no}]*@)?[A-Za-z0-9.\\[\\]-]+(:[^/?#@{no}]*)?([/?#][^{no}]*)?[{SPACE}]*$"
+            "^[{SPACE}]*https?://([^/?#@\\[\\]{no}]*@)?[A-Za-z0-9.-]+(:[0-9]{{1,5}})?([/?#][^{no}]*)?[{SPACE}]*$"
         ),
         "maxLength": max,
-        "description": "An absolute http:// or https:// address.",
+        "description": "An absolute http:// or https:// address: a host name or IPv4 address, an optional port of digits.",
     })
 }
 
