@@ -65,6 +65,7 @@ pub struct StreamQuery {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PollQuery {
     pub since: Option<i64>,
     pub epoch: Option<String>,

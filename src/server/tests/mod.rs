@@ -963,5 +963,27 @@ mod api {
         }
         assert!(doc["components"]["schemas"]["Device"].is_object());
         assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+        // A path parameter is one the path names: a query struct documented
+        // as path parameters (the long-poll's once) turns every one into a
+        // required id.
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                for param in op["parameters"].as_array().into_iter().flatten() {
+                    if param["in"] == "path" {
+                        let name = param["name"].as_str().unwrap();
+                        assert!(
+                            path.contains(&format!("{{{name}}}")),
+                            "{method} {path}: path parameter {name} is not in the path"
+                        );
+                    }
+                }
+            }
+        }
+        let events = &doc["paths"]["/api/v1/events"]["get"]["parameters"];
+        assert!(events
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["in"] == "query" && p["required"] != true));
     }
 }
