@@ -63,6 +63,23 @@ async fn load(
         .ok_or_else(|| AppError::not_found("No account with this id in your organization."))
 }
 
+/// The account a versioned change is about, checked against its base version.
+async fn load_versioned(
+    ctx: &mut ChangeCtx<'_>,
+    org_id: &str,
+    user_id: &str,
+) -> Result<User, AppError> {
+    let user = load(ctx.tx, org_id, user_id).await?;
+    check_version(
+        &user,
+        user.version,
+        &user.email,
+        "an account",
+        ctx.base_version,
+    )?;
+    Ok(user)
+}
+
 /// Refuses a change that would leave the organization without an active admin.
 async fn keep_an_admin(
     tx: &mut Transaction<'static, Any>,
@@ -134,14 +151,7 @@ pub async fn apply(mut ctx: ChangeCtx<'_>, change: &Change) -> Result<Applied, A
             }
         }
         Change::ChangeRole { user_id, role } => {
-            let user = load(ctx.tx, org_id, user_id).await?;
-            check_version(
-                &user,
-                user.version,
-                &user.email,
-                "an account",
-                ctx.base_version,
-            )?;
+            let user = load_versioned(&mut ctx, org_id, user_id).await?;
             if user.role == *role {
                 return Err(AppError::conflict(format!(
                     "{} is already {}.",
@@ -164,14 +174,7 @@ pub async fn apply(mut ctx: ChangeCtx<'_>, change: &Change) -> Result<Applied, A
             }
         }
         Change::DeactivateUser { user_id } => {
-            let user = load(ctx.tx, org_id, user_id).await?;
-            check_version(
-                &user,
-                user.version,
-                &user.email,
-                "an account",
-                ctx.base_version,
-            )?;
+            let user = load_versioned(&mut ctx, org_id, user_id).await?;
             if *user_id == ctx.user.user_id {
                 return Err(AppError::conflict(
                     "You cannot deactivate your own account; another admin can.",
@@ -210,14 +213,7 @@ pub async fn apply(mut ctx: ChangeCtx<'_>, change: &Change) -> Result<Applied, A
             }
         }
         Change::ReactivateUser { user_id } => {
-            let user = load(ctx.tx, org_id, user_id).await?;
-            check_version(
-                &user,
-                user.version,
-                &user.email,
-                "an account",
-                ctx.base_version,
-            )?;
+            let user = load_versioned(&mut ctx, org_id, user_id).await?;
             if user.active() {
                 return Err(AppError::conflict(format!(
                     "{} is already active.",

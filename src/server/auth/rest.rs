@@ -60,6 +60,22 @@ fn user_of(ack: &OpAck) -> Result<&User, AppError> {
     }
 }
 
+/// Applies one change a request asks for; the answer is 204.
+async fn apply_no_content(
+    core: &Core,
+    user: &CurrentUser,
+    key: &IdempotencyKey,
+    change: Change,
+) -> Result<StatusCode, AppError> {
+    let op = Op {
+        op_id: key.op_id(),
+        base_version: None,
+        change,
+    };
+    change::apply(core, user, op).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// The organization's accounts (admins), or your own, with the sessions
 /// you may end.
 #[utoipa::path(get, path = "/api/v1/users", tag = "accounts",
@@ -190,13 +206,7 @@ pub(super) async fn end_session(
     Path(id): Path<String>,
     key: IdempotencyKey,
 ) -> Result<StatusCode, AppError> {
-    let op = Op {
-        op_id: key.op_id(),
-        base_version: None,
-        change: Change::EndSession { session_id: id },
-    };
-    change::apply(&core, &user, op).await?;
-    Ok(StatusCode::NO_CONTENT)
+    apply_no_content(&core, &user, &key, Change::EndSession { session_id: id }).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -217,16 +227,11 @@ pub(super) async fn change_password(
     key: IdempotencyKey,
     Json(body): Json<PasswordChange>,
 ) -> Result<StatusCode, AppError> {
-    let op = Op {
-        op_id: key.op_id(),
-        base_version: None,
-        change: Change::ChangePassword {
-            current: Secret(body.current),
-            new: Secret(body.new),
-        },
+    let change = Change::ChangePassword {
+        current: Secret(body.current),
+        new: Secret(body.new),
     };
-    change::apply(&core, &user, op).await?;
-    Ok(StatusCode::NO_CONTENT)
+    apply_no_content(&core, &user, &key, change).await
 }
 
 /// The organization's API tokens (admins).
@@ -268,11 +273,5 @@ pub(super) async fn revoke_token(
     Path(id): Path<String>,
     key: IdempotencyKey,
 ) -> Result<StatusCode, AppError> {
-    let op = Op {
-        op_id: key.op_id(),
-        base_version: None,
-        change: Change::RevokeToken { token_id: id },
-    };
-    change::apply(&core, &user, op).await?;
-    Ok(StatusCode::NO_CONTENT)
+    apply_no_content(&core, &user, &key, Change::RevokeToken { token_id: id }).await
 }

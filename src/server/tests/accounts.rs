@@ -76,6 +76,11 @@ async fn call(
     }
 }
 
+/// The status of a GET made with one credential header.
+async fn get_status(app: &Router, path: &str, credential: (&str, &str)) -> StatusCode {
+    call(app, "GET", path, &[credential], None).await.status
+}
+
 /// Signs in with the form; the session cookie (`name=value`), or the
 /// redirect it was refused with.
 async fn sign_in(app: &Router, email: &str, password: &str, next: &str) -> Result<String, String> {
@@ -210,15 +215,10 @@ async fn the_stream_closes_when_its_session_signs_out() {
     let took = signed_out_within(&mut socket, Duration::from_secs(5)).await;
     assert!(took < Duration::from_secs(5));
     // The cookie is worth nothing now.
-    let after = call(
-        &app,
-        "GET",
-        "/api/v1/devices",
-        &[("cookie", cookie.as_str())],
-        None,
-    )
-    .await;
-    assert_eq!(after.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        get_status(&app, "/api/v1/devices", ("cookie", cookie.as_str())).await,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -398,15 +398,15 @@ async fn deactivating_an_account_ends_its_sessions_and_tokens_and_keeps_its_hist
         .await
         .unwrap();
     assert_eq!(lookup(&f, &again).await.role, Role::Viewer);
-    let still = call(
-        &app,
-        "GET",
-        "/api/v1/devices",
-        &[("authorization", sam_bearer.as_str())],
-        None,
-    )
-    .await;
-    assert_eq!(still.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        get_status(
+            &app,
+            "/api/v1/devices",
+            ("authorization", sam_bearer.as_str())
+        )
+        .await,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 async fn lookup(f: &Fixture, cookie: &str) -> CurrentUser {
@@ -583,15 +583,10 @@ async fn account_rules_hold_whoever_asks() {
     )
     .await;
     assert_eq!(ended.status, StatusCode::NO_CONTENT);
-    let gone = call(
-        &app,
-        "GET",
-        "/api/v1/users",
-        &[("cookie", viewer_cookie.as_str())],
-        None,
-    )
-    .await;
-    assert_eq!(gone.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        get_status(&app, "/api/v1/users", ("cookie", viewer_cookie.as_str())).await,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -627,24 +622,14 @@ async fn changing_your_password_ends_your_other_sessions() {
     )
     .await;
     assert_eq!(changed.status, StatusCode::NO_CONTENT, "{:?}", changed.body);
-    let still = call(
-        &app,
-        "GET",
-        "/api/v1/devices",
-        &[("cookie", here.as_str())],
-        None,
-    )
-    .await;
-    assert_eq!(still.status, StatusCode::OK);
-    let ended = call(
-        &app,
-        "GET",
-        "/api/v1/devices",
-        &[("cookie", there.as_str())],
-        None,
-    )
-    .await;
-    assert_eq!(ended.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        get_status(&app, "/api/v1/devices", ("cookie", here.as_str())).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        get_status(&app, "/api/v1/devices", ("cookie", there.as_str())).await,
+        StatusCode::UNAUTHORIZED
+    );
     assert!(sign_in(&app, "admin@acme.test", PASSWORD, "/")
         .await
         .is_err());
