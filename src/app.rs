@@ -112,7 +112,7 @@ fn Console() -> impl IntoView {
                             </span>
                         })}
                     </Suspense>
-                    <form method="post" action="/auth/logout" class="logout">
+                    <form method="post" action="/auth/logout" class="logout" on:submit=|_| crate::sync::leaving()>
                         <button type="submit" class="button ghost">"Sign out"</button>
                     </form>
                 </header>

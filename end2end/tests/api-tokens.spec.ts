@@ -30,8 +30,8 @@ test('an admin makes an API token in Settings: shown once, works as Bearer, and 
   });
   expect(await replay.json()).toEqual(await created.json());
   const badKey = await api.post('/api/v1/devices', { headers: { ...auth, 'idempotency-key': 'has spaces' }, data: { name: 'x' } });
-  expect(badKey.status()).toBe(422);
-  expect((await badKey.json()).message).toContain('op_id must be');
+  expect(badKey.status()).toBe(400);
+  expect((await badKey.json()).message).toContain('Idempotency-Key must be');
   const doc = await api.get('/api/v1/openapi.json');
   expect((await doc.json()).paths['/api/v1/devices']).toBeTruthy();
 

@@ -54,23 +54,86 @@ pub fn Accounts(is_admin: Signal<bool>) -> impl IntoView {
     let version = RwSignal::new(0u32);
     let accounts = Resource::new(move || (version.get(), changed.get()), |_| fetch_accounts());
     let reload = Callback::new(move |()| version.update(|v| *v += 1));
+    // Dialogs and forms live outside the lists: a list read again (another
+    // operator signed in somewhere) must not close a dialog or clear a form.
+    let ending = RwSignal::new(None::<SessionRow>);
+    let deactivating = RwSignal::new(None::<User>);
+    let sync = use_sync();
+    let loaded = move |f: fn(AccountsSnapshot, Signal<bool>, Ui) -> AnyView| {
+        move || {
+            accounts
+                .get()
+                .map(|r: Result<AccountsSnapshot, AppError>| match r {
+                    Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                    Ok(snapshot) => f(
+                        snapshot,
+                        is_admin,
+                        Ui {
+                            ending,
+                            deactivating,
+                            reload,
+                        },
+                    ),
+                })
+        }
+    };
     view! {
         <PasswordForm/>
-        <Transition fallback=|| view! { <p class="muted">"Loading accounts…"</p> }>
-            {move || accounts.get().map(|r: Result<AccountsSnapshot, AppError>| match r {
-                Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
-                Ok(snapshot) => {
-                    let users = snapshot.users;
-                    view! {
-                        <Sessions sessions=snapshot.sessions is_admin reload/>
-                        <Show when=move || is_admin.get()>
-                            <Users users=users.clone() reload/>
-                        </Show>
-                    }.into_any()
-                }
-            })}
-        </Transition>
+        <section class="panel" aria-labelledby="sessions-heading">
+            <h2 id="sessions-heading">"Sessions"</h2>
+            <p class="muted">{move || if is_admin.get() {
+                "Every signed-in browser of the organization. Ending one signs it out at once."
+            } else {
+                "Where you are signed in. Ending one signs it out at once."
+            }}</p>
+            <Transition fallback=|| view! { <p class="muted">"Loading sessions…"</p> }>
+                {loaded(|s, _, ui| view! { <Sessions sessions=s.sessions ui/> }.into_any())}
+            </Transition>
+        </section>
+        <Show when=move || is_admin.get()>
+            <section class="panel" aria-labelledby="users-heading">
+                <h2 id="users-heading">"Accounts"</h2>
+                <AddAccount reload/>
+                <Transition fallback=|| view! { <p class="muted">"Loading accounts…"</p> }>
+                    {loaded(|s, _, ui| view! { <Users users=s.users ui/> }.into_any())}
+                </Transition>
+            </section>
+        </Show>
+        {move || ending.get().map(|s| {
+            let id = s.id.clone();
+            view! {
+                <Confirm
+                    title=format!("Sign {} out of {}?", s.email, browser(s.user_agent.as_deref()))
+                    body="That browser goes to the sign-in page at once."
+                    action="Sign out"
+                    on_confirm=move || {
+                        send(sync, Change::EndSession { session_id: id.clone() }, None, move |_| reload.run(()));
+                    }
+                    on_close=move || ending.set(None)/>
+            }
+        })}
+        {move || deactivating.get().map(|u| {
+            let (id, version) = (u.id.clone(), u.version);
+            view! {
+                <Confirm
+                    title=format!("Deactivate {}?", u.email)
+                    body="They are signed out everywhere at once and their API tokens stop working. What they did stays in the history; you can reactivate the account later."
+                    action="Deactivate"
+                    on_confirm=move || {
+                        send(sync, Change::DeactivateUser { user_id: id.clone() }, Some(version), move |_| reload.run(()));
+                    }
+                    on_close=move || deactivating.set(None)/>
+            }
+        })}
     }
+}
+
+/// What the lists share with the panel around them.
+#[derive(Clone, Copy)]
+struct Ui {
+    ending: RwSignal<Option<SessionRow>>,
+    deactivating: RwSignal<Option<User>>,
+    reload: Callback<()>,
 }
 
 #[component]
@@ -163,79 +226,57 @@ fn browser(agent: Option<&str>) -> String {
 }
 
 #[component]
-fn Sessions(
-    sessions: Vec<SessionRow>,
-    is_admin: Signal<bool>,
-    reload: Callback<()>,
-) -> impl IntoView {
-    let sync = use_sync();
+fn Sessions(sessions: Vec<SessionRow>, ui: Ui) -> impl IntoView {
     let now = now_ms();
-    let ending = RwSignal::new(None::<SessionRow>);
     view! {
-        <section class="panel" aria-labelledby="sessions-heading">
-            <h2 id="sessions-heading">"Sessions"</h2>
-            <p class="muted">{move || if is_admin.get() {
-                "Every signed-in browser of the organization. Ending one signs it out at once."
-            } else {
-                "Where you are signed in. Ending one signs it out at once."
-            }}</p>
-            <table class="table sessions">
-                <thead><tr>
-                    <th scope="col">"Who"</th><th scope="col">"Browser"</th><th scope="col">"Signed in"</th>
-                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                </tr></thead>
-                <tbody>
-                    {sessions.into_iter().map(|s| {
-                        let row = StoredValue::new(s.clone());
-                        view! {
-                            <tr data-session=s.id.clone()>
-                                <th scope="row">{s.email.clone()}</th>
-                                <td>{browser(s.user_agent.as_deref())}</td>
-                                <td>{ago(Some(s.created_at), now)}</td>
-                                <td class="actions">
-                                    {if s.current {
-                                        view! { <span class="badge">"This browser"</span> }.into_any()
-                                    } else {
-                                        view! {
-                                            <button type="button" class="button danger"
-                                                on:click=move |_| ending.set(Some(row.get_value()))>"Sign out"</button>
-                                        }.into_any()
-                                    }}
-                                </td>
-                            </tr>
-                        }
-                    }).collect_view()}
-                </tbody>
-            </table>
-            {move || ending.get().map(|s| {
-                let id = s.id.clone();
-                view! {
-                    <Confirm
-                        title=format!("Sign {} out of {}?", s.email, browser(s.user_agent.as_deref()))
-                        body="That browser goes to the sign-in page at once."
-                        action="Sign out"
-                        on_confirm=move || {
-                            send(sync, Change::EndSession { session_id: id.clone() }, None, move |_| reload.run(()));
-                        }
-                        on_close=move || ending.set(None)/>
-                }
-            })}
-        </section>
+        <table class="table sessions">
+            <thead><tr>
+                <th scope="col">"Who"</th><th scope="col">"Browser"</th><th scope="col">"Signed in"</th>
+                <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+            </tr></thead>
+            <tbody>
+                {sessions.into_iter().map(|s| {
+                    let row = StoredValue::new(s.clone());
+                    view! {
+                        <tr data-session=s.id.clone()>
+                            <th scope="row">{s.email.clone()}</th>
+                            <td>{browser(s.user_agent.as_deref())}</td>
+                            <td>{ago(Some(s.created_at), now)}</td>
+                            <td class="actions">
+                                {if s.current {
+                                    view! { <span class="badge">"This browser"</span> }.into_any()
+                                } else {
+                                    view! {
+                                        <button type="button" class="button danger"
+                                            on:click=move |_| ui.ending.set(Some(row.get_value()))>"Sign out"</button>
+                                    }.into_any()
+                                }}
+                            </td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
     }
 }
 
+/// The role choices, `selected` chosen.
+fn role_options(selected: Role) -> impl IntoView {
+    [Role::Viewer, Role::Editor, Role::Admin]
+        .into_iter()
+        .map(|r| view! { <option value=r.as_str() selected=r == selected>{r.as_str()}</option> })
+        .collect_view()
+}
+
 #[component]
-fn Users(users: Vec<User>, reload: Callback<()>) -> impl IntoView {
+fn AddAccount(reload: Callback<()>) -> impl IntoView {
     let email = RwSignal::new(String::new());
     let role = RwSignal::new(Role::Editor);
     let password = RwSignal::new(String::new());
-    let deactivating = RwSignal::new(None::<User>);
     let sync = use_sync();
-    let session = crate::app::use_session();
-    let me = move || session.0.with(|s| s.as_ref().map(|s| s.email.clone()));
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let address = match crate::model::validate_email(&email.get_untracked()) {
+        let address = match crate::model::validate_email(email.get_untracked().trim()) {
             Ok(a) => a,
             Err(message) => return sync.notices.error(message),
         };
@@ -263,88 +304,74 @@ fn Users(users: Vec<User>, reload: Callback<()>) -> impl IntoView {
             },
         );
     };
-    let role_options = |selected: Role| {
-        [Role::Viewer, Role::Editor, Role::Admin]
-            .into_iter()
-            .map(
-                |r| view! { <option value=r.as_str() selected=r == selected>{r.as_str()}</option> },
-            )
-            .collect_view()
-    };
     view! {
-        <section class="panel" aria-labelledby="users-heading">
-            <h2 id="users-heading">"Accounts"</h2>
-            <form class="toolbar" on:submit=add aria-label="Add an account">
-                <label>"Email " <input type="email" required autocomplete="off"
-                    prop:value=move || email.get() on:input=move |ev| email.set(event_target_value(&ev))/></label>
-                <label>"Role "
-                    <select on:change=move |ev| if let Ok(r) = event_target_value(&ev).parse() { role.set(r) }>
-                        {role_options(Role::Editor)}
-                    </select>
-                </label>
-                <label>"First password " <input type="password" required autocomplete="new-password"
-                    prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev))/></label>
-                <button type="submit" class="button primary">"Add account"</button>
-            </form>
-            <table class="table users">
-                <thead><tr>
-                    <th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"State"</th>
-                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                </tr></thead>
-                <tbody>
-                    {users.into_iter().map(|u| {
-                        let user = StoredValue::new(u.clone());
-                        let change_role = move |ev: leptos::ev::Event| {
-                            let u = user.get_value();
-                            if let Ok(r) = event_target_value(&ev).parse::<Role>() {
-                                if r != u.role {
-                                    send(sync, Change::ChangeRole { user_id: u.id.clone(), role: r }, Some(u.version), move |_| reload.run(()));
-                                }
+        <form class="toolbar" on:submit=add aria-label="Add an account">
+            <label>"Email " <input type="email" required autocomplete="off"
+                prop:value=move || email.get() on:input=move |ev| email.set(event_target_value(&ev))/></label>
+            <label>"Role "
+                <select on:change=move |ev| if let Ok(r) = event_target_value(&ev).parse() { role.set(r) }>
+                    {role_options(Role::Editor)}
+                </select>
+            </label>
+            <label>"First password " <input type="password" required autocomplete="new-password"
+                prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev))/></label>
+            <button type="submit" class="button primary">"Add account"</button>
+        </form>
+    }
+}
+
+#[component]
+fn Users(users: Vec<User>, ui: Ui) -> impl IntoView {
+    let sync = use_sync();
+    let session = crate::app::use_session();
+    let me = move || session.0.with(|s| s.as_ref().map(|s| s.email.clone()));
+    let reload = ui.reload;
+    view! {
+        <table class="table users">
+            <thead><tr>
+                <th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"State"</th>
+                <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+            </tr></thead>
+            <tbody>
+                {users.into_iter().map(|u| {
+                    let user = StoredValue::new(u.clone());
+                    let change_role = move |ev: leptos::ev::Event| {
+                        let u = user.get_value();
+                        if let Ok(r) = event_target_value(&ev).parse::<Role>() {
+                            if r != u.role {
+                                send(sync, Change::ChangeRole { user_id: u.id.clone(), role: r }, Some(u.version), move |_| reload.run(()));
                             }
-                        };
-                        let reactivate = move |_| {
-                            let u = user.get_value();
-                            send(sync, Change::ReactivateUser { user_id: u.id.clone() }, Some(u.version), move |_| reload.run(()));
-                        };
-                        view! {
-                            <tr data-user=u.email.clone() class:inactive=!u.active()>
-                                <th scope="row">{u.email.clone()}</th>
-                                <td>
-                                    <select aria-label=format!("Role of {}", u.email) on:change=change_role prop:disabled=!u.active()>
-                                        {role_options(u.role)}
-                                    </select>
-                                </td>
-                                <td>{if u.active() { "active".to_string() } else { "deactivated".to_string() }}</td>
-                                <td class="actions">
-                                    {if me().as_deref() == Some(u.email.as_str()) {
-                                        view! { <span class="badge">"You"</span> }.into_any()
-                                    } else if u.active() {
-                                        view! {
-                                            <button type="button" class="button danger"
-                                                on:click=move |_| deactivating.set(Some(user.get_value()))>"Deactivate"</button>
-                                        }.into_any()
-                                    } else {
-                                        view! { <button type="button" class="button" on:click=reactivate>"Reactivate"</button> }.into_any()
-                                    }}
-                                </td>
-                            </tr>
                         }
-                    }).collect_view()}
-                </tbody>
-            </table>
-            {move || deactivating.get().map(|u| {
-                let (id, version) = (u.id.clone(), u.version);
-                view! {
-                    <Confirm
-                        title=format!("Deactivate {}?", u.email)
-                        body="They are signed out everywhere at once and their API tokens stop working. What they did stays in the history; you can reactivate the account later."
-                        action="Deactivate"
-                        on_confirm=move || {
-                            send(sync, Change::DeactivateUser { user_id: id.clone() }, Some(version), move |_| reload.run(()));
-                        }
-                        on_close=move || deactivating.set(None)/>
-                }
-            })}
-        </section>
+                    };
+                    let reactivate = move |_| {
+                        let u = user.get_value();
+                        send(sync, Change::ReactivateUser { user_id: u.id.clone() }, Some(u.version), move |_| reload.run(()));
+                    };
+                    view! {
+                        <tr data-user=u.email.clone() class:inactive=!u.active()>
+                            <th scope="row">{u.email.clone()}</th>
+                            <td>
+                                <select aria-label=format!("Role of {}", u.email) on:change=change_role prop:disabled=!u.active()>
+                                    {role_options(u.role)}
+                                </select>
+                            </td>
+                            <td>{if u.active() { "active".to_string() } else { "deactivated".to_string() }}</td>
+                            <td class="actions">
+                                {if me().as_deref() == Some(u.email.as_str()) {
+                                    view! { <span class="badge">"You"</span> }.into_any()
+                                } else if u.active() {
+                                    view! {
+                                        <button type="button" class="button danger"
+                                            on:click=move |_| ui.deactivating.set(Some(user.get_value()))>"Deactivate"</button>
+                                    }.into_any()
+                                } else {
+                                    view! { <button type="button" class="button" on:click=reactivate>"Reactivate"</button> }.into_any()
+                                }}
+                            </td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
     }
 }

@@ -25,3 +25,11 @@ pub use hooks::{
     use_alerts, use_devices, use_library, UseAlertsReturn, UseDevicesReturn, UseLibraryReturn,
 };
 pub use notices::{Notice, NoticeKind, Notices};
+
+/// The page is leaving on its own (the operator pressed Sign out): a
+/// `signed_out` from the stream, caused by that very sign-out, must not
+/// send it to the sign-in page with a `next` on top of the form's redirect.
+pub fn leaving() {
+    #[cfg(feature = "hydrate")]
+    stream::LEAVING.with(|l| l.set(true));
+}

@@ -27,6 +27,11 @@ const WATCHDOG_MS: f64 = 40_000.0;
 /// Sockets that closed before saying hello, in a row, before falling back to long-poll.
 const FALLBACK_AFTER: u32 = 2;
 
+thread_local! {
+    /// Set by `sync::leaving`: the page is navigating away itself.
+    pub(super) static LEAVING: Cell<bool> = const { Cell::new(false) };
+}
+
 /// A socket event handler; kept alive as long as its socket.
 type Handler = Closure<dyn FnMut(Event)>;
 
@@ -216,6 +221,9 @@ fn handle(live: &Rc<Live>, text: &str) {
 /// keeps what was not sent yet; it drains after signing in again.
 fn signed_out(live: &Rc<Live>) {
     live.polling.set(false);
+    if LEAVING.with(Cell::get) {
+        return;
+    }
     live.reconnect_pending.set(true); // no reconnect: the page is leaving
                                       // Not `drop_socket`: this may run inside the socket's own message handler.
     if let Some(socket) = live.socket.borrow().as_ref() {
