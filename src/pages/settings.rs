@@ -46,7 +46,11 @@ pub fn SettingsPage() -> impl IntoView {
                 <ApiTokens/>
             </Show>
         </Suspense>
-        <Accounts is_admin=Signal::derive(is_admin)/>
+        // Inside Suspense: who is signed in (and so what the panels show)
+        // is known before the server renders them, as the browser hydrates.
+        <Suspense fallback=|| ()>
+            <Accounts is_admin=Signal::derive(is_admin)/>
+        </Suspense>
         <AlertRules is_admin=Signal::derive(is_admin)/>
     }
 }

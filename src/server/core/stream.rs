@@ -10,10 +10,10 @@ use std::{sync::Arc, time::Duration};
 
 use axum::{
     extract::{
-        ws::{Message, WebSocket, WebSocketUpgrade},
+        ws::{rejection::WebSocketUpgradeRejection, Message, WebSocket, WebSocketUpgrade},
         FromRef, State,
     },
-    response::Response,
+    response::{IntoResponse, Response},
     routing::{get, post},
     Extension, Router,
 };
@@ -136,12 +136,22 @@ pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 pub const MAX_INCOMING: usize = 4 * 1024;
 
 pub async fn handler(
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     State(core): State<Core>,
     user: CurrentUser,
     recheck: Option<Extension<Recheck>>,
     Query(query): Query<StreamQuery>,
 ) -> Response {
+    // Like every refusal under /api: JSON, with what to do instead.
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(e) => {
+            return AppError::bad_request(format!(
+                "/api/v1/stream is a WebSocket ({e}); without one, long-poll GET /api/v1/events."
+            ))
+            .into_response()
+        }
+    };
     let recheck = match recheck {
         Some(Extension(r)) => r,
         None => Recheck::always(user.clone()),

@@ -575,6 +575,11 @@ pub(super) async fn update_item(
     if let Some(Some(a)) = &body.after {
         crate::server::core::ids::validate_id(a, "after")?;
     }
+    if body.first && body.after.is_some() {
+        return Err(AppError::validation(
+            "Send either first: true or after, not both.",
+        ));
+    }
     let after = if body.first { Some(None) } else { body.after };
     let change = match (after, body.duration_ms) {
         (Some(after), None) => Change::MoveItem {

@@ -916,6 +916,9 @@ mod api {
         assert!(allow.unwrap().contains("POST"));
         let bad = send("POST", "/api/v1/devices", json, b"{nope".to_vec()).await;
         assert_eq!((bad.0, bad.1), (400, code("bad_request")));
+        // The stream asked for without a WebSocket upgrade.
+        let plain = send("GET", "/api/v1/stream", None, vec![]).await;
+        assert_eq!((plain.0, plain.1), (400, code("bad_request")));
         let shape = send("POST", "/api/v1/devices", json, b"{\"name\": 3}".to_vec()).await;
         assert_eq!((shape.0, shape.1), (422, code("validation")));
         let text = send(
