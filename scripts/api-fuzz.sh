@@ -33,12 +33,16 @@ for _ in $(seq 1 100); do
 done
 TOKEN="$("$BIN" token add --data-dir "$DATA" --config Leptos.toml --name api-fuzz --role admin)"
 
+# One worker: with two threads, hypothesis' ast.parse in CPython 3.11.7 can
+# fail with "SystemError: AST constructor recursion depth mismatch" (a CPython
+# bug with threads, fixed in later releases), which schemathesis reports as
+# an error of the run.
 status=0
 "$ST" --config-file schemathesis.toml run "$BASE/api/v1/openapi.json" \
   --checks all \
   --header "Authorization: Bearer $TOKEN" \
   --request-timeout 35 \
-  --workers 2 \
+  --workers 1 \
   --seed "${API_FUZZ_SEED:-1}" \
   "$@" || status=$?
 if [ "$status" != 0 ]; then
