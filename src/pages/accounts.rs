@@ -59,7 +59,7 @@ pub fn Accounts(is_admin: Signal<bool>) -> impl IntoView {
     let ending = RwSignal::new(None::<SessionRow>);
     let deactivating = RwSignal::new(None::<User>);
     let sync = use_sync();
-    let loaded = move |f: fn(AccountsSnapshot, Signal<bool>, Ui) -> AnyView| {
+    let loaded = move |f: fn(AccountsSnapshot, Ui) -> AnyView| {
         move || {
             accounts
                 .get()
@@ -67,7 +67,6 @@ pub fn Accounts(is_admin: Signal<bool>) -> impl IntoView {
                     Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
                     Ok(snapshot) => f(
                         snapshot,
-                        is_admin,
                         Ui {
                             ending,
                             deactivating,
@@ -87,7 +86,7 @@ pub fn Accounts(is_admin: Signal<bool>) -> impl IntoView {
                 "Where you are signed in. Ending one signs it out at once."
             }}</p>
             <Transition fallback=|| view! { <p class="muted">"Loading sessions…"</p> }>
-                {loaded(|s, _, ui| view! { <Sessions sessions=s.sessions ui/> }.into_any())}
+                {loaded(|s, ui| view! { <Sessions sessions=s.sessions ui/> }.into_any())}
             </Transition>
         </section>
         <Show when=move || is_admin.get()>
@@ -95,7 +94,7 @@ pub fn Accounts(is_admin: Signal<bool>) -> impl IntoView {
                 <h2 id="users-heading">"Accounts"</h2>
                 <AddAccount reload/>
                 <Transition fallback=|| view! { <p class="muted">"Loading accounts…"</p> }>
-                    {loaded(|s, _, ui| view! { <Users users=s.users ui/> }.into_any())}
+                    {loaded(|s, ui| view! { <Users users=s.users ui/> }.into_any())}
                 </Transition>
             </section>
         </Show>

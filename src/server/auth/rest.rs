@@ -20,7 +20,7 @@ use crate::{
     server::core::{
         apidoc::{self, Rule},
         change,
-        http::{versioned, IdempotencyKey, IfMatch, Json, Path},
+        http::{run_change, versioned, IdempotencyKey, IfMatch, Json, Path},
         Core, CurrentUser,
     },
 };
@@ -67,12 +67,7 @@ async fn apply_no_content(
     key: &IdempotencyKey,
     change: Change,
 ) -> Result<StatusCode, AppError> {
-    let op = Op {
-        op_id: key.op_id(),
-        base_version: None,
-        change,
-    };
-    change::apply(core, user, op).await?;
+    run_change(core, user, key, None, change).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -108,17 +103,13 @@ pub(super) async fn create_user(
     key: IdempotencyKey,
     Json(body): Json<NewUser>,
 ) -> Result<Response, AppError> {
-    let op = Op {
-        op_id: key.op_id(),
-        base_version: None,
-        change: Change::CreateUser {
-            user_id: body.id.unwrap_or_else(|| key.new_entity_id(0)),
-            email: body.email,
-            role: body.role,
-            password: Secret(body.password),
-        },
+    let change = Change::CreateUser {
+        user_id: body.id.unwrap_or_else(|| key.new_entity_id(0)),
+        email: body.email,
+        role: body.role,
+        password: Secret(body.password),
     };
-    let ack = change::apply(&core, &user, op).await?;
+    let ack = run_change(&core, &user, &key, None, change).await?;
     let made = user_of(&ack)?;
     Ok(versioned(StatusCode::CREATED, made.version, made))
 }

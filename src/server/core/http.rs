@@ -381,6 +381,23 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
     }
 }
 
+/// Runs the one change a REST request asks for through the change path,
+/// its op id from the request's `Idempotency-Key`.
+pub async fn run_change(
+    core: &super::Core,
+    user: &CurrentUser,
+    key: &IdempotencyKey,
+    base_version: Option<i64>,
+    change: crate::model::Change,
+) -> Result<crate::model::OpAck, AppError> {
+    let op = crate::model::Op {
+        op_id: key.op_id(),
+        base_version,
+        change,
+    };
+    super::change::apply(core, user, op).await
+}
+
 /// The `ETag` of a version: the version, quoted.
 pub fn etag(version: i64) -> String {
     format!("\"{version}\"")

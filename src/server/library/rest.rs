@@ -20,7 +20,7 @@ use crate::{
     server::core::{
         apidoc::{self, Rule},
         change,
-        http::{versioned, IdempotencyKey, IfMatch, Json, Path},
+        http::{run_change as run, versioned, IdempotencyKey, IfMatch, Json, Path},
         Core, CurrentUser,
     },
 };
@@ -109,22 +109,6 @@ fn item_update_schema() -> serde_json::Value {
              "properties": {"duration_ms": duration_ms, "first": {"const": false}}},
         ],
     })
-}
-
-/// Runs one change through the change path.
-pub(super) async fn run(
-    core: &Core,
-    user: &CurrentUser,
-    key: &IdempotencyKey,
-    base_version: Option<i64>,
-    change: Change,
-) -> Result<OpAck, AppError> {
-    let op = Op {
-        op_id: key.op_id(),
-        base_version,
-        change,
-    };
-    change::apply(core, user, op).await
 }
 
 fn content_of(ack: OpAck) -> Result<Content, AppError> {
