@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """The server's import direction, checked (`make lint`).
 
-    config  <-  core  <-  auth  <-  library  <-  devices  <-  displays  <-  health  <-  composition
+    config  <-  core  <-  auth  <-  library  <-  devices  <-  schedules  <-  displays  <-  health  <-  composition
 
 `src/server/` is a core plus one folder per domain. A file may name its own
 folder and any layer below its own, never one above: `core/` names no domain,
 `library/` cannot reach `displays/`. The composition files at the top
 (changes, router, tasks, state, orgs, cli, listen, headers, mod, tools/) may name everything,
 but not each other in a cycle. Tests (`server/tests/`, `#[cfg(test)]` modules)
-are not checked. New domains (schedules, analytics) get a place in LAYERS.
+are not checked. New domains (analytics) get a place in LAYERS.
 
 Usage: scripts/layers.py [SRC_SERVER_DIR]   (default: src/server)
        scripts/layers.py --self-test         (plants a back-import and a cycle,
@@ -28,6 +28,7 @@ LAYERS = [
     {"auth"},
     {"library"},
     {"devices"},
+    {"schedules"},
     {"displays"},
     {"health"},
     {"changes", "router", "tasks", "state", "orgs", "cli", "listen", "headers", "tools", "mod"},

@@ -11,6 +11,7 @@ pub mod accounts;
 pub mod devices;
 pub mod health;
 pub mod library;
+pub mod schedules;
 pub mod session;
 pub mod tokens;
 

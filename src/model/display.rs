@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ContentKind, Millis};
+use super::{segment_at, ContentKind, Millis, Segment, Source};
 
 /// Display → server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,6 +40,20 @@ pub enum DisplayMsg {
         id: String,
         at: Millis,
         message: String,
+    },
+    /// The player has manifest `version` (its deploy shows "received").
+    ManifestReceived { version: String },
+    /// The player's timeline moved on: it now plays `playlist_id` (by its own
+    /// clock, so this holds while the server is away). Stored once by `id`
+    /// and acknowledged with `Acked` like proof of play.
+    Switched {
+        id: String,
+        at: Millis,
+        playlist_id: Option<String>,
+        source: Source,
+        schedule_id: Option<String>,
+        takeover_id: Option<String>,
+        previous_playlist_id: Option<String>,
     },
     /// The answer to a `screenshot` command: what the screen shows, as a
     /// `data:image/jpeg;base64,…` or `data:image/png;base64,…` URL (at most
@@ -101,12 +115,83 @@ pub enum DisplayCommand {
     Screenshot,
 }
 
+/// What a display plays. `playlist_id`, `playlist_name` and `items` are
+/// what plays at the moment the server made it; `timeline` says what plays
+/// when over the next 48 hours or more, with each of its playlists in
+/// `playlists`, so the player switches by its own clock while the server
+/// is away. `version` names this manifest: the player acknowledges it.
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
     pub playlist_id: Option<String>,
     pub playlist_name: Option<String>,
     pub items: Vec<ManifestItem>,
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub timeline: Vec<Segment>,
+    #[serde(default)]
+    pub playlists: Vec<ManifestPlaylist>,
+}
+
+/// One playlist the timeline names, with its items.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ManifestPlaylist {
+    pub id: String,
+    pub name: String,
+    pub items: Vec<ManifestItem>,
+}
+
+/// What a manifest plays at one instant.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Playing<'a> {
+    pub playlist_id: Option<&'a str>,
+    pub playlist_name: Option<&'a str>,
+    pub items: &'a [ManifestItem],
+    /// The timeline's segment, if the manifest has a timeline.
+    pub segment: Option<&'a Segment>,
+}
+
+impl Manifest {
+    /// What plays at `now` by the display's own clock: the timeline's
+    /// segment there (before the timeline, its first; after it, its last:
+    /// the last good plan wins until a new one lands), else what the
+    /// server said plays now.
+    pub fn playing_at(&self, now: Millis) -> Playing<'_> {
+        let segment = segment_at(&self.timeline, now).or_else(|| match self.timeline.first() {
+            Some(first) if now < first.start => Some(first),
+            _ => self.timeline.last(),
+        });
+        match segment {
+            None => Playing {
+                playlist_id: self.playlist_id.as_deref(),
+                playlist_name: self.playlist_name.as_deref(),
+                items: &self.items,
+                segment: None,
+            },
+            Some(seg) => {
+                let list = seg
+                    .playlist_id
+                    .as_deref()
+                    .and_then(|id| self.playlists.iter().find(|p| p.id == id));
+                Playing {
+                    playlist_id: list.map(|p| p.id.as_str()),
+                    playlist_name: list.map(|p| p.name.as_str()),
+                    items: list.map_or(&[], |p| &p.items),
+                    segment: Some(seg),
+                }
+            }
+        }
+    }
+
+    /// The next instant after `now` at which what plays may change.
+    pub fn next_switch(&self, now: Millis) -> Option<Millis> {
+        self.timeline
+            .iter()
+            .map(|s| s.start)
+            .find(|start| *start > now)
+    }
 }
 
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

@@ -1,6 +1,9 @@
 use serde::{Deserialize, Serialize};
 
-use super::{Alert, AlertRule, Content, Device, DeviceGroup, Millis, Playlist, User};
+use super::{
+    Alert, AlertRule, Content, Daypart, Deploy, Device, DeviceGroup, Execution, Millis, Playlist,
+    Schedule, Takeover, User,
+};
 
 /// One row of the append-only event log. `seq` increases strictly per organization.
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -74,6 +77,32 @@ pub enum EventBody {
     PasswordChanged {
         user_id: String,
     },
+    ScheduleUpserted {
+        schedule: Schedule,
+    },
+    ScheduleDeleted {
+        schedule_id: String,
+        version: i64,
+    },
+    DaypartUpserted {
+        daypart: Daypart,
+    },
+    DaypartDeleted {
+        daypart_id: String,
+        version: i64,
+    },
+    /// Started, or ended (by hand: `ended_at` is set).
+    TakeoverUpserted {
+        takeover: Takeover,
+    },
+    /// A display switched what it plays.
+    ExecutionRecorded {
+        execution: Execution,
+    },
+    /// A display's manifest was sent, acknowledged, or started playing.
+    DeployUpdated {
+        deploy: Deploy,
+    },
 }
 
 impl EventBody {
@@ -93,6 +122,13 @@ impl EventBody {
             EventBody::SessionEnded { .. } => "session_ended",
             EventBody::TokenRevoked { .. } => "token_revoked",
             EventBody::PasswordChanged { .. } => "password_changed",
+            EventBody::ScheduleUpserted { .. } => "schedule_upserted",
+            EventBody::ScheduleDeleted { .. } => "schedule_deleted",
+            EventBody::DaypartUpserted { .. } => "daypart_upserted",
+            EventBody::DaypartDeleted { .. } => "daypart_deleted",
+            EventBody::TakeoverUpserted { .. } => "takeover_upserted",
+            EventBody::ExecutionRecorded { .. } => "execution_recorded",
+            EventBody::DeployUpdated { .. } => "deploy_updated",
         }
     }
     /// Applied first within a batch: lower is sooner (alerts are 0).
@@ -113,6 +149,10 @@ impl EventBody {
                 | EventBody::PlaylistUpserted { .. }
                 | EventBody::AlertUpserted { .. }
                 | EventBody::AlertRuleUpserted { .. }
+                | EventBody::ScheduleUpserted { .. }
+                | EventBody::DaypartUpserted { .. }
+                | EventBody::TakeoverUpserted { .. }
+                | EventBody::DeployUpdated { .. }
         )
     }
 
@@ -132,6 +172,13 @@ impl EventBody {
             EventBody::SessionEnded { session_id, .. } => session_id,
             EventBody::TokenRevoked { token_id } => token_id,
             EventBody::PasswordChanged { user_id } => user_id,
+            EventBody::ScheduleUpserted { schedule } => &schedule.id,
+            EventBody::ScheduleDeleted { schedule_id, .. } => schedule_id,
+            EventBody::DaypartUpserted { daypart } => &daypart.id,
+            EventBody::DaypartDeleted { daypart_id, .. } => daypart_id,
+            EventBody::TakeoverUpserted { takeover } => &takeover.id,
+            EventBody::ExecutionRecorded { execution } => &execution.id,
+            EventBody::DeployUpdated { deploy } => &deploy.id,
         }
     }
 

@@ -8,6 +8,7 @@ pub mod display;
 pub mod event;
 pub mod op;
 pub mod playlist;
+pub mod schedule;
 pub mod token;
 pub mod user;
 
@@ -18,6 +19,7 @@ pub use display::*;
 pub use event::*;
 pub use op::*;
 pub use playlist::*;
+pub use schedule::*;
 pub use token::*;
 pub use user::*;
 

@@ -3,8 +3,9 @@ use serde::{Deserialize, Serialize};
 use super::{
     validate_content_name, validate_device_name, validate_duration, validate_email,
     validate_password, validate_playlist_name, validate_reload, validate_tags, validate_url, Alert,
-    AlertRule, Content, ContentKind, ContentPatch, Device, DeviceGroup, DevicePatch, DeviceStatus,
-    Event, ItemEdit, Playlist, PlaylistItem, Role, RulePatch, Secret, MAX_PASSWORD_CHARS,
+    AlertRule, Content, ContentKind, ContentPatch, Daypart, Device, DeviceGroup, DevicePatch,
+    DeviceStatus, Event, ItemEdit, Millis, Playlist, PlaylistItem, Role, RulePatch, Schedule,
+    ScheduleSpec, Secret, Takeover, TimeOfDay, MAX_PASSWORD_CHARS,
 };
 
 /// The largest change (as JSON) the change path takes; a playlist item,
@@ -164,6 +165,50 @@ pub enum Change {
     RevokeToken {
         token_id: String,
     },
+    /// Puts a playlist on a display or a group on a recurring window.
+    CreateSchedule {
+        schedule_id: String,
+        spec: ScheduleSpec,
+    },
+    /// Replaces a schedule's rule (enable and disable included); versioned.
+    UpdateSchedule {
+        schedule_id: String,
+        spec: ScheduleSpec,
+    },
+    DeleteSchedule {
+        schedule_id: String,
+    },
+    /// A named window ("Breakfast 06:00–10:30") schedules can pick.
+    CreateDaypart {
+        daypart_id: String,
+        name: String,
+        start: TimeOfDay,
+        end: TimeOfDay,
+    },
+    /// Versioned; every schedule that picks it follows.
+    UpdateDaypart {
+        daypart_id: String,
+        name: String,
+        start: TimeOfDay,
+        end: TimeOfDay,
+    },
+    /// Refused while a schedule picks it.
+    DeleteDaypart {
+        daypart_id: String,
+    },
+    /// Puts a playlist on a group (`None`: the whole fleet) from now, above
+    /// every schedule, until `ends_at` or until it is ended.
+    StartTakeover {
+        takeover_id: String,
+        name: String,
+        playlist_id: String,
+        group_id: Option<String>,
+        ends_at: Option<Millis>,
+    },
+    /// Ends a takeover now: its displays return to their schedules. Versioned.
+    EndTakeover {
+        takeover_id: String,
+    },
 }
 
 /// What the server learned from an uploaded file's bytes.
@@ -208,6 +253,15 @@ impl Change {
             Change::EndSession { session_id } => session_id,
             Change::ChangePassword { .. } => "me",
             Change::RevokeToken { token_id } => token_id,
+            Change::CreateSchedule { schedule_id, .. }
+            | Change::UpdateSchedule { schedule_id, .. }
+            | Change::DeleteSchedule { schedule_id } => schedule_id,
+            Change::CreateDaypart { daypart_id, .. }
+            | Change::UpdateDaypart { daypart_id, .. }
+            | Change::DeleteDaypart { daypart_id } => daypart_id,
+            Change::StartTakeover { takeover_id, .. } | Change::EndTakeover { takeover_id } => {
+                takeover_id
+            }
         }
     }
 
@@ -225,6 +279,9 @@ impl Change {
                 vec!["deactivated_at"]
             }
             Change::ChangePassword { .. } => vec!["password"],
+            Change::UpdateSchedule { .. } => vec!["spec"],
+            Change::UpdateDaypart { .. } => vec!["name", "start", "end"],
+            Change::EndTakeover { .. } => vec!["ended_at"],
             Change::InsertItem { .. }
             | Change::MoveItem { .. }
             | Change::RemoveItem { .. }
@@ -240,7 +297,12 @@ impl Change {
             | Change::DeletePlaylist { .. }
             | Change::CreateUser { .. }
             | Change::EndSession { .. }
-            | Change::RevokeToken { .. } => vec!["*"],
+            | Change::RevokeToken { .. }
+            | Change::CreateSchedule { .. }
+            | Change::DeleteSchedule { .. }
+            | Change::CreateDaypart { .. }
+            | Change::DeleteDaypart { .. }
+            | Change::StartTakeover { .. } => vec!["*"],
         }
     }
 
@@ -263,6 +325,9 @@ impl Change {
                 | Change::EndSession { .. }
                 | Change::ChangePassword { .. }
                 | Change::RevokeToken { .. }
+                | Change::CreateSchedule { .. }
+                | Change::CreateDaypart { .. }
+                | Change::StartTakeover { .. }
         )
     }
 
@@ -277,6 +342,10 @@ impl Change {
             }
             Change::RenamePlaylist { name, .. } => Some(serde_json::json!({ "name": name })),
             Change::UpdateAlertRule { patch, .. } => serde_json::to_value(patch).ok(),
+            Change::UpdateSchedule { spec, .. } => Some(serde_json::json!({ "spec": spec })),
+            Change::UpdateDaypart {
+                name, start, end, ..
+            } => Some(serde_json::json!({ "name": name, "start": start, "end": end })),
             _ => None,
         }
     }
@@ -324,6 +393,14 @@ impl Change {
             Change::EndSession { .. } => "Sign a session out".into(),
             Change::ChangePassword { .. } => "Change your password".into(),
             Change::RevokeToken { .. } => "Revoke API token".into(),
+            Change::CreateSchedule { spec, .. } => format!("Add schedule “{}”", spec.name.trim()),
+            Change::UpdateSchedule { spec, .. } => format!("Edit schedule “{}”", spec.name.trim()),
+            Change::DeleteSchedule { .. } => "Delete schedule".into(),
+            Change::CreateDaypart { name, .. } => format!("Add daypart “{}”", name.trim()),
+            Change::UpdateDaypart { name, .. } => format!("Edit daypart “{}”", name.trim()),
+            Change::DeleteDaypart { .. } => "Delete daypart".into(),
+            Change::StartTakeover { name, .. } => format!("Start takeover “{}”", name.trim()),
+            Change::EndTakeover { .. } => "End takeover".into(),
         }
     }
 
@@ -525,6 +602,79 @@ impl Change {
         }
     }
 
+    /// What the change does to a schedule as the client shows it at once.
+    pub fn apply_to_schedule(&self, current: Option<&Schedule>, now: Millis) -> Option<Schedule> {
+        match self {
+            Change::CreateSchedule { schedule_id, spec } => Some(Schedule {
+                id: schedule_id.clone(),
+                spec: spec.clone(),
+                created_at: now,
+                version: 0,
+            }),
+            Change::UpdateSchedule { spec, .. } => current.map(|s| Schedule {
+                spec: spec.clone(),
+                ..s.clone()
+            }),
+            Change::DeleteSchedule { .. } => None,
+            _ => current.cloned(),
+        }
+    }
+
+    /// What the change does to a daypart as the client shows it at once.
+    pub fn apply_to_daypart(&self, current: Option<&Daypart>) -> Option<Daypart> {
+        match self {
+            Change::CreateDaypart {
+                daypart_id,
+                name,
+                start,
+                end,
+            } => Some(Daypart {
+                id: daypart_id.clone(),
+                name: name.trim().to_string(),
+                start: *start,
+                end: *end,
+                version: 0,
+            }),
+            Change::UpdateDaypart {
+                name, start, end, ..
+            } => current.map(|d| Daypart {
+                name: name.trim().to_string(),
+                start: *start,
+                end: *end,
+                ..d.clone()
+            }),
+            Change::DeleteDaypart { .. } => None,
+            _ => current.cloned(),
+        }
+    }
+
+    /// What the change does to a takeover as the client shows it at once.
+    pub fn apply_to_takeover(&self, current: Option<&Takeover>, now: Millis) -> Option<Takeover> {
+        match self {
+            Change::StartTakeover {
+                takeover_id,
+                name,
+                playlist_id,
+                group_id,
+                ends_at,
+            } => Some(Takeover {
+                id: takeover_id.clone(),
+                name: name.trim().to_string(),
+                playlist_id: playlist_id.clone(),
+                group_id: group_id.clone(),
+                starts_at: now,
+                ends_at: *ends_at,
+                ended_at: None,
+                version: 0,
+            }),
+            Change::EndTakeover { .. } => current.map(|t| Takeover {
+                ended_at: t.ended_at.or(Some(now)),
+                ..t.clone()
+            }),
+            _ => current.cloned(),
+        }
+    }
+
     /// The server domain that applies the change. One exhaustive match: a
     /// new variant gets its place here, and `server::changes` routes it.
     pub fn domain(&self) -> Domain {
@@ -554,6 +704,14 @@ impl Change {
             | Change::EndSession { .. }
             | Change::ChangePassword { .. }
             | Change::RevokeToken { .. } => Domain::Accounts,
+            Change::CreateSchedule { .. }
+            | Change::UpdateSchedule { .. }
+            | Change::DeleteSchedule { .. }
+            | Change::CreateDaypart { .. }
+            | Change::UpdateDaypart { .. }
+            | Change::DeleteDaypart { .. }
+            | Change::StartTakeover { .. }
+            | Change::EndTakeover { .. } => Domain::Schedules,
         }
     }
 
@@ -648,6 +806,20 @@ impl Change {
                 }
                 validate_password(new.expose())?;
             }
+            Change::CreateSchedule { spec, .. } | Change::UpdateSchedule { spec, .. } => {
+                spec.check()?;
+            }
+            Change::CreateDaypart {
+                name, start, end, ..
+            }
+            | Change::UpdateDaypart {
+                name, start, end, ..
+            } => {
+                super::validate_daypart(name, *start, *end)?;
+            }
+            Change::StartTakeover { name, .. } => {
+                super::validate_takeover_name(name)?;
+            }
             _ => {}
         }
         Ok(())
@@ -686,6 +858,13 @@ impl Change {
             | Change::EndSession { .. }
             | Change::ChangePassword { .. }
             | Change::RevokeToken { .. } => Target::Account,
+            Change::CreateSchedule { .. }
+            | Change::UpdateSchedule { .. }
+            | Change::DeleteSchedule { .. } => Target::Schedule,
+            Change::CreateDaypart { .. }
+            | Change::UpdateDaypart { .. }
+            | Change::DeleteDaypart { .. } => Target::Daypart,
+            Change::StartTakeover { .. } | Change::EndTakeover { .. } => Target::Takeover,
             _ => Target::Playlist,
         }
     }
@@ -699,6 +878,7 @@ pub enum Domain {
     Displays,
     Health,
     Accounts,
+    Schedules,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -711,6 +891,11 @@ pub enum Target {
     Rule,
     /// Accounts, sessions and tokens: not held by the console's store.
     Account,
+    Schedule,
+    Daypart,
+    Takeover,
+    /// A display's deploy state: only the server changes it.
+    Deploy,
 }
 
 /// The server's answer to an accepted op: the event it appended to the log.

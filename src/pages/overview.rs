@@ -20,6 +20,8 @@ pub fn OverviewPage() -> impl IntoView {
         sync.store.with(|s| {
             s.recent()
                 .rev()
+                // Deploy states move with every manifest; they are not activity.
+                .filter(|e| !matches!(e.body, EventBody::DeployUpdated { .. }))
                 .take(12)
                 .map(|e| {
                     let what = match &e.body {
@@ -63,6 +65,24 @@ pub fn OverviewPage() -> impl IntoView {
                         EventBody::PasswordChanged { .. } => {
                             "An operator changed their password".to_string()
                         }
+                        EventBody::ScheduleUpserted { schedule } => {
+                            format!("Schedule “{}” changed", schedule.spec.name)
+                        }
+                        EventBody::ScheduleDeleted { .. } => "A schedule was deleted".to_string(),
+                        EventBody::DaypartUpserted { daypart } => {
+                            format!("Daypart “{}” changed", daypart.name)
+                        }
+                        EventBody::DaypartDeleted { .. } => "A daypart was deleted".to_string(),
+                        EventBody::TakeoverUpserted { takeover } if takeover.ended_at.is_some() => {
+                            format!("Takeover “{}” ended", takeover.name)
+                        }
+                        EventBody::TakeoverUpserted { takeover } => {
+                            format!("Takeover “{}” started", takeover.name)
+                        }
+                        EventBody::ExecutionRecorded { .. } => {
+                            "A display switched playlists".to_string()
+                        }
+                        EventBody::DeployUpdated { .. } => String::new(),
                     };
                     (
                         e.seq,

@@ -12,7 +12,7 @@ use super::{
     core::change::{Applied, ChangeCtx, Dispatch},
     devices, displays,
     displays::Gateway,
-    health, library,
+    health, library, schedules,
 };
 use crate::{
     error::AppError,
@@ -37,6 +37,7 @@ impl Dispatch for Changes {
                 Domain::Displays => displays::apply(ctx, &self.gateway, change).await,
                 Domain::Health => health::apply(ctx, change).await,
                 Domain::Accounts => auth::apply(ctx, change).await,
+                Domain::Schedules => schedules::apply(ctx, change).await,
             }
         })
     }

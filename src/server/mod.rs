@@ -27,6 +27,7 @@ pub mod library;
 pub mod listen;
 pub mod orgs;
 pub mod router;
+pub mod schedules;
 pub mod state;
 pub mod tasks;
 #[cfg(test)]

@@ -16,7 +16,7 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{auth, core, devices, displays, headers, health, library, state::AppState};
+use super::{auth, core, devices, displays, headers, health, library, schedules, state::AppState};
 use crate::app::{shell, App};
 
 use super::core::http::MAX_JSON_BODY;
@@ -30,6 +30,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::routes())
         .merge(library::routes())
         .merge(devices::routes())
+        .merge(schedules::routes())
         .merge(displays::routes())
         .merge(health::routes())
         .route("/api/v1/openapi.json", get(openapi))
@@ -106,9 +107,11 @@ pub fn openapi_doc() -> serde_json::Value {
     doc.merge(library::LibraryDoc::openapi());
     doc.merge(health::HealthDoc::openapi());
     doc.merge(auth::AccountsDoc::openapi());
+    doc.merge(schedules::SchedulesDoc::openapi());
     let mut rules = devices::doc_rules();
     rules.extend(library::doc_rules());
     rules.extend(auth::doc_rules());
+    rules.extend(schedules::doc_rules());
     core::apidoc::finish(doc, &rules)
 }
 

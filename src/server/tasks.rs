@@ -36,6 +36,7 @@ pub async fn fleet_ticker(state: AppState) {
         }
         if n.is_multiple_of(10) {
             fleet::save_last_seen(core, gateway).await;
+            gateway.renew_due(now_ms());
         }
         // One copy of the fleet per second serves the samples and the rules.
         let beats = gateway.fleet();

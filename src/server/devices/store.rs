@@ -324,6 +324,29 @@ pub async fn delete(
 ) -> Result<EventBody, AppError> {
     let (current, edited) = find_for_edit(tx, org_id, id).await?;
     check_edit_version(&current, edited, base_version)?;
+    let scheduled = sqlx::query(
+        "SELECT name FROM schedules WHERE org_id = $1 AND device_id = $2 ORDER BY name",
+    )
+    .bind(org_id)
+    .bind(id)
+    .fetch_all(&mut **tx)
+    .await?;
+    if !scheduled.is_empty() {
+        let names: Vec<String> = scheduled
+            .iter()
+            .map(|r| format!("“{}”", r.get::<String, _>("name")))
+            .collect();
+        return Err(AppError::validation(format!(
+            "“{}” has schedules of its own ({}). Delete them or move them to a group first.",
+            current.name,
+            names.join(", ")
+        )));
+    }
+    sqlx::query("DELETE FROM manifest_deploys WHERE org_id = $1 AND device_id = $2")
+        .bind(org_id)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
     sqlx::query("DELETE FROM devices WHERE org_id = $1 AND id = $2")
         .bind(org_id)
         .bind(id)

@@ -1,48 +1,82 @@
-//! What a display plays: its manifest (its own playlist, else its group's,
-//! with each item's URL, hash and duration) and the [`Watch`] of what it was
-//! read from, so only the events that can change it make it read again.
+//! What a display plays: its manifest (the timeline of the next 48 hours or
+//! more, from `schedules`, with every playlist it names and each item's URL,
+//! hash and duration) and the [`Watch`] of what it was read from, so only
+//! the events that can change it make it read again.
 
 use std::collections::{HashMap, HashSet};
 
+use sha2::{Digest, Sha256};
+
 use crate::{
     error::AppError,
-    model::{Content, ContentKind, EventBody, Manifest, ManifestItem},
+    model::{
+        segment_at, Content, ContentKind, EventBody, Manifest, ManifestItem, ManifestPlaylist,
+        Millis, Playlist,
+    },
     server::{
-        core::Core,
+        core::{now_ms, Core},
         devices::store as devices,
         library::{content, playlists},
+        schedules::timeline::{self, Reach},
     },
 };
+
+/// A manifest's timeline starts at the last whole block of this many hours
+/// and runs 54 hours, so it always covers the next 48; read again within a
+/// block it comes out the same (and is not sent again).
+pub const BLOCK_MS: Millis = 6 * 3_600_000;
+pub const SPAN_MS: Millis = 54 * 3_600_000;
 
 /// What a connected display's manifest was read from: the events that can
 /// change it are routed to it, and no others.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Watch {
-    /// The display's group (its default playlist is the fallback).
+    /// The display's group (its schedules, takeovers and default playlist).
     pub group_id: Option<String>,
     /// The display's own playlist, if it has one.
     pub own_playlist: Option<String>,
-    /// The playlist it plays (its own or its group's).
-    pub playlist_id: Option<String>,
-    /// The library items in that playlist.
+    /// Its time zone: windows are evaluated in it.
+    pub timezone: String,
+    /// The playlists its timeline names.
+    pub playlists: HashSet<String>,
+    /// The library items in those playlists.
     pub content: HashSet<String>,
+    /// The schedules and dayparts that reach it.
+    pub reach: Reach,
+    /// When the timeline must be read again to keep 48 hours ahead.
+    pub renew_at: Millis,
 }
 
 impl Watch {
     /// Whether `body` can change what display `device_id` plays. A display's
-    /// own status changes cannot; a new group or playlist can.
+    /// own status changes cannot; a new group, zone, playlist, schedule or
+    /// takeover for it can.
     pub fn wants(&self, device_id: &str, body: &EventBody) -> bool {
-        let my_playlist = |id: &str| self.playlist_id.as_deref() == Some(id);
+        let my_playlist = |id: &str| self.playlists.contains(id);
         match body {
             EventBody::DeviceUpserted { device } => {
                 device.id == device_id
-                    && (device.group_id != self.group_id || device.playlist_id != self.own_playlist)
+                    && (device.group_id != self.group_id
+                        || device.playlist_id != self.own_playlist
+                        || device.timezone != self.timezone)
             }
             EventBody::GroupUpserted { group } => self.group_id.as_deref() == Some(&group.id),
             EventBody::PlaylistUpserted { playlist } => my_playlist(&playlist.id),
             EventBody::PlaylistDeleted { playlist_id, .. } => my_playlist(playlist_id),
             EventBody::ContentUpserted { content } => self.content.contains(&content.id),
             EventBody::ContentDeleted { content_id, .. } => self.content.contains(content_id),
+            EventBody::ScheduleUpserted { schedule } => {
+                self.reach.schedules.contains(&schedule.id)
+                    || schedule.spec.targets(device_id, self.group_id.as_deref())
+            }
+            EventBody::ScheduleDeleted { schedule_id, .. } => {
+                self.reach.schedules.contains(schedule_id)
+            }
+            EventBody::DaypartUpserted { daypart } => self.reach.dayparts.contains(&daypart.id),
+            EventBody::DaypartDeleted { daypart_id, .. } => {
+                self.reach.dayparts.contains(daypart_id)
+            }
+            EventBody::TakeoverUpserted { takeover } => takeover.targets(self.group_id.as_deref()),
             EventBody::DeviceDeleted { .. }
             | EventBody::AlertUpserted { .. }
             | EventBody::AlertRuleUpserted { .. }
@@ -50,57 +84,23 @@ impl Watch {
             | EventBody::UserUpserted { .. }
             | EventBody::SessionEnded { .. }
             | EventBody::TokenRevoked { .. }
-            | EventBody::PasswordChanged { .. } => false,
+            | EventBody::PasswordChanged { .. }
+            | EventBody::ExecutionRecorded { .. }
+            | EventBody::DeployUpdated { .. } => false,
         }
     }
 }
 
-/// What a display plays: its own playlist, else its group's, with each item's
-/// URL, hash and duration; and what it was read from, to know when to look again.
-pub async fn manifest_for(
-    core: &Core,
-    org_id: &str,
-    device_id: &str,
-) -> Result<(Manifest, Watch), AppError> {
-    let db = &core.db;
-    let Some(device) = devices::get(db, org_id, device_id).await? else {
-        return Ok((Manifest::default(), Watch::default()));
-    };
-    let group_id = device.group_id.clone();
-    let mut watch = Watch {
-        group_id: group_id.clone(),
-        own_playlist: device.playlist_id.clone(),
-        ..Watch::default()
-    };
-    let mut playlist_id = device.playlist_id.clone();
-    if playlist_id.is_none() {
-        if let Some(group_id) = &group_id {
-            playlist_id = devices::group_playlist(db, org_id, group_id).await?;
-        }
-    }
-    let Some(playlist_id) = playlist_id else {
-        return Ok((Manifest::default(), watch));
-    };
-    watch.playlist_id = Some(playlist_id.clone());
-    let Some(playlist) = playlists::get(db, org_id, &playlist_id).await? else {
-        return Ok((Manifest::default(), watch));
-    };
-    watch.content = playlist
-        .items
-        .iter()
-        .map(|i| i.content_id.clone())
-        .collect();
-    let ids: Vec<&str> = playlist
-        .items
-        .iter()
-        .map(|i| i.content_id.as_str())
-        .collect();
-    let library: HashMap<String, Content> = content::get_many(db, org_id, &ids)
-        .await?
-        .into_iter()
-        .map(|c| (c.id.clone(), c))
-        .collect();
-    let items = playlist
+/// A manifest's name: a hash of everything the player uses.
+fn version_of(m: &Manifest) -> String {
+    let json = serde_json::to_vec(&(&m.timeline, &m.playlists, &m.playlist_id, &m.items))
+        .unwrap_or_default();
+    let digest = Sha256::digest(json);
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn manifest_items(playlist: &Playlist, library: &HashMap<String, Content>) -> Vec<ManifestItem> {
+    playlist
         .items
         .iter()
         .filter_map(|item| {
@@ -123,12 +123,78 @@ pub async fn manifest_for(
                 valid_until: c.valid_until,
             })
         })
-        .collect();
-    let manifest = Manifest {
-        playlist_id: Some(playlist.id),
-        playlist_name: Some(playlist.name),
-        items,
+        .collect()
+}
+
+/// What a display plays: the timeline from the last whole block on, every
+/// playlist it names with each item's URL, hash and duration, and what
+/// plays now; and what it was read from, to know when to look again.
+pub async fn manifest_for(
+    core: &Core,
+    org_id: &str,
+    device_id: &str,
+) -> Result<(Manifest, Watch), AppError> {
+    manifest_at(core, org_id, device_id, now_ms()).await
+}
+
+pub async fn manifest_at(
+    core: &Core,
+    org_id: &str,
+    device_id: &str,
+    now: Millis,
+) -> Result<(Manifest, Watch), AppError> {
+    let db = &core.db;
+    let Some(device) = devices::get(db, org_id, device_id).await? else {
+        return Ok((Manifest::default(), Watch::default()));
     };
+    let from = now - now.rem_euclid(BLOCK_MS);
+    let (segments, plan) = timeline::of_device(db, org_id, &device, from, from + SPAN_MS).await?;
+    let mut watch = Watch {
+        group_id: device.group_id.clone(),
+        own_playlist: device.playlist_id.clone(),
+        timezone: device.timezone.clone(),
+        reach: plan.reach(),
+        renew_at: from + BLOCK_MS,
+        ..Watch::default()
+    };
+    let mut lists: Vec<Playlist> = Vec::new();
+    for id in segments.iter().filter_map(|s| s.playlist_id.as_deref()) {
+        if watch.playlists.insert(id.to_string()) {
+            if let Some(p) = playlists::get(db, org_id, id).await? {
+                lists.push(p);
+            }
+        }
+    }
+    let ids: Vec<&str> = lists
+        .iter()
+        .flat_map(|p| p.items.iter().map(|i| i.content_id.as_str()))
+        .collect();
+    watch.content = ids.iter().map(|id| id.to_string()).collect();
+    let library: HashMap<String, Content> = content::get_many(db, org_id, &ids)
+        .await?
+        .into_iter()
+        .map(|c| (c.id.clone(), c))
+        .collect();
+    let playlists: Vec<ManifestPlaylist> = lists
+        .iter()
+        .map(|p| ManifestPlaylist {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            items: manifest_items(p, &library),
+        })
+        .collect();
+    let now_list = segment_at(&segments, now)
+        .and_then(|s| s.playlist_id.as_deref())
+        .and_then(|id| playlists.iter().find(|p| p.id == id));
+    let mut manifest = Manifest {
+        playlist_id: now_list.map(|p| p.id.clone()),
+        playlist_name: now_list.map(|p| p.name.clone()),
+        items: now_list.map(|p| p.items.clone()).unwrap_or_default(),
+        version: String::new(),
+        timeline: segments,
+        playlists,
+    };
+    manifest.version = version_of(&manifest);
     Ok((manifest, watch))
 }
 
@@ -141,8 +207,10 @@ mod tests {
         let w = Watch {
             group_id: Some("g".into()),
             own_playlist: None,
-            playlist_id: Some("p".into()),
+            timezone: "UTC".into(),
+            playlists: ["p".to_string()].into_iter().collect(),
             content: ["c1".to_string()].into_iter().collect(),
+            ..Watch::default()
         };
         let deleted = |id: &str| EventBody::ContentDeleted {
             content_id: id.into(),

@@ -254,6 +254,19 @@ impl Gateway {
         }
     }
 
+    /// Connections whose manifest timeline needs its next block (it must
+    /// always reach 48 hours ahead) read it again. Returns how many.
+    pub fn renew_due(&self, now: crate::model::Millis) -> usize {
+        self.connections
+            .lock()
+            .unwrap()
+            .values_mut()
+            .filter(|c| c.watch.renew_at != 0 && c.watch.renew_at <= now)
+            .map(|c| c.refresh())
+            .filter(|refreshed| *refreshed)
+            .count()
+    }
+
     /// The connection's loop took its `Refresh`: the next one may be queued.
     fn refreshed(&self, device_id: &str, conn_id: u64) {
         if let Some(c) = self.connections.lock().unwrap().get_mut(device_id) {

@@ -26,10 +26,11 @@ use super::{
     plays, Control, Gateway,
 };
 use crate::{
-    model::{format_pairing_code, DisplayMsg, Manifest, ServerMsg},
+    model::{format_pairing_code, DisplayMsg, Execution, Manifest, ServerMsg},
     server::{
-        core::{ids::sha256_hex, Core},
+        core::{ids::sha256_hex, now_ms, Core},
         devices::store as devices,
+        schedules::deploys,
     },
 };
 
@@ -257,8 +258,46 @@ async fn handle(
             },
             Some(s),
         ) => {
-            gateway.heartbeat(&s.device_id, metrics, !s.manifest.items.is_empty(), playing);
+            let has_items = !s.manifest.playing_at(now_ms()).items.is_empty();
+            gateway.heartbeat(&s.device_id, metrics, has_items, playing);
             Outcome::Done
+        }
+        (DisplayMsg::ManifestReceived { version }, Some(s)) => {
+            if version.is_empty() || version.len() > 64 {
+                return Outcome::Refused("A manifest version is 1 to 64 characters.".into());
+            }
+            match deploys::received(core, &s.org_id, &s.device_id, &version).await {
+                Ok(()) => Outcome::Done,
+                Err(e) => Outcome::Refused(e.to_string()),
+            }
+        }
+        (
+            DisplayMsg::Switched {
+                id,
+                at,
+                playlist_id,
+                source,
+                schedule_id,
+                takeover_id,
+                previous_playlist_id,
+            },
+            Some(s),
+        ) => {
+            let execution = Execution {
+                id: id.clone(),
+                device_id: s.device_id.clone(),
+                at,
+                playlist_id,
+                source,
+                schedule_id,
+                takeover_id,
+                previous_playlist_id,
+                reported: true,
+            };
+            match deploys::executed(core, &s.org_id, &execution).await {
+                Ok(()) => Outcome::said(out.say(ServerMsg::Acked { ids: vec![id] })),
+                Err(e) => Outcome::Refused(e.to_string()),
+            }
         }
         (DisplayMsg::Screenshot { command_id, image }, Some(s)) => {
             match gateway
@@ -432,6 +471,7 @@ async fn start_session(
         .await
         .unwrap_or_default();
     gateway.watch(&device_id, conn_id, watch);
+    sent(core, &org_id, &device_id, &manifest).await;
     let _ = out.say(ServerMsg::Manifest(manifest.clone()));
     Session {
         org_id,
@@ -448,9 +488,18 @@ async fn refresh_manifest(core: &Core, gateway: &Gateway, out: &Outgoing, s: &mu
     if let Ok((manifest, watch)) = manifest_for(core, &s.org_id, &s.device_id).await {
         gateway.watch(&s.device_id, s.conn_id, watch);
         if manifest != s.manifest {
+            sent(core, &s.org_id, &s.device_id, &manifest).await;
             s.manifest = manifest.clone();
             return out.say(ServerMsg::Manifest(manifest));
         }
     }
     true
+}
+
+/// Records that `manifest` goes out to the display (its deploy: "sent").
+/// A failure to record never keeps the manifest from the display.
+async fn sent(core: &Core, org_id: &str, device_id: &str, manifest: &Manifest) {
+    if let Err(e) = deploys::sent(core, org_id, device_id, &manifest.version).await {
+        tracing::warn!(device = %device_id, error = %e, "could not record a deploy");
+    }
 }

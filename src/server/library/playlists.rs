@@ -195,7 +195,8 @@ pub async fn rename(
     Ok(EventBody::PlaylistUpserted { playlist })
 }
 
-/// Refused while a display or a group plays it by default, naming them.
+/// Refused while a display or a group plays it by default, or a schedule or
+/// an unended takeover plays it, naming them.
 pub async fn delete(
     tx: &mut Transaction<'_, Any>,
     org_id: &str,
@@ -212,7 +213,9 @@ pub async fn delete(
     )?;
     let users = sqlx::query(
         "SELECT name FROM devices WHERE org_id = $1 AND playlist_id = $2 \
-         UNION ALL SELECT name FROM device_groups WHERE org_id = $1 AND playlist_id = $2",
+         UNION ALL SELECT name FROM device_groups WHERE org_id = $1 AND playlist_id = $2 \
+         UNION ALL SELECT name FROM schedules WHERE org_id = $1 AND playlist_id = $2 \
+         UNION ALL SELECT name FROM takeovers WHERE org_id = $1 AND playlist_id = $2 AND ended_at IS NULL",
     )
     .bind(org_id)
     .bind(id)
@@ -226,7 +229,7 @@ pub async fn delete(
             .collect();
         let more = users.len().saturating_sub(5);
         return Err(AppError::validation(format!(
-            "“{}” is the default playlist of {}{}. Assign another playlist there first.",
+            "“{}” is used by {}{} (as a default playlist, a schedule or a takeover). Assign another playlist there first.",
             playlist.name,
             names.join(", "),
             if more > 0 {

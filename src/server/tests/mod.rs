@@ -598,6 +598,7 @@ mod attacks;
 mod displays;
 mod library;
 mod nodes;
+mod schedules;
 
 mod api {
     use axum::{

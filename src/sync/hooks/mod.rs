@@ -1,4 +1,4 @@
-//! The data hooks: `use_devices`, `use_library`, `use_alerts`. Each kind of
+//! The data hooks: `use_devices`, `use_library`, `use_alerts`, `use_schedules`. Each kind of
 //! snapshot is fetched by one resource per page load, made on first use and
 //! shared by every component that calls the hook.
 //!
@@ -19,6 +19,7 @@
 mod alerts;
 mod devices;
 mod library;
+mod schedules;
 
 use std::future::Future;
 
@@ -28,6 +29,7 @@ use serde::{de::DeserializeOwned, Serialize};
 pub use alerts::{use_alerts, UseAlertsReturn};
 pub use devices::{use_devices, UseDevicesReturn};
 pub use library::{use_library, UseLibraryReturn};
+pub use schedules::{use_executions, use_schedules, UseSchedulesReturn, EXECUTIONS_SHOWN};
 
 use super::{context::SyncHandle, store::Store, use_sync};
 use crate::error::AppError;
@@ -191,6 +193,7 @@ struct Snapshots {
     devices: StoredValue<Option<UseDevicesReturn>>,
     library: StoredValue<Option<UseLibraryReturn>>,
     alerts: StoredValue<Option<UseAlertsReturn>>,
+    schedules: StoredValue<Option<UseSchedulesReturn>>,
 }
 
 pub(in crate::sync) fn provide_snapshots() {
@@ -199,6 +202,7 @@ pub(in crate::sync) fn provide_snapshots() {
         devices: StoredValue::new(None),
         library: StoredValue::new(None),
         alerts: StoredValue::new(None),
+        schedules: StoredValue::new(None),
     });
 }
 
@@ -241,6 +245,9 @@ pub(in crate::sync) fn seed_loaded() {
         h.source.seed_loaded();
     }
     if let Some(h) = snapshots.alerts.get_value() {
+        h.source.seed_loaded();
+    }
+    if let Some(h) = snapshots.schedules.get_value() {
         h.source.seed_loaded();
     }
 }

@@ -1,12 +1,13 @@
 //! What the store needs to know about each kind of entity: its id and version,
 //! the fields an operator edits, what a change does to it, and which events
-//! carry its confirmed state. The six kinds differ only in those facts, so one
+//! carry its confirmed state. The ten kinds differ only in those facts, so one
 //! `entity!` line per kind states them.
 
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::model::{
-    Alert, AlertRule, Change, Content, Device, DeviceGroup, EventBody, Playlist, Target,
+    Alert, AlertRule, Change, Content, Daypart, Deploy, Device, DeviceGroup, EventBody, Playlist,
+    Schedule, Takeover, Target,
 };
 
 /// An entity a collection holds.
@@ -124,6 +125,30 @@ entity!(AlertRule: Rule,
     fields [threshold, minutes, severity, enabled],
     apply |change, current| change.apply_to_rule(current),
     upserted AlertRuleUpserted { rule });
+
+// A schedule this client adds is the newest until the server says when it was made.
+entity!(Schedule: Schedule,
+    fields [spec],
+    apply |change, current| change.apply_to_schedule(current, i64::MAX),
+    upserted ScheduleUpserted { schedule },
+    deleted ScheduleDeleted { schedule_id });
+
+entity!(Daypart: Daypart,
+    fields [name, start, end],
+    apply |change, current| change.apply_to_daypart(current),
+    upserted DaypartUpserted { daypart },
+    deleted DaypartDeleted { daypart_id });
+
+entity!(Takeover: Takeover,
+    fields [ended_at],
+    apply |change, current| change.apply_to_takeover(current, crate::sync::platform::now_ms() as i64),
+    upserted TakeoverUpserted { takeover });
+
+// Only the server changes deploy states; no change targets them.
+entity!(Deploy: Deploy,
+    fields [sent_version, received_version, playing_playlist_id],
+    apply |_change, current| current.cloned(),
+    upserted DeployUpdated { deploy });
 
 #[cfg(test)]
 mod tests {

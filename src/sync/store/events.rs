@@ -34,19 +34,20 @@ impl Store {
         let Some(last) = events.last().map(|e| e.seq) else {
             return 0;
         };
-        let mut latest: HashMap<&str, i64> = HashMap::new();
+        // Keyed by kind as well: a display's deploy state shares its id.
+        let mut latest: HashMap<(&str, &str), i64> = HashMap::new();
         for e in events
             .iter()
             .filter(|e| e.op_id.is_none() && e.body.coalesces())
         {
-            latest.insert(e.body.entity_id(), e.seq);
+            latest.insert((e.body.kind(), e.body.entity_id()), e.seq);
         }
         let mut apply: Vec<&Event> = events
             .iter()
             .filter(|e| {
                 e.op_id.is_some()
                     || !e.body.coalesces()
-                    || latest.get(e.body.entity_id()) == Some(&e.seq)
+                    || latest.get(&(e.body.kind(), e.body.entity_id())) == Some(&e.seq)
             })
             .collect();
         apply.sort_by_key(|e| e.body.priority()); // stable: seq order within a priority

@@ -12,11 +12,14 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use crate::model::{Alert, AlertRule, Change, Content, Device, DeviceGroup, Event, Playlist};
+use crate::model::{
+    Alert, AlertRule, Change, Content, Daypart, Deploy, Device, DeviceGroup, Event, Playlist,
+    Schedule, Takeover,
+};
 
 /// `collections!(store, c => expr)` (or `collections!(mut store, c => expr)`)
 /// evaluates `expr` once per collection, in this order, and gives the array of
-/// results. The one place the six collections are listed; whatever must visit
+/// results. The one place the ten collections are listed; whatever must visit
 /// every collection goes through it.
 macro_rules! collections {
     (mut $store:expr, $c:ident => $body:expr) => {
@@ -33,6 +36,10 @@ macro_rules! collections {
             { let $c = $($by)+ $store.playlists; $body },
             { let $c = $($by)+ $store.alerts; $body },
             { let $c = $($by)+ $store.rules; $body },
+            { let $c = $($by)+ $store.schedules; $body },
+            { let $c = $($by)+ $store.dayparts; $body },
+            { let $c = $($by)+ $store.takeovers; $body },
+            { let $c = $($by)+ $store.deploys; $body },
         ]
     };
 }
@@ -60,6 +67,11 @@ pub struct Store {
     pub playlists: Collection<Playlist>,
     pub alerts: Collection<Alert>,
     pub rules: Collection<AlertRule>,
+    pub schedules: Collection<Schedule>,
+    pub dayparts: Collection<Daypart>,
+    pub takeovers: Collection<Takeover>,
+    /// Each display's deploy state (system events only), keyed by display id.
+    pub deploys: Collection<Deploy>,
     pending: Vec<PendingOp>,
     /// The last stream `seq` applied.
     seq: i64,
@@ -140,6 +152,23 @@ impl Store {
             self.replay_after(seq);
         }
         a || b
+    }
+
+    /// Seeds schedules, dayparts, takeovers and deploy states from one
+    /// snapshot read at `seq`.
+    pub fn seed_schedules(&mut self, snapshot: &crate::model::SchedulesSnapshot) -> bool {
+        let seq = snapshot.seq;
+        let seeded = [
+            self.schedules.seed(snapshot.schedules.clone(), seq),
+            self.dayparts.seed(snapshot.dayparts.clone(), seq),
+            self.takeovers.seed(snapshot.takeovers.clone(), seq),
+            self.deploys.seed(snapshot.deploys.clone(), seq),
+        ];
+        let any = seeded.iter().any(|s| *s);
+        if any {
+            self.replay_after(seq);
+        }
+        any
     }
 
     fn replay_after(&mut self, seq: i64) {
@@ -223,6 +252,36 @@ impl Store {
                 .position(|k| *k == r.kind)
         };
         self.sorted(&self.rules, |a, b| rank(a).cmp(&rank(b)))
+    }
+
+    /// Schedules by name, as the operator sees them.
+    pub fn schedules(&self) -> Vec<Schedule> {
+        self.sorted(&self.schedules, |a, b| {
+            a.spec
+                .name
+                .to_lowercase()
+                .cmp(&b.spec.name.to_lowercase())
+                .then(a.id.cmp(&b.id))
+        })
+    }
+
+    /// Dayparts by start time.
+    pub fn dayparts(&self) -> Vec<Daypart> {
+        self.sorted(&self.dayparts, |a, b| {
+            a.start.cmp(&b.start).then(a.name.cmp(&b.name))
+        })
+    }
+
+    /// Takeovers, newest first.
+    pub fn takeovers(&self) -> Vec<Takeover> {
+        self.sorted(&self.takeovers, |a, b| {
+            b.starts_at.cmp(&a.starts_at).then(a.id.cmp(&b.id))
+        })
+    }
+
+    /// Deploy states by display id.
+    pub fn deploys(&self) -> Vec<Deploy> {
+        self.sorted(&self.deploys, |a, b| a.id.cmp(&b.id))
     }
 
     /// The confirmed entity a change is about, as JSON (the merge's base).
