@@ -6,7 +6,7 @@ TOOLS_DIR ?= $(HOME)/.cache/vizora-tools
 export PATH := $(TOOLS_DIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export VIZORA_TOOLS_DIR := $(TOOLS_DIR)
 
-.PHONY: run dev test setup build lint unit unit-postgres e2e attacks api-fuzz kill9 soak bench bench-library clean-data
+.PHONY: run dev test setup build lint unit unit-postgres e2e attacks api-fuzz kill9 soak bench bench-library bench-timeline clean-data
 
 setup:
 	@scripts/bootstrap.sh
@@ -74,6 +74,10 @@ bench: build
 ## Library figures: 200 MB upload throughput and peak memory, /content render with 1,000 items.
 bench-library: build
 	scripts/bench-library.sh
+
+## The schedule rule: 10,000 displays × 500 schedules over 48 hours (no server).
+bench-timeline: build
+	./target/release/vizora timeline-bench --displays 10000 --schedules 500 --hours 48
 
 ## Every test: formatting, clippy (server and browser builds), Rust tests, Playwright,
 ## attacks, the API fuzzer and the kill -9 test.

@@ -196,13 +196,16 @@ pub enum Change {
     DeleteDaypart {
         daypart_id: String,
     },
-    /// Puts a playlist on a group (`None`: the whole fleet) from now, above
-    /// every schedule, until `ends_at` or until it is ended.
+    /// Puts a playlist on a group (`None`: the whole fleet) from now (or
+    /// from a later `starts_at`), above every schedule, until `ends_at` or
+    /// until it is ended.
     StartTakeover {
         takeover_id: String,
         name: String,
         playlist_id: String,
         group_id: Option<String>,
+        #[serde(default)]
+        starts_at: Option<Millis>,
         ends_at: Option<Millis>,
     },
     /// Ends a takeover now: its displays return to their schedules. Versioned.
@@ -656,13 +659,14 @@ impl Change {
                 name,
                 playlist_id,
                 group_id,
+                starts_at,
                 ends_at,
             } => Some(Takeover {
                 id: takeover_id.clone(),
                 name: name.trim().to_string(),
                 playlist_id: playlist_id.clone(),
                 group_id: group_id.clone(),
-                starts_at: now,
+                starts_at: starts_at.map_or(now, |s| s.max(now)),
                 ends_at: *ends_at,
                 ended_at: None,
                 version: 0,

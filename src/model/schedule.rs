@@ -644,6 +644,19 @@ pub fn local_rfc3339(tz: Tz, at: Millis) -> String {
     }
 }
 
+/// An instant's wall-clock time in `tz`, `HH:MM`.
+pub fn local_hm(tz: Tz, at: Millis) -> String {
+    match tz.timestamp_millis_opt(at).single() {
+        Some(t) => t.format("%H:%M").to_string(),
+        None => String::new(),
+    }
+}
+
+/// The first instant of local date `day` in `tz`.
+pub fn day_start(tz: Tz, day: NaiveDate) -> Millis {
+    resolve_local(tz, day.and_time(NaiveTime::MIN))
+}
+
 /// An instant as RFC 3339 in UTC (`2027-03-28T01:00:00Z`).
 pub fn utc_rfc3339(at: Millis) -> String {
     local_rfc3339(Tz::UTC, at)

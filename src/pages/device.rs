@@ -11,7 +11,8 @@ use crate::{
     app::use_session,
     components::{ago, fleet::SeverityBadge, status_badge::StatusBadge},
     model::{DeviceDetail, DisplayCommand, EventBody, MetricSample},
-    sync::{platform::now_ms, use_alerts, use_devices, use_library, use_sync},
+    pages::schedules::DisplaySchedule,
+    sync::{platform::now_ms, use_alerts, use_devices, use_library, use_schedules, use_sync},
 };
 
 #[component]
@@ -22,6 +23,7 @@ pub fn DevicePage() -> impl IntoView {
     // Made here rather than first in `Detail`, so the three snapshots load at once.
     use_alerts();
     use_library();
+    use_schedules();
     // Derived, not a memo: read inside each Suspense, it makes that one wait.
     let device = Signal::derive(move || {
         let id = id.get();
@@ -184,6 +186,7 @@ fn Detail(id: Memo<String>) -> impl IntoView {
                 </div>
             </section>
         </div>
+        {move || view! { <DisplaySchedule device_id=id.get()/> }}
         <section class="panel" aria-labelledby="metrics-title">
             <h2 id="metrics-title">"Metrics"</h2>
             <Transition fallback=|| view! { <p class="muted">"Loading metrics…"</p> }>

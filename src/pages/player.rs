@@ -30,7 +30,9 @@ pub fn PlayerPage() -> impl IntoView {
             Phase::Connecting => "connecting",
             Phase::Pairing { .. } => "pairing",
             Phase::Playing => "playing",
-        } data-online=move || player.online.get().to_string()>
+        } data-online=move || player.online.get().to_string()
+          data-playlist=move || player.on_air.with(|a| a.playlist_id.clone().unwrap_or_default())
+          data-source=move || player.on_air.with(|a| a.source.map(|s| s.as_str()).unwrap_or(""))>
             {move || match player.phase.get() {
                 Phase::Connecting => view! { <div class="player-message"><p>"Connecting to Vizora…"</p></div> }.into_any(),
                 Phase::Pairing { code } => view! {

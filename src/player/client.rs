@@ -15,8 +15,9 @@ use web_sys::{MessageEvent, WebSocket};
 
 use super::{
     capture::capture,
-    storage::{forget, load, outbox, save, set_outbox, MANIFEST_KEY, TOKEN_KEY},
-    Phase, Player,
+    playback::report,
+    storage::{forget, load, outbox, save, set_outbox, MANIFEST_KEY, ON_AIR_KEY, TOKEN_KEY},
+    OnAir, Phase, Player,
 };
 use crate::{
     model::{ContentKind, DisplayMsg, Manifest, Metrics, ServerMsg},
@@ -82,8 +83,55 @@ pub fn start(player: Player) {
         started_at: now_ms(),
     });
     CLIENT.with(|cell| *cell.borrow_mut() = Some(c.clone()));
+    if let Some(on_air) = load(ON_AIR_KEY).and_then(|t| serde_json::from_str::<OnAir>(&t).ok()) {
+        player.on_air.set(on_air);
+    }
+    switch_if_due(&c);
+    timeline_loop();
     connect(&c);
     register_cache();
+}
+
+/// How often the player looks at its timeline (a boundary is met within this).
+const TIMELINE_TICK: Duration = Duration::from_millis(500);
+
+/// Follows the timeline by this display's own clock, with or without the
+/// server: at each boundary the new playlist goes on air.
+fn timeline_loop() {
+    set_timeout(
+        || {
+            if let Some(c) = client() {
+                switch_if_due(&c);
+            }
+            timeline_loop();
+        },
+        TIMELINE_TICK,
+    );
+}
+
+/// Puts on air what the timeline says plays now, if that changed, and
+/// reports the switch (kept in the outbox until the server has it).
+fn switch_if_due(c: &Client) {
+    let now = now_ms() as i64;
+    let due = c.player.manifest.with_untracked(|m| OnAir::of(m, now));
+    let was = c.player.on_air.get_untracked();
+    if due == was {
+        return;
+    }
+    save(ON_AIR_KEY, &serde_json::to_string(&due).unwrap_or_default());
+    c.player.on_air.set(due.clone());
+    c.player.slot.update(|s| *s += 1);
+    if let Some(source) = due.source {
+        report(DisplayMsg::Switched {
+            id: crate::sync::platform::new_op_id(),
+            at: now,
+            playlist_id: due.playlist_id,
+            source,
+            schedule_id: due.schedule_id,
+            takeover_id: due.takeover_id,
+            previous_playlist_id: was.playlist_id,
+        });
+    }
 }
 
 /// The service worker that keeps the page and the media for offline play.
@@ -108,8 +156,15 @@ fn prefetch_media() {
         return;
     }
     c.player.manifest.with_untracked(|m| {
-        for item in m.items.iter().filter(|i| i.kind != ContentKind::Web) {
-            let _ = window().fetch_with_str(&item.url);
+        let every = m
+            .items
+            .iter()
+            .chain(m.playlists.iter().flat_map(|p| p.items.iter()));
+        let mut asked = std::collections::HashSet::new();
+        for item in every.filter(|i| i.kind != ContentKind::Web) {
+            if asked.insert(item.url.as_str()) {
+                let _ = window().fetch_with_str(&item.url);
+            }
         }
     });
 }
@@ -277,17 +332,32 @@ fn handle(c: &Rc<Client>, msg: ServerMsg) {
         }
         ServerMsg::Manifest(m) => {
             save(MANIFEST_KEY, &serde_json::to_string(&m).unwrap_or_default());
-            let changed = c.player.manifest.with_untracked(|old| old.items != m.items);
+            let now = now_ms() as i64;
+            let changed = c
+                .player
+                .manifest
+                .with_untracked(|old| old.playing_at(now).items != m.playing_at(now).items);
+            if !m.version.is_empty() {
+                send(
+                    c,
+                    &DisplayMsg::ManifestReceived {
+                        version: m.version.clone(),
+                    },
+                );
+            }
             c.player.manifest.set(m);
+            prefetch_media();
             if changed {
                 c.player.slot.update(|s| *s += 1);
-                prefetch_media();
             }
+            switch_if_due(c);
         }
         ServerMsg::Acked { ids } => {
             let mut pending = outbox();
             pending.retain(|m| match m {
-                DisplayMsg::Played { id, .. } | DisplayMsg::Error { id, .. } => !ids.contains(id),
+                DisplayMsg::Played { id, .. }
+                | DisplayMsg::Error { id, .. }
+                | DisplayMsg::Switched { id, .. } => !ids.contains(id),
                 _ => true,
             });
             set_outbox(&pending);
@@ -312,7 +382,9 @@ fn handle(c: &Rc<Client>, msg: ServerMsg) {
         ServerMsg::Unpaired { .. } => {
             forget(TOKEN_KEY);
             forget(MANIFEST_KEY);
+            forget(ON_AIR_KEY);
             c.player.manifest.set(Manifest::default());
+            c.player.on_air.set(OnAir::default());
             c.player.phase.set(Phase::Connecting);
         }
         ServerMsg::Refused { message } => {

@@ -24,7 +24,7 @@ pub use self::{
     client::start,
     playback::{advance, failed, showing},
 };
-use crate::model::{Manifest, ManifestItem};
+use crate::model::{Manifest, ManifestItem, Millis, Source};
 
 /// Where the player is in its life: waiting for the server, showing a
 /// pairing code, or playing (its manifest, or a message that it is empty).
@@ -35,6 +35,28 @@ pub enum Phase {
     Playing,
 }
 
+/// What the player's timeline put on screen, as it last switched to it.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OnAir {
+    pub playlist_id: Option<String>,
+    pub source: Option<Source>,
+    pub schedule_id: Option<String>,
+    pub takeover_id: Option<String>,
+}
+
+impl OnAir {
+    /// What `manifest` says plays at `now`, by this display's own clock.
+    pub fn of(manifest: &Manifest, now: Millis) -> Self {
+        let playing = manifest.playing_at(now);
+        Self {
+            playlist_id: playing.playlist_id.map(str::to_string),
+            source: playing.segment.map(|s| s.source),
+            schedule_id: playing.segment.and_then(|s| s.schedule_id.clone()),
+            takeover_id: playing.segment.and_then(|s| s.takeover_id.clone()),
+        }
+    }
+}
+
 /// The player's reactive state, shared by the view and the protocol client.
 #[derive(Clone, Copy)]
 pub struct Player {
@@ -42,6 +64,9 @@ pub struct Player {
     pub name: RwSignal<String>,
     pub online: RwSignal<bool>,
     pub manifest: RwSignal<Manifest>,
+    /// What plays now by the timeline; the client moves it on at each
+    /// boundary (by the display's clock, server or no server).
+    pub on_air: RwSignal<OnAir>,
     /// Which slot of the loop is showing; bumps on every advance, so a timer
     /// from an earlier slot does nothing.
     pub slot: RwSignal<u64>,
@@ -55,15 +80,23 @@ impl Player {
             name: RwSignal::new(String::new()),
             online: RwSignal::new(false),
             manifest: RwSignal::new(Manifest::default()),
+            on_air: RwSignal::new(OnAir::default()),
             slot: RwSignal::new(0),
         }
     }
 
-    /// The item for the current slot among those valid now.
+    /// The item for the current slot among those of the playlist on air
+    /// that are valid now.
     pub fn current(&self, now: i64) -> Option<ManifestItem> {
         let slot = self.slot.get();
+        self.on_air.track();
         self.manifest.with(|m| {
-            let valid: Vec<&ManifestItem> = m.items.iter().filter(|i| i.valid_at(now)).collect();
+            let valid: Vec<&ManifestItem> = m
+                .playing_at(now)
+                .items
+                .iter()
+                .filter(|i| i.valid_at(now))
+                .collect();
             if valid.is_empty() {
                 None
             } else {

@@ -19,7 +19,7 @@ use crate::{
 /// The proof of play to send when a slot ends, and that slot.
 type PendingPlay = Option<(u64, Box<dyn FnOnce()>)>;
 /// Queues a message for the server until it is acknowledged.
-fn report(msg: DisplayMsg) {
+pub(super) fn report(msg: DisplayMsg) {
     let mut pending = outbox();
     pending.push(msg.clone());
     set_outbox(&pending);
@@ -37,7 +37,7 @@ pub fn showing(player: Player, item: &ManifestItem, slot: u64) {
             report(DisplayMsg::Played {
                 id: new_op_id(),
                 content_id: item.content_id.clone(),
-                playlist_id: player.manifest.with_untracked(|m| m.playlist_id.clone()),
+                playlist_id: player.on_air.with_untracked(|a| a.playlist_id.clone()),
                 started_at: started as i64,
                 duration_ms: (now_ms() - started) as i64,
             });

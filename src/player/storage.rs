@@ -9,6 +9,8 @@ use crate::model::DisplayMsg;
 pub(super) const TOKEN_KEY: &str = "vizora.player.token";
 pub(super) const MANIFEST_KEY: &str = "vizora.player.manifest";
 const OUTBOX_KEY: &str = "vizora.player.outbox";
+/// What the timeline last put on screen (a reload does not report it again).
+pub(super) const ON_AIR_KEY: &str = "vizora.player.on-air";
 
 fn storage() -> Option<web_sys::Storage> {
     window().local_storage().ok().flatten()

@@ -77,6 +77,17 @@ pub enum Command {
         #[arg(long, default_value_t = 10)]
         heartbeat_seconds: u64,
     },
+    /// Time the schedule rule for a synthetic fleet (no database, no server).
+    TimelineBench {
+        #[arg(long, default_value_t = 10_000)]
+        displays: usize,
+        #[arg(long, default_value_t = 500)]
+        schedules: usize,
+        #[arg(long, default_value_t = 100)]
+        groups: usize,
+        #[arg(long, default_value_t = 48)]
+        hours: i64,
+    },
     /// Manage operator accounts.
     User {
         #[command(subcommand)]
@@ -181,6 +192,17 @@ pub async fn main() -> ExitCode {
             })
             .await
         }
+        Command::TimelineBench {
+            displays,
+            schedules,
+            groups,
+            hours,
+        } => super::tools::timeline_bench::run(super::tools::timeline_bench::BenchArgs {
+            displays,
+            schedules,
+            groups,
+            hours,
+        }),
         Command::Migrate => cli.global.open_db().await.map(|_| {
             println!("migrations applied to {}", cli.global.database_url());
         }),

@@ -73,6 +73,11 @@ pub async fn serve(args: Serve) -> Result<(), String> {
     );
     // Temp files of uploads a previous run did not finish.
     library::media::clear_temp(&state.core.media_dir).await;
+    if let Some(first) = first.as_ref().filter(|f| f.displays > 0) {
+        // The demo's signage day: images, playlists, dayparts, schedules.
+        let org = orgs::find(&state.core.db, None).await?;
+        tools::demo_day::seed(&state.core, &org.0, &first.email).await?;
+    }
     tokio::spawn(tasks::housekeeping(state.clone()));
     tokio::spawn(tasks::fleet_ticker(state.clone()));
     let listener = tokio::net::TcpListener::bind(addr)

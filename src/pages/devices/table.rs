@@ -9,8 +9,8 @@ use super::{Dialogs, Filters, Showing, SortKey};
 use crate::{
     app::use_session,
     components::{ago, status_badge::StatusBadge},
-    model::{Change, Device, DeviceGroup, DeviceStatus, Playlist},
-    sync::{platform::now_ms, use_devices, use_library, use_sync},
+    model::{Change, DeployState, Device, DeviceGroup, DeviceStatus, Playlist},
+    sync::{platform::now_ms, use_devices, use_library, use_schedules, use_sync},
 };
 
 pub(super) fn group_name(groups: &[DeviceGroup], id: Option<&str>) -> String {
@@ -272,6 +272,17 @@ pub(super) fn DeviceTable(filters: Filters, dialogs: Dialogs) -> impl IntoView {
     let total = Memo::new(move |_| devices.devices.with(Vec::len));
     // "Last seen" is relative: it is brought up to date whenever the fleet changes.
     let now = RwSignal::new(now_ms());
+    // Displays whose player has not acknowledged its latest manifest within a minute.
+    let deploys = use_schedules().deploys;
+    let late = Memo::new(move |_| {
+        let at = now.get() as i64;
+        deploys.with(|all| {
+            all.iter()
+                .filter(|d| d.state(at) == DeployState::Late)
+                .map(|d| d.id.clone())
+                .collect::<std::collections::HashSet<String>>()
+        })
+    });
     Effect::new(move |_| {
         devices.devices.track();
         now.set(now_ms());
@@ -301,7 +312,7 @@ pub(super) fn DeviceTable(filters: Filters, dialogs: Dialogs) -> impl IntoView {
                     <tr class="empty"><td colspan="8">"No display matches. Clear the search or filters, or add a display."</td></tr>
                 </Show>
                 <For each=move || rows.get() key=|r| r.device.id.clone() let:row>
-                    <DeviceRow id=row.device.id by_id now dialogs/>
+                    <DeviceRow id=row.device.id by_id now late dialogs/>
                 </For>
             </tbody>
         </table>
@@ -313,6 +324,7 @@ fn DeviceRow(
     id: String,
     by_id: Memo<HashMap<String, Row>>,
     now: RwSignal<f64>,
+    late: Memo<std::collections::HashSet<String>>,
     dialogs: Dialogs,
 ) -> impl IntoView {
     let session = use_session();
@@ -348,7 +360,11 @@ fn DeviceRow(
             <td>{move || view! { <StatusBadge status=status.get()/> }}</td>
             <td>{move || row.with(|r| ago(r.as_ref().and_then(|r| r.device.last_seen), now.get()))}</td>
             <td>{cell(|r| r.device.timezone.clone())}</td>
-            <td class="playlist">{cell(|r| r.playlist.clone())}</td>
+            <td class="playlist">{cell(|r| r.playlist.clone())}
+                {move || late.with(|l| l.contains(&id.get_value())).then(|| view! {
+                    <span class="deploy late" data-deploy="Not received" title="The player has not acknowledged the latest manifest for over a minute">" not received"</span>
+                })}
+            </td>
             <td class="tags">{move || tags.get().into_iter().map(|t| view! { <span class="tag">{t}</span> }).collect_view()}</td>
             <Show when=move || session.can_edit()>
                 <td class="actions">

@@ -64,8 +64,13 @@ pub async fn apply(ctx: ChangeCtx<'_>, change: &Change) -> Result<Applied, AppEr
             name,
             playlist_id,
             group_id,
+            starts_at,
             ends_at,
         } => {
+            let when = store::When {
+                starts_at: *starts_at,
+                ends_at: *ends_at,
+            };
             store::start_takeover(
                 tx,
                 org_id,
@@ -73,7 +78,7 @@ pub async fn apply(ctx: ChangeCtx<'_>, change: &Change) -> Result<Applied, AppEr
                 name,
                 playlist_id,
                 group_id.as_deref(),
-                *ends_at,
+                when,
             )
             .await
         }

@@ -342,6 +342,9 @@ pub struct NewTakeover {
     pub playlist_id: String,
     /// `null` or absent: every display of the organization.
     pub group_id: Option<String>,
+    /// When it starts (milliseconds since the epoch); absent or past: now.
+    #[schema(minimum = 0)]
+    pub starts_at: Option<Millis>,
     /// When it ends by itself (milliseconds since the epoch, in the future);
     /// absent: until it is ended.
     #[schema(minimum = 0)]
@@ -363,6 +366,7 @@ pub(super) async fn start_takeover(
         name: body.name,
         playlist_id: body.playlist_id,
         group_id: body.group_id,
+        starts_at: body.starts_at,
         ends_at: body.ends_at,
     };
     let t = takeover_of(run(&core, &user, &key, None, change).await?)?;

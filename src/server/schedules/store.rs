@@ -195,28 +195,28 @@ async fn exists(
 }
 
 /// What a schedule refers to must be in the organization: its playlist,
-/// its display or group, its daypart.
+/// its display or group, its daypart (404 naming the one that is not).
 async fn check_refs(
     tx: &mut Transaction<'_, Any>,
     org_id: &str,
     spec: &ScheduleSpec,
 ) -> Result<(), AppError> {
     if !exists(tx, "playlists", org_id, &spec.playlist_id).await? {
-        return Err(AppError::validation("That playlist does not exist."));
+        return Err(AppError::not_found("That playlist does not exist."));
     }
     if let Some(id) = &spec.device_id {
         if !exists(tx, "devices", org_id, id).await? {
-            return Err(AppError::validation("That display does not exist."));
+            return Err(AppError::not_found("That display does not exist."));
         }
     }
     if let Some(id) = &spec.group_id {
         if !exists(tx, "device_groups", org_id, id).await? {
-            return Err(AppError::validation("That group does not exist."));
+            return Err(AppError::not_found("That group does not exist."));
         }
     }
     if let Some(id) = &spec.daypart_id {
         if !exists(tx, "dayparts", org_id, id).await? {
-            return Err(AppError::validation("That daypart does not exist."));
+            return Err(AppError::not_found("That daypart does not exist."));
         }
     }
     Ok(())
@@ -474,6 +474,13 @@ pub async fn delete_daypart(
     })
 }
 
+/// When a takeover runs: from `starts_at` (now if absent or past) to
+/// `ends_at` (until ended if absent).
+pub struct When {
+    pub starts_at: Option<Millis>,
+    pub ends_at: Option<Millis>,
+}
+
 pub async fn start_takeover(
     tx: &mut Transaction<'_, Any>,
     org_id: &str,
@@ -481,14 +488,16 @@ pub async fn start_takeover(
     name: &str,
     playlist_id: &str,
     group_id: Option<&str>,
-    ends_at: Option<Millis>,
+    when: When,
 ) -> Result<EventBody, AppError> {
     validate_id(id, "A takeover id")?;
     let name = validate_takeover_name(name).map_err(AppError::validation)?;
     let now = now_ms();
-    if ends_at.is_some_and(|e| e <= now) {
+    let starts_at = when.starts_at.map_or(now, |s| s.max(now));
+    let ends_at = when.ends_at;
+    if ends_at.is_some_and(|e| e <= starts_at) {
         return Err(AppError::validation(
-            "A takeover's end must be in the future.",
+            "A takeover's end must be after its start, in the future.",
         ));
     }
     if sqlx::query("SELECT id FROM takeovers WHERE id = $1")
@@ -502,11 +511,11 @@ pub async fn start_takeover(
         ));
     }
     if !exists(tx, "playlists", org_id, playlist_id).await? {
-        return Err(AppError::validation("That playlist does not exist."));
+        return Err(AppError::not_found("That playlist does not exist."));
     }
     if let Some(g) = group_id {
         if !exists(tx, "device_groups", org_id, g).await? {
-            return Err(AppError::validation("That group does not exist."));
+            return Err(AppError::not_found("That group does not exist."));
         }
     }
     let takeover = Takeover {
@@ -514,22 +523,23 @@ pub async fn start_takeover(
         name,
         playlist_id: playlist_id.to_string(),
         group_id: group_id.map(str::to_string),
-        starts_at: now,
+        starts_at,
         ends_at,
         ended_at: None,
         version: 1,
     };
     sqlx::query(
         "INSERT INTO takeovers (id, org_id, name, playlist_id, group_id, starts_at, ends_at, ended_at, version, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, 1, $6)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, 1, $8)",
     )
     .bind(id)
     .bind(org_id)
     .bind(&takeover.name)
     .bind(playlist_id)
     .bind(group_id)
-    .bind(now)
+    .bind(starts_at)
     .bind(ends_at)
+    .bind(now)
     .execute(&mut **tx)
     .await?;
     Ok(EventBody::TakeoverUpserted { takeover })
@@ -550,7 +560,8 @@ pub async fn end_takeover(
         base,
     )?;
     let now = now_ms();
-    if !takeover.active_at(now) {
+    // Running or not started yet (ending that cancels it); not once over.
+    if takeover.until().is_some_and(|u| u <= now) {
         return Err(AppError::Conflict {
             message: format!("“{}” has already ended.", takeover.name),
             current: serde_json::to_value(&takeover).ok(),

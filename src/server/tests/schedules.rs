@@ -230,7 +230,7 @@ async fn schedule_ops_are_versioned_idempotent_and_for_one_organizations_editors
     )
     .await;
     assert!(
-        matches!(&borrowed, Err(AppError::Validation { message }) if message.contains("playlist")),
+        matches!(&borrowed, Err(AppError::NotFound { message }) if message.contains("playlist")),
         "{borrowed:?}"
     );
     let listed = crate::server::schedules::store::list_schedules(&core.db, &f.stranger.org_id)
@@ -425,6 +425,7 @@ async fn the_manifest_carries_the_timeline_and_follows_schedules_and_takeovers()
             name: "Fire drill".into(),
             playlist_id: alarm.clone(),
             group_id: None,
+            starts_at: None,
             ends_at: None,
         }),
     )

@@ -2,5 +2,7 @@
 //! displays over the real device protocol, and the load test.
 
 pub mod demo;
+pub mod demo_day;
 pub mod loadtest;
 pub mod simulator;
+pub mod timeline_bench;

@@ -286,6 +286,8 @@ where
 {
     let mut interval = Duration::from_secs(10);
     let mut manifest = Manifest::default();
+    // What the timeline put on air, as the browser player keeps it.
+    let mut on_air: Option<crate::player::OnAir> = None;
     let mut slot = 0usize;
     let mut beat = tokio::time::interval(interval);
     let mut next_play = tokio::time::Instant::now() + Duration::from_secs(5);
@@ -305,8 +307,12 @@ where
                         beat = tokio::time::interval(interval);
                     }
                     Ok(ServerMsg::Manifest(m)) => {
+                        let ack = DisplayMsg::ManifestReceived { version: m.version.clone() };
                         manifest = m;
                         slot = 0;
+                        if !manifest.version.is_empty() && tx.send(text(&ack)).await.is_err() {
+                            return Ended::Dropped { long: false };
+                        }
                     }
                     Ok(ServerMsg::Unpaired { .. }) => return Ended::Unpaired,
                     Ok(ServerMsg::Command { id, command: crate::model::DisplayCommand::Screenshot }) => {
@@ -343,13 +349,34 @@ where
                 }
             }
             _ = tokio::time::sleep_until(next_play) => {
-                let item = (!manifest.items.is_empty()).then(|| manifest.items[slot % manifest.items.len()].clone());
+                // The timeline by this display's clock, as a real player follows it.
+                let now = now_ms();
+                let playing = manifest.playing_at(now);
+                let items = playing.items.to_vec();
+                let playlist_id = playing.playlist_id.map(str::to_string);
+                let due = crate::player::OnAir::of(&manifest, now);
+                if let (Some(source), true) = (due.source, on_air.as_ref() != Some(&due)) {
+                    let switched = DisplayMsg::Switched {
+                        id: new_id(),
+                        at: now,
+                        playlist_id: due.playlist_id.clone(),
+                        source,
+                        schedule_id: due.schedule_id.clone(),
+                        takeover_id: due.takeover_id.clone(),
+                        previous_playlist_id: on_air.take().and_then(|a| a.playlist_id),
+                    };
+                    on_air = Some(due);
+                    if tx.send(text(&switched)).await.is_err() {
+                        return Ended::Dropped { long: false };
+                    }
+                }
+                let item = (!items.is_empty()).then(|| items[slot % items.len()].clone());
                 let wait = match item {
                     Some(item) => {
                         let played = DisplayMsg::Played {
                             id: new_id(),
                             content_id: item.content_id.clone(),
-                            playlist_id: manifest.playlist_id.clone(),
+                            playlist_id: playlist_id.clone(),
                             started_at: now_ms() - item.duration_ms,
                             duration_ms: item.duration_ms,
                         };
@@ -358,7 +385,7 @@ where
                         }
                         stats.plays.fetch_add(1, Ordering::Relaxed);
                         slot += 1;
-                        manifest.items[slot % manifest.items.len()].duration_ms.max(1_000)
+                        items[slot % items.len()].duration_ms.max(1_000)
                     }
                     None => 5_000,
                 };

@@ -417,4 +417,52 @@ mod tests {
             Some(2)
         );
     }
+
+    #[test]
+    fn schedules_fold_like_the_rest_and_a_deploy_does_not_hide_its_display() {
+        let mut s = seeded();
+        s.seed_schedules(&crate::model::SchedulesSnapshot {
+            seq: 10,
+            ..Default::default()
+        });
+        let spec: crate::model::ScheduleSpec = serde_json::from_value(serde_json::json!({
+            "name": " Breakfast ", "playlist_id": "p", "group_id": "g",
+            "starts_on": "2027-03-01", "recurrence": {"every": "day"}
+        }))
+        .unwrap();
+        s.push(
+            Op {
+                op_id: "mk".into(),
+                base_version: None,
+                change: Change::CreateSchedule {
+                    schedule_id: "s".into(),
+                    spec,
+                },
+            },
+            0.0,
+        )
+        .unwrap();
+        assert_eq!(s.schedules().len(), 1, "a pending create shows at once");
+        s.rollback("mk");
+        assert!(s.schedules().is_empty());
+        // A display's deploy state shares the display's id; in one batch
+        // both the display and its deploy state apply.
+        let deploy = Event {
+            seq: 12,
+            at: 0,
+            op_id: None,
+            actor: None,
+            body: crate::model::EventBody::DeployUpdated {
+                deploy: crate::model::Deploy {
+                    id: "a".into(),
+                    sent_version: Some("v1".into()),
+                    version: 1,
+                    ..Default::default()
+                },
+            },
+        };
+        s.apply_stream_batch(vec![upserted(11, None, device("a", "Renamed", 2)), deploy]);
+        assert_eq!(s.device("a").unwrap().name, "Renamed");
+        assert_eq!(s.deploys()[0].sent_version.as_deref(), Some("v1"));
+    }
 }
