@@ -92,7 +92,9 @@ pub fn DisplaySchedule(device_id: String) -> impl IntoView {
             })}
             <h3>"Switches"</h3>
             {move || {
-                let rows = executions.get();
+                let Some(rows) = executions.get() else {
+                    return view! { <p class="muted">"Loading switches…"</p> }.into_any();
+                };
                 if rows.is_empty() {
                     return view! { <p class="muted">"No switch reported yet."</p> }.into_any();
                 }

@@ -333,7 +333,9 @@ fn Executions() -> impl IntoView {
         <section class="panel executions" aria-label="Recent switches">
             <h2>"Recent switches"</h2>
             {move || {
-                let rows = executions.get();
+                let Some(rows) = executions.get() else {
+                    return view! { <p class="muted">"Loading switches…"</p> }.into_any();
+                };
                 if rows.is_empty() {
                     return view! { <p class="muted">"No display has switched playlists yet."</p> }.into_any();
                 }

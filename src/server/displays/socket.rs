@@ -27,6 +27,7 @@ use super::{
 };
 use crate::{
     model::{format_pairing_code, DisplayMsg, Execution, Manifest, ServerMsg},
+    player::OnAir,
     server::{
         core::{ids::sha256_hex, now_ms, Core},
         devices::store as devices,
@@ -45,6 +46,12 @@ pub const MAX_STRIKES: u32 = 10;
 /// How often a display showing a code looks for its claim (a claim made on
 /// this node wakes it at once).
 const CLAIM_CHECK: Duration = Duration::from_secs(2);
+/// How often the server looks at a connected display's timeline, to record
+/// the switches of a player that does not report them itself.
+const SWITCH_CHECK: Duration = Duration::from_secs(1);
+/// How long after a due switch the server waits for the player's own
+/// `switched` before recording one of its own (`reported: false`).
+const SWITCH_GRACE_MS: i64 = 5_000;
 
 pub async fn handler(
     State(core): State<Core>,
@@ -81,6 +88,13 @@ pub(super) struct Session {
     pub(super) device_id: String,
     conn_id: u64,
     manifest: Manifest,
+    /// The player reports its switches (it sent `switched`): nothing to derive.
+    reports: bool,
+    /// The playlist the display was last known to play (its deploy state).
+    playing: Option<String>,
+    /// A switch the timeline made at this instant that the player has not
+    /// reported yet.
+    due: Option<(i64, OnAir)>,
 }
 
 /// The queue to the display's writer. `say` is false when the display is
@@ -142,6 +156,7 @@ where
         since: Instant::now(),
     };
     let mut claim_check = tokio::time::interval(CLAIM_CHECK);
+    let mut switch_check = tokio::time::interval(SWITCH_CHECK);
     loop {
         let keep_going = tokio::select! {
             text = incoming.next() => {
@@ -179,6 +194,12 @@ where
             },
             _ = claim_check.tick(), if offer.is_some() => {
                 check_claim(&core, &gateway, &out, &control_tx, &mut session, &mut offer).await
+            }
+            _ = switch_check.tick(), if session.as_ref().is_some_and(|s| !s.reports) => {
+                if let Some(s) = session.as_mut() {
+                    derive_switch(&core, s).await;
+                }
+                true
             }
         };
         if !keep_going {
@@ -283,6 +304,8 @@ async fn handle(
             },
             Some(s),
         ) => {
+            s.reports = true;
+            s.due = None;
             let execution = Execution {
                 id: id.clone(),
                 device_id: s.device_id.clone(),
@@ -473,11 +496,59 @@ async fn start_session(
     gateway.watch(&device_id, conn_id, watch);
     sent(core, &org_id, &device_id, &manifest).await;
     let _ = out.say(ServerMsg::Manifest(manifest.clone()));
+    let playing = deploys::playing(&core.db, &org_id, &device_id)
+        .await
+        .unwrap_or_default();
     Session {
         org_id,
         device_id,
         conn_id,
         manifest,
+        reports: false,
+        playing,
+        due: None,
+    }
+}
+
+/// For a player that does not report its switches: when its timeline has
+/// put another playlist on air and no `switched` came within the grace
+/// period, the server records the switch itself (`reported: false`).
+async fn derive_switch(core: &Core, s: &mut Session) {
+    let now = now_ms();
+    let on_air = OnAir::of(&s.manifest, now);
+    if on_air.source.is_none() || on_air.playlist_id == s.playing {
+        s.due = None;
+        return;
+    }
+    let since = match &s.due {
+        Some((at, due)) if *due == on_air => *at,
+        _ => {
+            s.due = Some((now, on_air));
+            return;
+        }
+    };
+    if now - since < SWITCH_GRACE_MS {
+        return;
+    }
+    let execution = Execution {
+        id: crate::server::core::new_id(),
+        device_id: s.device_id.clone(),
+        at: since,
+        playlist_id: on_air.playlist_id.clone(),
+        source: on_air.source.unwrap_or(crate::model::Source::None),
+        schedule_id: on_air.schedule_id.clone(),
+        takeover_id: on_air.takeover_id.clone(),
+        previous_playlist_id: s.playing.clone(),
+        reported: false,
+    };
+    match deploys::executed(core, &s.org_id, &execution).await {
+        Ok(()) => {
+            s.playing = on_air.playlist_id;
+            s.due = None;
+        }
+        Err(e) => {
+            tracing::warn!(device = %s.device_id, error = %e, "could not record a derived switch")
+        }
     }
 }
 

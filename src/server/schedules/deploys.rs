@@ -37,6 +37,18 @@ pub async fn list(db: &Db, org_id: &str) -> Result<Vec<Deploy>, AppError> {
     Ok(rows.iter().map(deploy_of).collect())
 }
 
+/// The playlist a display was last known to play (from its switches).
+pub async fn playing(db: &Db, org_id: &str, device_id: &str) -> Result<Option<String>, AppError> {
+    let row: Option<(Option<String>,)> = sqlx::query_as(
+        "SELECT playing_playlist_id FROM manifest_deploys WHERE org_id = $1 AND device_id = $2",
+    )
+    .bind(org_id)
+    .bind(device_id)
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(row.and_then(|r| r.0))
+}
+
 async fn find(
     tx: &mut Transaction<'_, Any>,
     org_id: &str,

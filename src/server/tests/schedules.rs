@@ -703,3 +703,50 @@ async fn the_rest_api_creates_schedules_and_answers_a_display_timeline() {
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
 }
+
+#[tokio::test]
+async fn a_player_that_does_not_report_its_switches_gets_them_derived() {
+    let f = fixture().await;
+    let core = &f.state.core;
+    let mut feed = core.hub.subscribe(&f.editor.org_id).await.unwrap();
+    // This "player" only listens: it never sends `switched`.
+    let (mut d, device_id, _token) = paired_on(&f.state, &f.editor, "Old player").await;
+    let p = playlist(&f, "Loop").await;
+    change::apply(
+        core,
+        &f.editor,
+        versioned(
+            1,
+            Change::UpdateDevice {
+                device_id: device_id.clone(),
+                patch: DevicePatch {
+                    playlist_id: Some(Some(p.clone())),
+                    ..Default::default()
+                },
+            },
+        ),
+    )
+    .await
+    .unwrap();
+    let m = next_manifest(&mut d).await;
+    assert_eq!(m.playing_at(now_ms()).playlist_id, Some(p.as_str()));
+    let wanted = p.clone();
+    let wait = async {
+        loop {
+            match feed.recv().await {
+                Ok(shared) => {
+                    if let EventBody::ExecutionRecorded { execution } = &shared.event.body {
+                        return execution.clone();
+                    }
+                }
+                Err(e) => panic!("the feed ended: {e}"),
+            }
+        }
+    };
+    let e = tokio::time::timeout(Duration::from_secs(15), wait)
+        .await
+        .expect("no derived switch");
+    assert_eq!(e.playlist_id.as_deref(), Some(wanted.as_str()));
+    assert_eq!((e.reported, e.source), (false, Source::Default));
+    assert_eq!(e.device_id, device_id);
+}

@@ -86,15 +86,23 @@ pub const EXECUTIONS_SHOWN: usize = 50;
 
 /// The latest switches (of one display with `device_id`), newest first: the
 /// ones fetched when the page opened plus those the stream brought since.
-pub fn use_executions(device_id: Option<String>) -> Signal<Vec<Execution>> {
+/// `None` until the page has hydrated and the first fetch is in: the list
+/// moves by the second, so it is drawn in the browser only (the server
+/// renders the placeholder, and hydration finds the same).
+pub fn use_executions(device_id: Option<String>) -> Signal<Option<Vec<Execution>>> {
     let sync = use_sync();
     let filter = device_id.clone();
     let fetched = Resource::new(
         move || sync.refetch.get(),
         move |_| fetch_executions(filter.clone()),
     );
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     let live = Memo::new(move |_| {
-        let mut all: Vec<Execution> = fetched.get().and_then(Result::ok).unwrap_or_default();
+        if !hydrated.get() {
+            return None;
+        }
+        let mut all: Vec<Execution> = fetched.get()?.unwrap_or_default();
         sync.store.with(|s| {
             for e in s.recent() {
                 if let EventBody::ExecutionRecorded { execution } = &e.body {
@@ -108,7 +116,7 @@ pub fn use_executions(device_id: Option<String>) -> Signal<Vec<Execution>> {
         });
         all.sort_by(|a, b| b.at.cmp(&a.at).then(a.id.cmp(&b.id)));
         all.truncate(EXECUTIONS_SHOWN);
-        all
+        Some(all)
     });
     Signal::derive(move || live.get())
 }
