@@ -46,7 +46,7 @@ test('every page shows its real content or empty state, not "coming soon"', asyn
   for (const [path, heading, body] of [
     ['/content', 'Content', '.content-grid, .empty-state'],
     ['/playlists', 'Playlists', '.playlist-list'],
-    ['/schedules', 'Schedules', 'table'],
+    ['/schedules', 'Schedules', '.week-grid'],
     ['/health', 'Health', 'table'],
     ['/analytics', 'Analytics', 'table'],
     ['/settings', 'Settings', 'table'],

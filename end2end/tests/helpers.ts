@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { expect, type Browser, type Page } from '@playwright/test';
@@ -70,4 +70,26 @@ export async function rename(page: Page, from: string, to: string): Promise<void
   await dialog.getByLabel('Name').fill(to);
   await dialog.getByRole('button', { name: 'Save' }).click();
   await expect(row(page, to)).toBeVisible();
+}
+
+/**
+ * A server of its own on `port` (a fresh data directory, `who` as its admin),
+ * for specs that stop it while a screen keeps going. Resolves once it is ready.
+ */
+export async function startOwnServer(port: number, dataDir: string, who: { email: string; password: string }): Promise<ChildProcess> {
+  const bin = path.join(ROOT, process.env.VIZORA_BIN ?? 'target/release/vizora');
+  const child = spawn(bin, ['serve', '--bind', `127.0.0.1:${port}`, '--data-dir', dataDir, '--config', 'end2end/vizora.e2e.toml'], {
+    cwd: ROOT,
+    env: { ...process.env, VIZORA_ADMIN_EMAIL: who.email, VIZORA_ADMIN_PASSWORD: who.password, VIZORA_LOG: 'warn' },
+    stdio: 'ignore',
+  });
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) return child;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('server did not start');
 }

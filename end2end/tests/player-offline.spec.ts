@@ -1,34 +1,17 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
+import { startOwnServer } from './helpers';
 import { png } from './media';
 
 // Its own server, so it can be stopped while the screen keeps playing.
-const ROOT = path.resolve(__dirname, '..', '..');
-const BIN = path.join(ROOT, process.env.VIZORA_BIN ?? 'target/release/vizora');
 const PORT = 3112;
 const BASE = `http://127.0.0.1:${PORT}`;
 const ADMIN = { email: 'offline@vizora.test', password: 'offline-password-1' };
 
-async function start(dataDir: string): Promise<ChildProcess> {
-  const child = spawn(BIN, ['serve', '--bind', `127.0.0.1:${PORT}`, '--data-dir', dataDir, '--config', 'end2end/vizora.e2e.toml'], {
-    cwd: ROOT,
-    env: { ...process.env, VIZORA_ADMIN_EMAIL: ADMIN.email, VIZORA_ADMIN_PASSWORD: ADMIN.password, VIZORA_LOG: 'warn' },
-    stdio: 'ignore',
-  });
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(`${BASE}/readyz`)).ok) return child;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('server did not start');
-}
+const start = (dataDir: string) => startOwnServer(PORT, dataDir, ADMIN);
 
 type Buffered = { type: string; id?: string };
 

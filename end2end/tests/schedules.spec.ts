@@ -1,10 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
-import { unique } from './helpers';
+import { unique, startOwnServer } from './helpers';
 import { livePage, png } from './media';
 
 /** A playlist holding one freshly uploaded image; returns its id. */
@@ -112,28 +111,11 @@ test('a schedule saved for now on a group switches a real player within 2 s, liv
 });
 
 // Its own server, so it can be stopped while the screen keeps its clock.
-const ROOT = path.resolve(__dirname, '..', '..');
-const BIN = path.join(ROOT, process.env.VIZORA_BIN ?? 'target/release/vizora');
 const PORT = 3113;
 const BASE = `http://127.0.0.1:${PORT}`;
 const OWNER = { email: 'clock@vizora.test', password: 'clock-password-1' };
 
-async function start(dataDir: string): Promise<ChildProcess> {
-  const child = spawn(BIN, ['serve', '--bind', `127.0.0.1:${PORT}`, '--data-dir', dataDir, '--config', 'end2end/vizora.e2e.toml'], {
-    cwd: ROOT,
-    env: { ...process.env, VIZORA_ADMIN_EMAIL: OWNER.email, VIZORA_ADMIN_PASSWORD: OWNER.password, VIZORA_LOG: 'warn' },
-    stdio: 'ignore',
-  });
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(`${BASE}/readyz`)).ok) return child;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('server did not start');
-}
+const start = (dataDir: string) => startOwnServer(PORT, dataDir, OWNER);
 
 const hm = (d: Date) => `${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')}`;
 

@@ -595,6 +595,19 @@ pub struct Screen<'a> {
     pub group_default: Option<&'a str>,
 }
 
+impl<'a> Screen<'a> {
+    /// A display as the rule sees it, with its group's default playlist.
+    pub fn of(device: &'a super::Device, group_default: Option<&'a str>) -> Self {
+        Self {
+            device_id: &device.id,
+            group_id: device.group_id.as_deref(),
+            timezone: &device.timezone,
+            own_default: device.playlist_id.as_deref(),
+            group_default,
+        }
+    }
+}
+
 /// Everything the rule reads: schedules, dayparts and takeovers of the
 /// organization (those for other displays are skipped).
 #[derive(Debug, Clone, Copy, Default)]

@@ -22,8 +22,8 @@ mod tabs;
 
 pub use context::{provide_sync, use_sync, Connection, SyncHandle};
 pub use hooks::{
-    use_alerts, use_devices, use_executions, use_library, use_schedules, UseAlertsReturn,
-    UseDevicesReturn, UseLibraryReturn, UseSchedulesReturn, EXECUTIONS_SHOWN,
+    use_alerts, use_devices, use_executions, use_hydrated, use_library, use_schedules,
+    UseAlertsReturn, UseDevicesReturn, UseLibraryReturn, UseSchedulesReturn, EXECUTIONS_SHOWN,
 };
 pub use notices::{Notice, NoticeKind, Notices};
 

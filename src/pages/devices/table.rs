@@ -274,7 +274,11 @@ pub(super) fn DeviceTable(filters: Filters, dialogs: Dialogs) -> impl IntoView {
     let now = RwSignal::new(now_ms());
     // Displays whose player has not acknowledged its latest manifest within a minute.
     let deploys = use_schedules().deploys;
+    let hydrated = crate::sync::use_hydrated();
     let late = Memo::new(move |_| {
+        if !hydrated.get() {
+            return Default::default();
+        }
         let at = now.get() as i64;
         deploys.with(|all| {
             all.iter()

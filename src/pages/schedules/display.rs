@@ -7,7 +7,9 @@ use leptos::prelude::*;
 use super::{clock, playlist_name, DeployBadge};
 use crate::{
     model::{local_date, timeline, zone, Millis, Plan, Screen, Source},
-    sync::{platform::now_ms, use_devices, use_executions, use_library, use_schedules},
+    sync::{
+        platform::now_ms, use_devices, use_executions, use_hydrated, use_library, use_schedules,
+    },
 };
 
 #[component]
@@ -16,9 +18,13 @@ pub fn DisplaySchedule(device_id: String) -> impl IntoView {
     let devices = use_devices();
     let library = use_library();
     let executions = use_executions(Some(device_id.clone()));
-    let now = now_ms() as Millis;
     let id = device_id.clone();
+    let hydrated = use_hydrated();
     let segments = Memo::new(move |_| {
+        if !hydrated.get() {
+            return None;
+        }
+        let now = now_ms() as Millis;
         let device = devices
             .devices
             .with(|all| all.iter().find(|d| d.id == id).cloned())?;
@@ -32,13 +38,7 @@ pub fn DisplaySchedule(device_id: String) -> impl IntoView {
         let all = schedules.schedules.get();
         let dayparts = schedules.dayparts.get();
         let takeovers = schedules.takeovers.get();
-        let screen = Screen {
-            device_id: &device.id,
-            group_id: device.group_id.as_deref(),
-            timezone: &device.timezone,
-            own_default: device.playlist_id.as_deref(),
-            group_default: group_default.as_deref(),
-        };
+        let screen = Screen::of(&device, group_default.as_deref());
         let plan = Plan {
             schedules: &all,
             dayparts: &dayparts,
@@ -46,6 +46,7 @@ pub fn DisplaySchedule(device_id: String) -> impl IntoView {
         };
         Some((
             device.timezone.clone(),
+            now,
             timeline(&screen, plan, now, now + 48 * 3_600_000),
         ))
     });
@@ -55,7 +56,7 @@ pub fn DisplaySchedule(device_id: String) -> impl IntoView {
                 <h2 id="timeline-title">"Schedule, next 48 hours"</h2>
                 <DeployBadge device_id=device_id.clone()/>
             </div>
-            {move || segments.get().map(|(tz, segs)| {
+            {move || segments.get().map(|(tz, now, segs)| {
                 let lists = library.playlists.get();
                 let all = schedules.schedules.get();
                 let today = local_date(zone(&tz), now);

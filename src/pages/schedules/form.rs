@@ -194,13 +194,7 @@ fn reached<'a>(
     devices
         .iter()
         .filter(|d| spec.targets(&d.id, d.group_id.as_deref()))
-        .map(|d| Screen {
-            device_id: &d.id,
-            group_id: d.group_id.as_deref(),
-            timezone: &d.timezone,
-            own_default: d.playlist_id.as_deref(),
-            group_default: d.group_id.as_deref().and_then(&group_default),
-        })
+        .map(|d| Screen::of(d, d.group_id.as_deref().and_then(&group_default)))
         .collect()
 }
 
@@ -348,13 +342,7 @@ pub fn ScheduleDialog(
             let all = plan_with(&c);
             let dayparts = schedules.dayparts.get();
             let takeovers = schedules.takeovers.get();
-            let screen = Screen {
-                device_id: &device.id,
-                group_id: device.group_id.as_deref(),
-                timezone: &device.timezone,
-                own_default: device.playlist_id.as_deref(),
-                group_default: group_default.as_deref(),
-            };
+            let screen = Screen::of(&device, group_default.as_deref());
             let plan = Plan {
                 schedules: &all,
                 dayparts: &dayparts,

@@ -4,6 +4,7 @@
 //! that makes and edits schedules (with its overlap warning and preview),
 //! takeovers, dayparts, and the switches displays report, all live.
 
+mod banner;
 mod display;
 mod form;
 mod list;
@@ -21,10 +22,11 @@ use crate::{
     },
     sync::{
         platform::{new_op_id, now_ms},
-        use_devices, use_executions, use_library, use_schedules, use_sync,
+        use_devices, use_executions, use_hydrated, use_library, use_schedules, use_sync,
     },
 };
 
+pub use banner::TakeoverBanner;
 pub use display::DisplaySchedule;
 pub use form::ScheduleDialog;
 
@@ -147,8 +149,12 @@ pub fn DeployBadge(device_id: String, #[prop(optional)] only_late: bool) -> impl
             on_cleanup(move || handle.clear());
         }
     }
+    let hydrated = use_hydrated();
     move || {
         tick.track();
+        if !hydrated.get() {
+            return ().into_any();
+        }
         let now = now_ms() as i64;
         let deploy = schedules
             .deploys
@@ -199,7 +205,11 @@ fn Takeovers() -> impl IntoView {
     let session = use_session();
     let sync = use_sync();
     let ending = RwSignal::new(None::<Takeover>);
+    let hydrated = use_hydrated();
     let running = move || {
+        if !hydrated.get() {
+            return Vec::new();
+        }
         let now = now_ms() as i64;
         schedules
             .takeovers

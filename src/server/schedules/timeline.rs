@@ -114,13 +114,7 @@ pub async fn of_device(
 ) -> Result<(Vec<Segment>, DevicePlan), AppError> {
     let plan = plan_for(db, org_id, device, from).await?;
     let group_default = group_default(db, org_id, device).await?;
-    let screen = Screen {
-        device_id: &device.id,
-        group_id: device.group_id.as_deref(),
-        timezone: &device.timezone,
-        own_default: device.playlist_id.as_deref(),
-        group_default: group_default.as_deref(),
-    };
+    let screen = Screen::of(device, group_default.as_deref());
     let segments = timeline(&screen, plan.plan(), from, to);
     Ok((segments, plan))
 }

@@ -600,7 +600,7 @@ mod library;
 mod nodes;
 mod schedules;
 
-mod api {
+pub(super) mod api {
     use axum::{
         body::{to_bytes, Body},
         http::{Request, StatusCode},
@@ -625,7 +625,7 @@ mod api {
             .with_state(state.clone())
     }
 
-    async fn call(
+    pub(in crate::server::tests) async fn call(
         app: &Router,
         method: &str,
         path: &str,

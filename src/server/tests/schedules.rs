@@ -4,13 +4,8 @@
 
 use std::time::Duration;
 
-use axum::{
-    body::{to_bytes, Body},
-    http::{Request, StatusCode},
-    middleware, Router,
-};
+use axum::{http::StatusCode, middleware, Router};
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
 use super::{displays::paired_on, *};
 use crate::{
@@ -516,24 +511,8 @@ async fn call(
     headers: &[(&str, &str)],
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let mut req = Request::builder().method(method).uri(path);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let req = match body {
-        Some(b) => req
-            .header("content-type", "application/json")
-            .body(Body::from(b.to_string())),
-        None => req.body(Body::empty()),
-    }
-    .unwrap();
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let bytes = to_bytes(res.into_body(), 1 << 20).await.unwrap();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    let (status, value, _etag) = super::api::call(app, method, path, headers, body).await;
+    (status, value)
 }
 
 #[tokio::test]

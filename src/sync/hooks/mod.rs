@@ -34,6 +34,16 @@ pub use schedules::{use_executions, use_schedules, UseSchedulesReturn, EXECUTION
 use super::{context::SyncHandle, store::Store, use_sync};
 use crate::error::AppError;
 
+/// `false` while the page is rendered on the server and hydrated, `true`
+/// from then on. What depends on the clock (a takeover starting, a deploy
+/// turning late) is drawn only after, so the server's markup and the
+/// hydrating browser's always agree.
+pub fn use_hydrated() -> Signal<bool> {
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    hydrated.into()
+}
+
 /// A snapshot a hook fetches, and what it seeds in the store.
 pub(in crate::sync) trait Snapshot:
     Clone + PartialEq + Serialize + DeserializeOwned + Send + Sync + 'static

@@ -96,8 +96,7 @@ pub fn use_executions(device_id: Option<String>) -> Signal<Option<Vec<Execution>
         move || sync.refetch.get(),
         move |_| fetch_executions(filter.clone()),
     );
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
+    let hydrated = super::use_hydrated();
     let live = Memo::new(move |_| {
         if !hydrated.get() {
             return None;
