@@ -240,7 +240,11 @@ fn blocks(
                 Source::Default => "default playlist".to_string(),
                 Source::None => "nothing scheduled".to_string(),
             };
-            let when = format!("{}–{}", clock(tz, a), clock(tz, b));
+            let when = if a == start && b == end {
+                "all day".to_string()
+            } else {
+                format!("{}–{}", clock(tz, a), clock(tz, b))
+            };
             let text = format!("{name}, {when} ({why})");
             let hue = s.playlist_id.as_deref().map(playlist_hue).unwrap_or(0);
             let fill = match s.source {

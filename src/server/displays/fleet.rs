@@ -35,6 +35,8 @@ pub struct Beat {
     pub status: DeviceStatus,
     /// A heartbeat arrived since last-seen was last written.
     pub unsaved: bool,
+    /// When its player connected to this node, if it is connected.
+    pub connected_at: Option<i64>,
 }
 
 /// The status a display's heartbeats say it has. `interval_ms` is the
@@ -74,6 +76,17 @@ impl Beat {
             playing: None,
             status: DeviceStatus::Offline,
             unsaved: false,
+            connected_at: None,
+        }
+    }
+
+    /// The last sign of life: its latest heartbeat, or, while none has come
+    /// since its player connected, the connection itself. A display that
+    /// has just connected is not offline before its first beat is due.
+    pub fn heard_from(&self) -> Option<i64> {
+        match (self.last_beat, self.connected_at) {
+            (Some(beat), Some(at)) => Some(beat.max(at)),
+            (beat, at) => beat.or(at),
         }
     }
 }
@@ -82,15 +95,17 @@ impl Gateway {
     /// A display's connection came up: it is tracked from now on.
     pub(super) fn beat_connected(&self, org_id: &str, device_id: &str) {
         let mut beats = self.beats.lock().unwrap();
-        beats
+        let beat = beats
             .entry(device_id.to_string())
-            .or_insert_with(|| Beat::new(org_id))
-            .connected = true;
+            .or_insert_with(|| Beat::new(org_id));
+        beat.connected = true;
+        beat.connected_at = Some(now_ms());
     }
 
     pub(super) fn beat_disconnected(&self, device_id: &str) {
         if let Some(b) = self.beats.lock().unwrap().get_mut(device_id) {
             b.connected = false;
+            b.connected_at = None;
         }
     }
 
@@ -110,7 +125,7 @@ impl Gateway {
             b.unsaved = true;
             // Any interval will do here: the beat is fresh, so only content and
             // errors decide, and the ticker re-derives with the real one.
-            if derive_status(now, b.last_beat, has_content, b.last_error, 1_000) != b.status {
+            if derive_status(now, b.heard_from(), has_content, b.last_error, 1_000) != b.status {
                 self.status_changed.notify_one();
             }
         }
@@ -173,7 +188,13 @@ impl Gateway {
         let beats = self.beats.lock().unwrap();
         let mut by_org: HashMap<String, Vec<StatusChange>> = HashMap::new();
         for (id, b) in beats.iter() {
-            let status = derive_status(now, b.last_beat, b.has_content, b.last_error, interval_ms);
+            let status = derive_status(
+                now,
+                b.heard_from(),
+                b.has_content,
+                b.last_error,
+                interval_ms,
+            );
             if status != b.status {
                 by_org
                     .entry(b.org_id.clone())
@@ -268,6 +289,20 @@ pub async fn save_last_seen(core: &Core, gateway: &Gateway) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_display_that_just_connected_is_not_offline_before_its_first_beat_is_due() {
+        let i = 1_000;
+        let mut b = Beat::new("org");
+        assert_eq!(b.heard_from(), None);
+        b.connected_at = Some(100_000);
+        let status = |b: &Beat, now| derive_status(now, b.heard_from(), false, None, i);
+        assert_eq!(status(&b, 100_500), DeviceStatus::Idle);
+        assert_eq!(status(&b, 100_000 + 3 * i + 1), DeviceStatus::Offline);
+        // A beat after the connection is the newer sign of life.
+        b.last_beat = Some(104_000);
+        assert_eq!(b.heard_from(), Some(104_000));
+    }
 
     #[test]
     fn status_at_each_boundary() {

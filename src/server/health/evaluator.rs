@@ -114,7 +114,7 @@ pub async fn evaluate(
         for (device_id, beat) in displays {
             let status = derive_status(
                 now,
-                beat.last_beat,
+                beat.heard_from(),
                 beat.has_content,
                 beat.last_error,
                 interval_ms,
@@ -123,7 +123,7 @@ pub async fn evaluate(
             let o = Observation {
                 now,
                 status,
-                offline_since: beat.last_beat.map(|b| b + 3 * interval_ms),
+                offline_since: beat.heard_from().map(|b| b + 3 * interval_ms),
                 metrics: &beat.metrics,
                 errors: &errors,
             };
