@@ -105,7 +105,6 @@ fn Console() -> impl IntoView {
                         <span class="org">{move || session.get().map(|s| s.org_name)}</span>
                     </Suspense>
                     <SyncIndicator/>
-                    <crate::pages::schedules::TakeoverBanner/>
                     <Suspense fallback=|| ()>
                         {move || session.get().map(|s| view! {
                             <span class="who" title="Signed in">

@@ -1,5 +1,8 @@
-//! The takeover banner in the console's top bar: while a takeover runs,
-//! every page says so and links to Schedules, where it can be ended.
+//! The takeover banner: while a takeover runs, it says so and links to
+//! Schedules, where it can be ended. Not in the console's top bar yet: made
+//! there after hydration, its snapshot resource shifted the order in which
+//! a page's own resources hydrate (Settings failed to hydrate now and then),
+//! so it waits for a resource of its own that every page makes in order.
 
 use leptos::prelude::*;
 

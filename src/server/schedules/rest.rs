@@ -407,7 +407,7 @@ pub(super) async fn end_takeover(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TimelineQuery {
-    /// RFC 3339 instant; default: now.
+    /// RFC 3339 instant; default: now (or `to` − 48 hours when only `to` is given).
     #[param(format = DateTime)]
     from: Option<String>,
     /// RFC 3339 instant after `from`, at most 31 days later; default: `from` + 48 hours.
@@ -467,8 +467,19 @@ pub(super) async fn device_timeline(
     Path(id): Path<String>,
     Query(q): Query<TimelineQuery>,
 ) -> Result<Json<Timeline>, AppError> {
-    let from = instant(q.from.as_deref(), "from")?.unwrap_or_else(now_ms);
-    let to = instant(q.to.as_deref(), "to")?.unwrap_or(from + 48 * 3_600_000);
+    let (from, to) = match (
+        instant(q.from.as_deref(), "from")?,
+        instant(q.to.as_deref(), "to")?,
+    ) {
+        (Some(from), Some(to)) => (from, to),
+        (Some(from), None) => (from, from + 48 * 3_600_000),
+        // The 48 hours before `to`.
+        (None, Some(to)) => (to - 48 * 3_600_000, to),
+        (None, None) => {
+            let now = now_ms();
+            (now, now + 48 * 3_600_000)
+        }
+    };
     if to <= from {
         return Err(AppError::bad_request("`to` must be after `from`."));
     }
@@ -525,6 +536,9 @@ pub(super) async fn list_executions(
     Query(q): Query<ExecutionsQuery>,
 ) -> Result<Json<Vec<Execution>>, AppError> {
     let limit = in_range(q.limit, "limit", 1, 1000, 100)?;
+    if let Some(id) = q.device_id.as_deref() {
+        crate::server::core::ids::validate_id(id, "`device_id`")?;
+    }
     Ok(Json(
         deploys::executions(
             &core.db,
