@@ -537,7 +537,8 @@ pub(super) async fn list_executions(
 ) -> Result<Json<Vec<Execution>>, AppError> {
     let limit = in_range(q.limit, "limit", 1, 1000, 100)?;
     if let Some(id) = q.device_id.as_deref() {
-        crate::server::core::ids::validate_id(id, "`device_id`")?;
+        crate::server::core::ids::validate_id(id, "`device_id`")
+            .map_err(|e| AppError::bad_request(e.to_string()))?;
     }
     Ok(Json(
         deploys::executions(
