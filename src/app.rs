@@ -12,9 +12,17 @@ use crate::{
     components::{nav::Nav, sync_indicator::SyncIndicator, toasts::Toasts},
     model::SessionInfo,
     pages::{
-        analytics::AnalyticsPage, content::ContentPage, device::DevicePage, devices::DevicesPage,
-        health::HealthPage, login::LoginPage, overview::OverviewPage, player::PlayerPage,
-        playlists::PlaylistsPage, schedules::SchedulesPage, settings::SettingsPage,
+        analytics::AnalyticsPage,
+        content::ContentPage,
+        device::DevicePage,
+        devices::DevicesPage,
+        health::HealthPage,
+        login::LoginPage,
+        overview::OverviewPage,
+        player::PlayerPage,
+        playlists::PlaylistsPage,
+        schedules::{SchedulesPage, TakeoverBanner},
+        settings::SettingsPage,
     },
     sync::provide_sync,
 };
@@ -80,8 +88,8 @@ pub fn use_session() -> Session {
     expect_context::<Session>()
 }
 
-/// The layout route: navigation, the top bar with the connection indicator and
-/// pending count, the page, and the toasts.
+/// The layout route: navigation, the top bar with a running takeover, the
+/// connection indicator and pending count, the page, and the toasts.
 #[component]
 fn Console() -> impl IntoView {
     let sync = crate::sync::use_sync();
@@ -104,6 +112,7 @@ fn Console() -> impl IntoView {
                     <Suspense fallback=|| ()>
                         <span class="org">{move || session.get().map(|s| s.org_name)}</span>
                     </Suspense>
+                    <TakeoverBanner/>
                     <SyncIndicator/>
                     <Suspense fallback=|| ()>
                         {move || session.get().map(|s| view! {

@@ -64,6 +64,8 @@ async function setRule(page: Page, kind: string, patch: object): Promise<void> {
 }
 
 test('an offline alert is raised, acknowledged and resolved live on Health', async ({ browser }) => {
+  // Real waits (three missed heartbeats, a reconnect) on two busy cores.
+  test.setTimeout(60_000);
   const admin = await livePage(browser, '/settings');
   // The offline rule, set in Settings to raise at once (the default waits 5 minutes).
   const offlineRow = admin.locator('tr[data-rule="offline"]');

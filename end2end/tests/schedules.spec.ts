@@ -84,6 +84,9 @@ test('a schedule saved for now on a group switches a real player within 2 s, liv
   await expect(bob.locator(`.week-row[data-row="${deviceId}"] [data-deploy]`)).toHaveText('Received', { timeout: 10_000 });
 
   // A takeover on the group beats the schedule; ending it returns the player to it.
+  // Every page says it runs: Carol is on Devices, which never loads the schedules.
+  const carol = await livePage(browser, '/devices');
+  const banner = carol.locator('.takeover-banner', { hasText: `Drill ${tag}` });
   await alice.getByRole('button', { name: 'Start takeover' }).click();
   const takeover = alice.getByRole('dialog', { name: 'Start takeover' });
   await takeover.getByLabel('Name').fill(`Drill ${tag}`);
@@ -94,10 +97,12 @@ test('a schedule saved for now on a group switches a real player within 2 s, liv
   await expect(player).toHaveAttribute('data-source', 'takeover');
   const running = bob.locator('.takeover', { hasText: `Drill ${tag}` });
   await expect(running).toBeVisible();
+  await expect(banner).toContainText('Takeover running');
   await alice.locator('.takeover', { hasText: `Drill ${tag}` }).getByRole('button', { name: 'End now' }).click();
   await alice.getByRole('alertdialog').getByRole('button', { name: 'End now' }).click();
   await expect(player).toHaveAttribute('data-playlist', morning, { timeout: 2_000 });
   await expect(running).toBeHidden();
+  await expect(banner).toBeHidden({ timeout: 6_000 });
 
   // The switches the player reported are listed live.
   await expect(bob.locator('.executions tbody tr').filter({ hasText: `Kiosk ${tag}` }).first()).toContainText(`Morning ${tag}`, { timeout: 5_000 });

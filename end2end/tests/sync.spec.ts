@@ -20,6 +20,8 @@ async function eventsFor(page: Page, since: number, deviceId: string): Promise<E
 const pendingCount = (page: Page) => page.locator('.sync .pending');
 
 test('20 edits made offline survive a reload and apply exactly once, in order', async ({ browser }) => {
+  // Real waits (three missed heartbeats, a reconnect) on two busy cores.
+  test.setTimeout(60_000);
   const page = await devicesPage(browser);
   const base = unique('Offline');
   await addDisplay(page, base);

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 
 use crate::{
     error::AppError,
-    model::{Execution, SchedulesSnapshot},
+    model::{Execution, SchedulesSnapshot, Takeover},
 };
 
 /// Schedules, dayparts, takeovers and deploy states, with the stream
@@ -35,6 +35,23 @@ pub async fn fetch_executions(device_id: Option<String>) -> Result<Vec<Execution
                 50,
             )
             .await
+        }
+        .await,
+    )
+}
+
+/// Takeovers not over yet (running, or set to start), for the banner every
+/// console page shows: a few rows, where the page's snapshot carries every
+/// schedule and deploy.
+#[server(endpoint = "schedules/takeovers")]
+pub async fn fetch_takeovers() -> Result<Vec<Takeover>, AppError> {
+    use super::ssr::*;
+    respond(
+        async {
+            let user = current_user()?;
+            let now = crate::server::core::now_ms();
+            crate::server::schedules::store::list_takeovers(&state()?.core.db, &user.org_id, now)
+                .await
         }
         .await,
     )

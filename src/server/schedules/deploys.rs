@@ -49,8 +49,8 @@ pub async fn playing(db: &Db, org_id: &str, device_id: &str) -> Result<Option<St
     Ok(row.and_then(|r| r.0))
 }
 
-async fn find(
-    tx: &mut Transaction<'_, Any>,
+async fn find<'e>(
+    exec: impl sqlx::Executor<'e, Database = Any>,
     org_id: &str,
     device_id: &str,
 ) -> Result<Option<Deploy>, AppError> {
@@ -59,7 +59,7 @@ async fn find(
     ))
     .bind(org_id)
     .bind(device_id)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(exec)
     .await?;
     Ok(row.as_ref().map(deploy_of))
 }
@@ -100,7 +100,7 @@ async fn update(
     device_id: &str,
     edit: impl FnOnce(&mut Deploy),
 ) -> Result<Option<EventBody>, AppError> {
-    let current = find(tx, org_id, device_id).await?;
+    let current = find(&mut **tx, org_id, device_id).await?;
     let insert = current.is_none();
     let before = current.unwrap_or_else(|| Deploy {
         id: device_id.to_string(),
@@ -116,12 +116,22 @@ async fn update(
     Ok(Some(EventBody::DeployUpdated { deploy: after }))
 }
 
+/// Most calls change nothing (a player reconnecting to the manifest it
+/// has), so the state is read first and the organization's write lock taken
+/// only when `edit` changes it; then it is read again under the lock.
 async fn commit_one(
     core: &Core,
     org_id: &str,
     device_id: &str,
-    edit: impl FnOnce(&mut Deploy),
+    edit: impl Fn(&mut Deploy),
 ) -> Result<(), AppError> {
+    if let Some(before) = find(&core.db.pool, org_id, device_id).await? {
+        let mut after = before.clone();
+        edit(&mut after);
+        if after == before {
+            return Ok(());
+        }
+    }
     let mut tx = system::begin(core, org_id).await?;
     let body = update(&mut tx, org_id, device_id, edit).await?;
     system::commit(core, org_id, tx, body.into_iter().collect()).await
@@ -134,12 +144,8 @@ pub async fn sent(
     device_id: &str,
     version: &str,
 ) -> Result<(), AppError> {
-    let now = now_ms();
-    commit_one(core, org_id, device_id, |d| {
-        if d.sent_version.as_deref() != Some(version) {
-            d.sent_version = Some(version.to_string());
-            d.sent_at = Some(now);
-        }
+    reached(core, org_id, device_id, version, |d| {
+        (&mut d.sent_version, &mut d.sent_at)
     })
     .await
 }
@@ -151,11 +157,27 @@ pub async fn received(
     device_id: &str,
     version: &str,
 ) -> Result<(), AppError> {
+    reached(core, org_id, device_id, version, |d| {
+        (&mut d.received_version, &mut d.received_at)
+    })
+    .await
+}
+
+/// Manifest `version` reached one end of the deploy (`leg`: its version and
+/// time fields); the time moves only when the version does.
+async fn reached(
+    core: &Core,
+    org_id: &str,
+    device_id: &str,
+    version: &str,
+    leg: fn(&mut Deploy) -> (&mut Option<String>, &mut Option<Millis>),
+) -> Result<(), AppError> {
     let now = now_ms();
     commit_one(core, org_id, device_id, |d| {
-        if d.received_version.as_deref() != Some(version) {
-            d.received_version = Some(version.to_string());
-            d.received_at = Some(now);
+        let (v, at) = leg(d);
+        if v.as_deref() != Some(version) {
+            *v = Some(version.to_string());
+            *at = Some(now);
         }
     })
     .await

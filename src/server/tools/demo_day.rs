@@ -1,9 +1,11 @@
 //! The demo's signage day, made at first start with no downloads: images
-//! drawn by the program, playlists of them, dayparts (breakfast, lunch,
+//! drawn and short videos encoded by the program (see `demo_video`), playlists of them, dayparts (breakfast, lunch,
 //! evening) scheduled per group in each display's own zone, a default for
 //! every group so no demo display sits idle, and a takeover that starts a
 //! few minutes after the first start. Everything goes through the change
 //! path as the admin, like an operator's own edits.
+
+use std::collections::HashMap;
 
 use image::{ImageFormat, Rgb, RgbImage};
 
@@ -17,6 +19,8 @@ use crate::{
         library::media,
     },
 };
+
+use super::demo_video;
 
 /// One image: a name and the two colours it is drawn in.
 struct Art {
@@ -155,33 +159,12 @@ pub async fn seed(core: &Core, org_id: &str, email: &str) -> Result<(), String> 
         let who = who.clone();
         async move { change::apply_trusted(core, &who, op(change)).await }
     };
-    // The images, stored like uploads.
-    let mut images = Vec::new();
+    // The images, stored like uploads; each with how long it plays.
+    let mut library: Vec<Option<(String, i64)>> = Vec::new();
     for art in &ART {
-        let bytes = bytes::Bytes::from(draw(art));
-        let chunks = futures::stream::iter([Ok::<_, std::io::Error>(bytes)]);
-        let stored = media::store_stream(&core.media_dir, Box::pin(chunks), u64::MAX)
-            .await
-            .map_err(|e| e.to_string())?;
-        let content_id = new_id();
-        apply(Change::AddMedia {
-            content_id: content_id.clone(),
-            name: art.name.to_string(),
-            media: MediaInfo {
-                kind: ContentKind::Image,
-                mime: stored.kind.mime().to_string(),
-                sha256: stored.sha256.clone(),
-                size: stored.size as i64,
-                width: stored.width.map(i64::from),
-                height: stored.height.map(i64::from),
-                duration_ms: None,
-            },
-        })
-        .await
-        .map_err(err)?;
-        images.push(content_id);
+        library.push(store(core, &who, art.name, ContentKind::Image, draw(art)).await);
     }
-    // Playlists of them.
+    // Playlists of them (the videos join them once encoded).
     let lists: [(&str, &[usize]); 6] = [
         ("Breakfast menu", &[0, 1]),
         ("Lunch menu", &[2, 3]),
@@ -190,7 +173,7 @@ pub async fn seed(core: &Core, org_id: &str, email: &str) -> Result<(), String> 
         ("Weekend sale", &[6, 5]),
         ("Safety notice", &[7]),
     ];
-    let mut playlist = std::collections::HashMap::new();
+    let mut playlist = HashMap::new();
     for (name, items) in lists {
         let id = new_id();
         apply(Change::CreatePlaylist {
@@ -200,14 +183,17 @@ pub async fn seed(core: &Core, org_id: &str, email: &str) -> Result<(), String> 
         .await
         .map_err(err)?;
         let mut after = None;
-        for i in items {
+        for (content_id, duration_ms) in items
+            .iter()
+            .filter_map(|i| library.get(*i).and_then(Option::as_ref))
+        {
             let item_id = new_id();
             apply(Change::InsertItem {
                 playlist_id: id.clone(),
                 item: PlaylistItem {
                     id: item_id.clone(),
-                    content_id: images[*i].clone(),
-                    duration_ms: 8_000,
+                    content_id: content_id.clone(),
+                    duration_ms: *duration_ms,
                 },
                 after: after.clone(),
             })
@@ -218,7 +204,7 @@ pub async fn seed(core: &Core, org_id: &str, email: &str) -> Result<(), String> 
         playlist.insert(name, id);
     }
     // Dayparts.
-    let mut daypart = std::collections::HashMap::new();
+    let mut daypart = HashMap::new();
     for (name, start, end) in [
         ("Breakfast", TimeOfDay::hm(6, 0), TimeOfDay::hm(10, 30)),
         ("Lunch", TimeOfDay::hm(11, 0), TimeOfDay::hm(14, 30)),
@@ -354,5 +340,99 @@ pub async fn seed(core: &Core, org_id: &str, email: &str) -> Result<(), String> 
     })
     .await
     .map_err(err)?;
+    // The videos take a while to encode: the server serves meanwhile, and
+    // they join the library and their playlists as ops when done.
+    let playlist: HashMap<String, String> = playlist
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    tokio::spawn(add_videos(core.clone(), who, playlist));
     Ok(())
+}
+
+/// Where each demo video plays: at the start of these playlists.
+const VIDEO_IN: [&[&str]; 2] = [&["Breakfast menu", "Welcome loop"], &["Evening menu"]];
+
+async fn add_videos(core: Core, who: CurrentUser, playlist: HashMap<String, String>) {
+    let started = std::time::Instant::now();
+    let clips = tokio::task::spawn_blocking(|| {
+        demo_video::clips().map(|(name, clip)| (name, demo_video::encode(&clip)))
+    })
+    .await;
+    let Ok(clips) = clips else { return };
+    for ((name, bytes), lists) in clips.into_iter().zip(VIDEO_IN) {
+        let bytes = match bytes {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(name, error = %e, "demo video not made");
+                continue;
+            }
+        };
+        let Some((content_id, duration_ms)) =
+            store(&core, &who, name, ContentKind::Video, bytes).await
+        else {
+            continue;
+        };
+        for list in lists {
+            let Some(playlist_id) = playlist.get(*list) else {
+                continue;
+            };
+            let insert = Change::InsertItem {
+                playlist_id: playlist_id.clone(),
+                item: PlaylistItem {
+                    id: new_id(),
+                    content_id: content_id.clone(),
+                    duration_ms,
+                },
+                after: None,
+            };
+            if let Err(e) = change::apply_trusted(&core, &who, op(insert)).await {
+                tracing::warn!(name, error = %e, "demo video not added to its playlist");
+            }
+        }
+    }
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f32(),
+        "demo videos made"
+    );
+}
+
+/// Stores demo media like an upload and adds it to the library: its id and
+/// how long it plays, or `None` (logged) when that failed.
+async fn store(
+    core: &Core,
+    who: &CurrentUser,
+    name: &str,
+    kind: ContentKind,
+    bytes: Vec<u8>,
+) -> Option<(String, i64)> {
+    let chunks = futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(bytes))]);
+    let stored = match media::store_stream(&core.media_dir, Box::pin(chunks), u64::MAX).await {
+        Ok(stored) => stored,
+        Err(e) => {
+            tracing::warn!(name, error = %e, "demo media not stored");
+            return None;
+        }
+    };
+    let content_id = new_id();
+    let add = Change::AddMedia {
+        content_id: content_id.clone(),
+        name: name.to_string(),
+        media: MediaInfo {
+            kind,
+            mime: stored.kind.mime().to_string(),
+            sha256: stored.sha256.clone(),
+            size: stored.size as i64,
+            width: stored.width.map(i64::from),
+            height: stored.height.map(i64::from),
+            duration_ms: stored.duration_ms,
+        },
+    };
+    match change::apply_trusted(core, who, op(add)).await {
+        Ok(_) => Some((content_id, stored.duration_ms.unwrap_or(8_000))),
+        Err(e) => {
+            tracing::warn!(name, error = %e, "demo media not added");
+            None
+        }
+    }
 }
