@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The server's import direction, checked (`make lint`).
 
-    config  <-  core  <-  auth  <-  library  <-  devices  <-  schedules  <-  displays  <-  health  <-  composition
+    config  <-  core  <-  auth  <-  library  <-  devices  <-  schedules  <-  analytics  <-  displays  <-  health  <-  composition
 
 `src/server/` is a core plus one folder per domain. A file may name its own
 folder and any layer below its own, never one above: `core/` names no domain,
@@ -29,6 +29,7 @@ LAYERS = [
     {"library"},
     {"devices"},
     {"schedules"},
+    {"analytics"},
     {"displays"},
     {"health"},
     {"changes", "router", "tasks", "state", "orgs", "cli", "listen", "headers", "tools", "mod"},

@@ -103,6 +103,11 @@ pub enum EventBody {
     DeployUpdated {
         deploy: Deploy,
     },
+    /// Plays stored in one write, tallied (the Analytics page adds them to
+    /// the report it holds).
+    PlaysRecorded {
+        tallies: Vec<crate::model::PlayTally>,
+    },
 }
 
 impl EventBody {
@@ -129,6 +134,7 @@ impl EventBody {
             EventBody::TakeoverUpserted { .. } => "takeover_upserted",
             EventBody::ExecutionRecorded { .. } => "execution_recorded",
             EventBody::DeployUpdated { .. } => "deploy_updated",
+            EventBody::PlaysRecorded { .. } => "plays_recorded",
         }
     }
     /// Applied first within a batch: lower is sooner (alerts are 0).
@@ -179,6 +185,7 @@ impl EventBody {
             EventBody::TakeoverUpserted { takeover } => &takeover.id,
             EventBody::ExecutionRecorded { execution } => &execution.id,
             EventBody::DeployUpdated { deploy } => &deploy.id,
+            EventBody::PlaysRecorded { .. } => "",
         }
     }
 

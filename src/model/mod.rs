@@ -1,7 +1,9 @@
 //! Types shared by the server and the browser: one file per domain, plus the
 //! op (what a client asks to change) and the event (what changed).
 
+pub mod activity;
 pub mod alert;
+pub mod analytics;
 pub mod content;
 pub mod device;
 pub mod display;
@@ -12,7 +14,9 @@ pub mod schedule;
 pub mod token;
 pub mod user;
 
+pub use activity::*;
 pub use alert::*;
+pub use analytics::*;
 pub use content::*;
 pub use device::*;
 pub use display::*;

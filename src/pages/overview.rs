@@ -20,8 +20,14 @@ pub fn OverviewPage() -> impl IntoView {
         sync.store.with(|s| {
             s.recent()
                 .rev()
-                // Deploy states move with every manifest; they are not activity.
-                .filter(|e| !matches!(e.body, EventBody::DeployUpdated { .. }))
+                // Deploy states move with every manifest, plays with every
+                // item shown; they are not activity.
+                .filter(|e| {
+                    !matches!(
+                        e.body,
+                        EventBody::DeployUpdated { .. } | EventBody::PlaysRecorded { .. }
+                    )
+                })
                 .take(12)
                 .map(|e| {
                     let what = match &e.body {
@@ -82,7 +88,9 @@ pub fn OverviewPage() -> impl IntoView {
                         EventBody::ExecutionRecorded { .. } => {
                             "A display switched playlists".to_string()
                         }
-                        EventBody::DeployUpdated { .. } => String::new(),
+                        EventBody::DeployUpdated { .. } | EventBody::PlaysRecorded { .. } => {
+                            String::new()
+                        }
                     };
                     (
                         e.seq,

@@ -39,6 +39,11 @@ impl Default for SiteSettings {
 pub struct Settings {
     pub stream_ping_seconds: u64,
     pub event_retention: i64,
+    /// Days raw plays and status intervals are kept (rollups stay for years).
+    pub analytics_retention_days: i64,
+    /// Days operators' events stay in the log as the activity history, after
+    /// `event-retention` has dropped the system events around them.
+    pub activity_retention_days: i64,
     pub session_hours: i64,
     /// Failed sign-ins per email in the window.
     pub login_attempts: u32,
@@ -83,6 +88,8 @@ impl Default for Settings {
         Self {
             stream_ping_seconds: 15,
             event_retention: 100_000,
+            analytics_retention_days: 90,
+            activity_retention_days: 730,
             session_hours: 336,
             login_attempts: 10,
             login_attempts_per_address: 50,
@@ -236,6 +243,14 @@ mod tests {
         let d = Settings::default();
         assert_eq!(file.vizora.stream_ping_seconds, d.stream_ping_seconds);
         assert_eq!(file.vizora.event_retention, d.event_retention);
+        assert_eq!(
+            file.vizora.analytics_retention_days,
+            d.analytics_retention_days
+        );
+        assert_eq!(
+            file.vizora.activity_retention_days,
+            d.activity_retention_days
+        );
         assert_eq!(file.vizora.session_hours, d.session_hours);
         assert_eq!(file.vizora.outbox_limit, d.outbox_limit);
         assert_eq!(file.vizora.upload_limit_mb, d.upload_limit_mb);

@@ -2,7 +2,8 @@
 //! domain, imported in one direction only:
 //!
 //! ```text
-//! core ← auth ← library ← devices ← displays ← health ← changes, router, tasks, orgs, tools
+//! core ← auth ← library ← devices ← schedules ← analytics ← displays ← health
+//!      ← changes, router, tasks, orgs, tools
 //! ```
 //!
 //! `core/` (database, ids, the change path, receipts, system events, the event
@@ -14,6 +15,7 @@
 //! `state.rs` wires the domains' state, `orgs.rs` makes organizations.
 //! `make lint` checks the direction (`scripts/layers.py`).
 
+pub mod analytics;
 pub mod auth;
 pub mod changes;
 pub mod cli;

@@ -16,7 +16,9 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{auth, core, devices, displays, headers, health, library, schedules, state::AppState};
+use super::{
+    analytics, auth, core, devices, displays, headers, health, library, schedules, state::AppState,
+};
 use crate::app::{shell, App};
 
 use super::core::http::MAX_JSON_BODY;
@@ -31,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .merge(library::routes())
         .merge(devices::routes())
         .merge(schedules::routes())
+        .merge(analytics::routes())
         .merge(displays::routes())
         .merge(health::routes())
         .route("/api/v1/openapi.json", get(openapi))
@@ -108,6 +111,7 @@ pub fn openapi_doc() -> serde_json::Value {
     doc.merge(health::HealthDoc::openapi());
     doc.merge(auth::AccountsDoc::openapi());
     doc.merge(schedules::SchedulesDoc::openapi());
+    doc.merge(analytics::AnalyticsDoc::openapi());
     let mut rules = devices::doc_rules();
     rules.extend(library::doc_rules());
     rules.extend(auth::doc_rules());

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use super::{
+    analytics::{ingest, uptime},
     core::{attempts, log, now_ms, receipts},
     displays::{fleet, pairing},
     health::{evaluator, metrics},
@@ -21,6 +22,10 @@ pub async fn fleet_ticker(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut n: u64 = 0;
     let mut alerts = evaluator::Tracker::default();
+    // Every paired display's uptime is tracked from the first start on.
+    if let Err(e) = uptime::track_all(&core.db, now_ms()).await {
+        tracing::warn!(error = %e, "could not start the displays' status intervals");
+    }
     fleet::track_paired(core, gateway).await;
     loop {
         // A heartbeat that changes a status wakes only the status write
@@ -51,7 +56,8 @@ pub async fn fleet_ticker(state: AppState) {
     }
 }
 
-/// Prunes the event log to its retention, old op receipts, metric samples,
+/// Prunes the event log to its retention, raw plays and status intervals
+/// past theirs, old op receipts, metric samples,
 /// lapsed pairing codes and day-old attempts, and removes unused media,
 /// every ten minutes.
 pub async fn housekeeping(state: AppState) {
@@ -59,7 +65,14 @@ pub async fn housekeeping(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
         tick.tick().await;
-        if let Ok(n) = log::prune(&core.db, core.settings.event_retention).await {
+        let activity_ms = core.settings.activity_retention_days * 24 * 3_600_000;
+        if let Ok(n) = log::prune(
+            &core.db,
+            core.settings.event_retention,
+            now_ms() - activity_ms,
+        )
+        .await
+        {
             if n > 0 {
                 tracing::info!(events = n, "pruned the event log");
             }
@@ -68,6 +81,7 @@ pub async fn housekeeping(state: AppState) {
         let _ = pairing::prune(&core.db).await;
         let _ = attempts::prune(&core.db, now_ms() - 24 * 3_600_000).await;
         let _ = metrics::prune(&core.db).await;
+        let _ = ingest::expire(&core.db, core.settings.analytics_retention_days).await;
         if let Ok(n) = sweep::sweep_media(core).await {
             if n > 0 {
                 tracing::info!(files = n, "removed media no item refers to");

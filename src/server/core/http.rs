@@ -408,6 +408,25 @@ pub fn versioned<T: Serialize>(status: StatusCode, version: i64, body: &T) -> Re
     (status, [(header::ETAG, etag(version))], axum::Json(body)).into_response()
 }
 
+/// An optional RFC 3339 query parameter as milliseconds; anything else is
+/// a 400 naming the parameter.
+pub fn rfc3339_param(
+    value: Option<&str>,
+    name: &str,
+) -> Result<Option<crate::model::Millis>, AppError> {
+    value
+        .map(|v| {
+            chrono::DateTime::parse_from_rfc3339(v)
+                .map(|t| t.timestamp_millis())
+                .map_err(|_| {
+                    AppError::bad_request(format!(
+                        "`{name}` must be an RFC 3339 instant such as 2027-03-27T00:00:00Z."
+                    ))
+                })
+        })
+        .transpose()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@ use sqlx::{any::AnyRow, Any, Row, Transaction};
 use super::db::{now_ms, Backend, Db};
 use crate::{
     error::AppError,
-    model::{Event, EventBody},
+    model::{summarize, Event, EventBody},
 };
 
 /// Hands out the next seq of the organization's stream. Must be the first write
@@ -47,9 +47,13 @@ pub async fn append(
         body,
     };
     let payload = serde_json::to_string(&event.body).map_err(|_| AppError::internal())?;
+    let summary = match actor {
+        Some(_) => Some(summary(tx, org_id, &event.body).await?),
+        None => None,
+    };
     sqlx::query(
-        "INSERT INTO events (org_id, seq, at, kind, entity_id, op_id, actor, payload) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO events (org_id, seq, at, kind, entity_id, op_id, actor, payload, summary) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(org_id)
     .bind(seq)
@@ -59,9 +63,28 @@ pub async fn append(
     .bind(op_id)
     .bind(actor)
     .bind(payload)
+    .bind(summary)
     .execute(&mut **tx)
     .await?;
     Ok(event)
+}
+
+/// The activity line of an operator's event, from the entity's previous
+/// event (renames name both names).
+async fn summary(
+    tx: &mut Transaction<'_, Any>,
+    org_id: &str,
+    body: &EventBody,
+) -> Result<String, AppError> {
+    let prev: Option<(String,)> = sqlx::query_as(
+        "SELECT payload FROM events WHERE org_id = $1 AND entity_id = $2 ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(org_id)
+    .bind(body.entity_id())
+    .fetch_optional(&mut **tx)
+    .await?;
+    let prev: Option<EventBody> = prev.and_then(|(p,)| serde_json::from_str(&p).ok());
+    Ok(summarize(prev.as_ref(), body))
 }
 
 fn event_from_row(row: &AnyRow) -> Result<Event, AppError> {
@@ -128,11 +151,16 @@ pub async fn position(db: &Db, org_id: &str) -> Result<(String, i64), AppError> 
     Ok((row.get("epoch"), row.get("last_seq")))
 }
 
+/// The first position of the unbroken stretch the log holds (older
+/// operators' events kept for the activity history do not count).
 pub async fn oldest_retained(db: &Db, org_id: &str) -> Result<Option<i64>, AppError> {
-    let row = sqlx::query("SELECT MIN(seq) AS oldest FROM events WHERE org_id = $1")
-        .bind(org_id)
-        .fetch_one(&db.pool)
-        .await?;
+    let row = sqlx::query(
+        "SELECT MIN(seq) AS oldest FROM events WHERE org_id = $1 \
+         AND seq > (SELECT pruned_through FROM organizations WHERE id = $1)",
+    )
+    .bind(org_id)
+    .fetch_one(&db.pool)
+    .await?;
     Ok(row.try_get::<Option<i64>, _>("oldest").unwrap_or(None))
 }
 
@@ -169,13 +197,24 @@ pub fn plan_resume(
     Resume::From(since)
 }
 
-/// Drops events beyond the retention, keeping the newest `keep` per organization.
-pub async fn prune(db: &Db, keep: i64) -> Result<u64, AppError> {
-    let res = sqlx::query(
-        "DELETE FROM events WHERE seq <= \
-         (SELECT o.last_seq FROM organizations o WHERE o.id = events.org_id) - $1",
+/// Drops system events beyond the retention (the newest `keep` per
+/// organization stay), and operators' events once older than
+/// `activity_before` too: those are the activity history. How far the log
+/// has gaps is kept in `pruned_through`, so a stream resumes only from an
+/// unbroken stretch.
+pub async fn prune(db: &Db, keep: i64, activity_before: i64) -> Result<u64, AppError> {
+    sqlx::query(
+        "UPDATE organizations SET pruned_through = last_seq - $1 WHERE last_seq - $1 > pruned_through",
     )
     .bind(keep)
+    .execute(&db.pool)
+    .await?;
+    let res = sqlx::query(
+        "DELETE FROM events WHERE seq <= \
+         (SELECT o.pruned_through FROM organizations o WHERE o.id = events.org_id) \
+         AND (actor IS NULL OR at < $1)",
+    )
+    .bind(activity_before)
     .execute(&db.pool)
     .await?;
     Ok(res.rows_affected())

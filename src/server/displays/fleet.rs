@@ -13,6 +13,7 @@ use crate::{
     error::AppError,
     model::{DeviceStatus, EventBody, Metrics},
     server::{
+        analytics::uptime,
         core::{now_ms, system, Core},
         devices::store as devices,
     },
@@ -260,7 +261,8 @@ pub async fn write_statuses(core: &Core, gateway: &Gateway, interval_ms: i64) {
 }
 
 /// Displays' derived statuses changed: system events through the same log
-/// and stream, many in one transaction.
+/// and stream, many in one transaction, each closing the display's status
+/// interval for uptime.
 pub async fn record_statuses(
     core: &Core,
     org_id: &str,
@@ -268,10 +270,15 @@ pub async fn record_statuses(
 ) -> Result<(), AppError> {
     let mut tx = system::begin(core, org_id).await?;
     let mut bodies: Vec<EventBody> = Vec::new();
+    let now = now_ms();
     for (device_id, status, last_seen) in changes {
         if let Some(body) =
             devices::set_status(&mut tx, org_id, device_id, *status, *last_seen).await?
         {
+            if let EventBody::DeviceUpserted { device } = &body {
+                let group = device.group_id.as_deref().unwrap_or("");
+                uptime::status_changed(&mut tx, org_id, device_id, group, *status, now).await?;
+            }
             bodies.push(body);
         }
     }

@@ -86,7 +86,8 @@ impl Watch {
             | EventBody::TokenRevoked { .. }
             | EventBody::PasswordChanged { .. }
             | EventBody::ExecutionRecorded { .. }
-            | EventBody::DeployUpdated { .. } => false,
+            | EventBody::DeployUpdated { .. }
+            | EventBody::PlaysRecorded { .. } => false,
         }
     }
 }

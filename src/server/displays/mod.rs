@@ -105,6 +105,8 @@ pub struct Gateway {
     /// so the change reaches operators at once rather than on the next tick.
     status_changed: Notify,
     reports: Arc<dyn Reports>,
+    /// Proof of play goes through this node's play writer (batched).
+    plays: crate::server::analytics::ingest::Ingest,
 }
 
 impl Gateway {
@@ -117,6 +119,7 @@ impl Gateway {
             routers: Mutex::default(),
             status_changed: Notify::new(),
             reports,
+            plays: Default::default(),
         }
     }
 

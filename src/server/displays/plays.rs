@@ -6,21 +6,26 @@ use axum::extract::State;
 use serde::Deserialize;
 use sqlx::Row;
 
-use super::socket::Session;
+use super::{socket::Session, Gateway};
 use crate::{
     error::AppError,
     model::Play,
     server::{
+        analytics::ingest,
         core::{
             http::{in_range, Json, Path, Query},
-            now_ms, Core, CurrentUser, Db,
+            Core, CurrentUser, Db,
         },
         devices::store as devices,
     },
 };
 
+/// Stores a play once by its id, with its names as they are now, folded
+/// into the rollups (`analytics::ingest`).
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn record_play(
     core: &Core,
+    gateway: &Gateway,
     s: &Session,
     id: &str,
     content_id: &str,
@@ -28,25 +33,16 @@ pub(super) async fn record_play(
     started_at: i64,
     duration_ms: i64,
 ) -> Result<(), AppError> {
-    if id.is_empty() || id.len() > 64 {
-        return Err(AppError::validation(
-            "A play event id is 1 to 64 characters.",
-        ));
-    }
-    sqlx::query(
-        "INSERT INTO play_events (device_id, id, org_id, content_id, playlist_id, started_at, duration_ms, received_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (device_id, id) DO NOTHING",
-    )
-    .bind(&s.device_id)
-    .bind(id)
-    .bind(&s.org_id)
-    .bind(content_id)
-    .bind(playlist_id)
-    .bind(started_at)
-    .bind(duration_ms)
-    .bind(now_ms())
-    .execute(&core.db.pool)
-    .await?;
+    let play = ingest::Play {
+        org_id: s.org_id.clone(),
+        device_id: s.device_id.clone(),
+        id: id.to_string(),
+        content_id: content_id.to_string(),
+        playlist_id: playlist_id.map(str::to_string),
+        started_at,
+        duration_ms,
+    };
+    gateway.plays.record(core, play).await?;
     Ok(())
 }
 
@@ -83,7 +79,7 @@ pub async fn plays(
     limit: i64,
 ) -> Result<Vec<Play>, AppError> {
     let rows = sqlx::query(
-        "SELECT id, content_id, playlist_id, started_at, duration_ms, received_at FROM play_events \
+        "SELECT id, content_id, playlist_id, started_at, duration_ms, received_at FROM plays \
          WHERE org_id = $1 AND device_id = $2 ORDER BY started_at DESC, id LIMIT $3",
     )
     .bind(org_id)
@@ -96,7 +92,7 @@ pub async fn plays(
         .map(|r| Play {
             id: r.get("id"),
             content_id: r.get("content_id"),
-            playlist_id: r.get("playlist_id"),
+            playlist_id: Some(r.get::<String, _>("playlist_id")).filter(|p| !p.is_empty()),
             started_at: r.get("started_at"),
             duration_ms: r.get("duration_ms"),
             received_at: r.get("received_at"),

@@ -347,6 +347,7 @@ async fn handle(
         ) => {
             let stored = plays::record_play(
                 core,
+                gateway,
                 s,
                 &id,
                 &content_id,

@@ -8,7 +8,6 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use chrono::DateTime;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -23,7 +22,8 @@ use crate::{
         core::{
             apidoc::{self, Rule},
             http::{
-                in_range, run_change as run, versioned, IdempotencyKey, IfMatch, Json, Path, Query,
+                in_range, rfc3339_param, run_change as run, versioned, IdempotencyKey, IfMatch,
+                Json, Path, Query,
             },
             now_ms, Core, CurrentUser,
         },
@@ -442,20 +442,6 @@ pub struct Timeline {
 /// The most a timeline request may span.
 const MAX_TIMELINE_MS: Millis = 31 * 24 * 3_600_000;
 
-fn instant(value: Option<&str>, name: &str) -> Result<Option<Millis>, AppError> {
-    value
-        .map(|v| {
-            DateTime::parse_from_rfc3339(v)
-                .map(|t| t.timestamp_millis())
-                .map_err(|_| {
-                    AppError::bad_request(format!(
-                        "`{name}` must be an RFC 3339 instant such as 2027-03-27T00:00:00Z."
-                    ))
-                })
-        })
-        .transpose()
-}
-
 /// What a display plays over `[from, to)`: takeovers, schedules and its
 /// default, evaluated in its own time zone.
 #[utoipa::path(get, path = "/api/v1/devices/{id}/timeline", tag = "schedules",
@@ -468,8 +454,8 @@ pub(super) async fn device_timeline(
     Query(q): Query<TimelineQuery>,
 ) -> Result<Json<Timeline>, AppError> {
     let (from, to) = match (
-        instant(q.from.as_deref(), "from")?,
-        instant(q.to.as_deref(), "to")?,
+        rfc3339_param(q.from.as_deref(), "from")?,
+        rfc3339_param(q.to.as_deref(), "to")?,
     ) {
         (Some(from), Some(to)) => (from, to),
         (Some(from), None) => (from, from + 48 * 3_600_000),

@@ -335,7 +335,7 @@ async fn the_manifest_follows_the_display_playlist_and_plays_are_stored_once() {
             other => panic!("expected an ack, got {other:?}"),
         }
     }
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM play_events WHERE device_id = $1")
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM plays WHERE device_id = $1")
         .bind(&device_id)
         .fetch_one(&f.state.core.db.pool)
         .await

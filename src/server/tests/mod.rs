@@ -476,7 +476,7 @@ async fn pruning_keeps_the_newest_events_and_old_positions_then_reset() {
             .await
             .unwrap();
     }
-    log::prune(&f.state.core.db, 4).await.unwrap();
+    log::prune(&f.state.core.db, 4, 0).await.unwrap();
     let oldest = log::oldest_retained(&f.state.core.db, &f.editor.org_id)
         .await
         .unwrap();
@@ -594,6 +594,7 @@ async fn the_long_poll_answers_at_once_with_what_is_there_and_waits_for_the_next
 }
 
 mod accounts;
+mod analytics;
 mod attacks;
 mod displays;
 mod library;

@@ -1,0 +1,179 @@
+//! Uptime from status intervals: each display's current status and since
+//! when, closed into raw history and hourly and daily rollups whenever the
+//! status changes, in the same transaction as the status event.
+
+use std::collections::BTreeMap;
+
+use sqlx::{Any, Row, Transaction};
+
+use crate::{
+    error::AppError,
+    model::{split_by_hour, DeviceStatus, Millis, DAY_MS},
+    server::core::Db,
+};
+
+fn column(status: &str) -> &'static str {
+    match status {
+        "online" => "online_ms",
+        "idle" => "idle_ms",
+        "error" => "error_ms",
+        _ => "offline_ms",
+    }
+}
+
+/// A display's status is `status` (in group `group_id`) from `at`: closes
+/// the open interval when the status or the group changed.
+pub async fn status_changed(
+    tx: &mut Transaction<'_, Any>,
+    org_id: &str,
+    device_id: &str,
+    group_id: &str,
+    status: DeviceStatus,
+    at: Millis,
+) -> Result<(), AppError> {
+    let open = sqlx::query(
+        "SELECT group_id, status, since FROM status_intervals WHERE org_id = $1 AND device_id = $2",
+    )
+    .bind(org_id)
+    .bind(device_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(open) = open else {
+        sqlx::query(
+            "INSERT INTO status_intervals (org_id, device_id, group_id, status, since) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(org_id)
+        .bind(device_id)
+        .bind(group_id)
+        .bind(status.as_str())
+        .bind(at)
+        .execute(&mut **tx)
+        .await?;
+        return Ok(());
+    };
+    let (was_group, was, since): (String, String, Millis) =
+        (open.get("group_id"), open.get("status"), open.get("since"));
+    if was == status.as_str() && was_group == group_id {
+        return Ok(());
+    }
+    close(tx, org_id, device_id, &was_group, &was, since, at).await?;
+    sqlx::query(
+        "UPDATE status_intervals SET group_id = $1, status = $2, since = $3 \
+         WHERE org_id = $4 AND device_id = $5",
+    )
+    .bind(group_id)
+    .bind(status.as_str())
+    .bind(at.max(since))
+    .bind(org_id)
+    .bind(device_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Folds the interval `[since, until)` in `status` into history and rollups.
+async fn close(
+    tx: &mut Transaction<'_, Any>,
+    org_id: &str,
+    device_id: &str,
+    group_id: &str,
+    status: &str,
+    since: Millis,
+    until: Millis,
+) -> Result<(), AppError> {
+    if until <= since {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO status_history (org_id, device_id, group_id, status, started_at, ended_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (org_id, device_id, started_at) DO NOTHING",
+    )
+    .bind(org_id)
+    .bind(device_id)
+    .bind(group_id)
+    .bind(status)
+    .bind(since)
+    .bind(until)
+    .execute(&mut **tx)
+    .await?;
+    let col = column(status);
+    let mut days: BTreeMap<Millis, i64> = BTreeMap::new();
+    for (hour, ms) in split_by_hour(since, until - since) {
+        add(
+            tx,
+            "status_hours",
+            "hour",
+            col,
+            org_id,
+            hour,
+            device_id,
+            group_id,
+            ms,
+        )
+        .await?;
+        *days.entry(hour.div_euclid(DAY_MS) * DAY_MS).or_default() += ms;
+    }
+    for (day, ms) in days {
+        add(
+            tx,
+            "status_days",
+            "day",
+            col,
+            org_id,
+            day,
+            device_id,
+            group_id,
+            ms,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn add(
+    tx: &mut Transaction<'_, Any>,
+    table: &str,
+    time: &str,
+    col: &str,
+    org_id: &str,
+    at: Millis,
+    device_id: &str,
+    group_id: &str,
+    ms: i64,
+) -> Result<(), AppError> {
+    let value = |c: &str| if c == col { "$5" } else { "0" };
+    let sql = format!(
+        "INSERT INTO {table} (org_id, {time}, device_id, group_id, online_ms, idle_ms, offline_ms, error_ms) \
+         VALUES ($1, $2, $3, $4, {}, {}, {}, {}) \
+         ON CONFLICT (org_id, {time}, device_id, group_id) DO UPDATE SET {col} = {table}.{col} + excluded.{col}",
+        value("online_ms"),
+        value("idle_ms"),
+        value("offline_ms"),
+        value("error_ms"),
+    );
+    sqlx::query(&sql)
+        .bind(org_id)
+        .bind(at)
+        .bind(device_id)
+        .bind(group_id)
+        .bind(ms)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Starts an interval for every paired display that has none (a first
+/// start after the upgrade, or displays paired before it), from `now`.
+pub async fn track_all(db: &Db, now: Millis) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO status_intervals (org_id, device_id, group_id, status, since) \
+         SELECT org_id, id, COALESCE(group_id, ''), status, $1 FROM devices \
+         WHERE token_hash IS NOT NULL ON CONFLICT (org_id, device_id) DO NOTHING",
+    )
+    .bind(now)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
