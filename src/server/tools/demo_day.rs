@@ -346,7 +346,9 @@ pub async fn seed(core: &Core, org_id: &str, email: &str) -> Result<(), String> 
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
-    tokio::spawn(add_videos(core.clone(), who, playlist));
+    if core.settings.demo_videos {
+        tokio::spawn(add_videos(core.clone(), who, playlist));
+    }
     Ok(())
 }
 
