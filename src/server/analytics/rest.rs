@@ -77,7 +77,7 @@ fn range(q: &ReportQuery) -> Result<Range, AppError> {
 
 fn group_by(q: &ReportQuery, allowed: &[GroupBy], default: GroupBy) -> Result<GroupBy, AppError> {
     match q.group_by.as_deref() {
-        None => Ok(default),
+        None | Some("") => Ok(default),
         Some(s) => GroupBy::parse(s)
             .filter(|g| allowed.contains(g))
             .ok_or_else(|| {
@@ -227,6 +227,7 @@ pub(super) async fn list_activity(
     let before = q
         .before
         .as_deref()
+        .filter(|b| !b.is_empty())
         .map(|b| {
             b.parse::<i64>()
                 .map_err(|_| AppError::bad_request("`before` is the `next` of a previous page."))
