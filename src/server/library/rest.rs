@@ -14,8 +14,8 @@ use super::{content, media, playlists, snapshot};
 use crate::{
     error::AppError,
     model::{
-        Change, Content, ContentKind, ContentPatch, DeviceGroup, EventBody, LibrarySnapshot,
-        MediaInfo, Op, OpAck, Playlist, PlaylistItem,
+        Change, Content, ContentPatch, DeviceGroup, EventBody, LibrarySnapshot, Op, OpAck,
+        Playlist, PlaylistItem,
     },
     server::core::{
         apidoc::{self, Rule},
@@ -236,19 +236,7 @@ pub(super) async fn upload(
             change: Change::AddMedia {
                 content_id: key.new_entity_id(n),
                 name: display_name(&file_name),
-                media: MediaInfo {
-                    kind: if stored.kind.is_video() {
-                        ContentKind::Video
-                    } else {
-                        ContentKind::Image
-                    },
-                    mime: stored.kind.mime().to_string(),
-                    sha256: stored.sha256.clone(),
-                    size: stored.size as i64,
-                    width: stored.width.map(i64::from),
-                    height: stored.height.map(i64::from),
-                    duration_ms: stored.duration_ms,
-                },
+                media: stored.media_info(),
             },
         };
         created.push(content_of(change::apply_trusted(&core, &user, op).await?)?);

@@ -10,10 +10,7 @@ use std::collections::HashMap;
 use image::{ImageFormat, Rgb, RgbImage};
 
 use crate::{
-    model::{
-        Change, ContentKind, MediaInfo, Op, PlaylistItem, Recurrence, ScheduleSpec, TimeOfDay,
-        Weekday, Window,
-    },
+    model::{Change, Op, PlaylistItem, Recurrence, ScheduleSpec, TimeOfDay, Weekday, Window},
     server::{
         core::{change, credential::Credential, new_id, now_ms, Core, CurrentUser},
         library::media,
@@ -162,7 +159,7 @@ pub async fn seed(core: &Core, org_id: &str, email: &str) -> Result<(), String> 
     // The images, stored like uploads; each with how long it plays.
     let mut library: Vec<Option<(String, i64)>> = Vec::new();
     for art in &ART {
-        library.push(store(core, &who, art.name, ContentKind::Image, draw(art)).await);
+        library.push(store(core, &who, art.name, draw(art)).await);
     }
     // Playlists of them (the videos join them once encoded).
     let lists: [(&str, &[usize]); 6] = [
@@ -370,9 +367,7 @@ async fn add_videos(core: Core, who: CurrentUser, playlist: HashMap<String, Stri
                 continue;
             }
         };
-        let Some((content_id, duration_ms)) =
-            store(&core, &who, name, ContentKind::Video, bytes).await
-        else {
+        let Some((content_id, duration_ms)) = store(&core, &who, name, bytes).await else {
             continue;
         };
         for list in lists {
@@ -405,7 +400,6 @@ async fn store(
     core: &Core,
     who: &CurrentUser,
     name: &str,
-    kind: ContentKind,
     bytes: Vec<u8>,
 ) -> Option<(String, i64)> {
     let chunks = futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(bytes))]);
@@ -420,15 +414,7 @@ async fn store(
     let add = Change::AddMedia {
         content_id: content_id.clone(),
         name: name.to_string(),
-        media: MediaInfo {
-            kind,
-            mime: stored.kind.mime().to_string(),
-            sha256: stored.sha256.clone(),
-            size: stored.size as i64,
-            width: stored.width.map(i64::from),
-            height: stored.height.map(i64::from),
-            duration_ms: stored.duration_ms,
-        },
+        media: stored.media_info(),
     };
     match change::apply_trusted(core, who, op(add)).await {
         Ok(_) => Some((content_id, stored.duration_ms.unwrap_or(8_000))),

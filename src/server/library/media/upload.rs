@@ -29,6 +29,25 @@ pub struct Stored {
     pub has_thumb: bool,
 }
 
+impl Stored {
+    /// What the library records of the stored file (`Change::AddMedia`).
+    pub fn media_info(&self) -> crate::model::MediaInfo {
+        crate::model::MediaInfo {
+            kind: if self.kind.is_video() {
+                crate::model::ContentKind::Video
+            } else {
+                crate::model::ContentKind::Image
+            },
+            mime: self.kind.mime().to_string(),
+            sha256: self.sha256.clone(),
+            size: self.size as i64,
+            width: self.width.map(i64::from),
+            height: self.height.map(i64::from),
+            duration_ms: self.duration_ms,
+        }
+    }
+}
+
 /// Why an upload was refused. `Display` gives a message for operators.
 #[derive(Debug)]
 pub enum UploadError {
