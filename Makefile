@@ -6,7 +6,7 @@ TOOLS_DIR ?= $(HOME)/.cache/vizora-tools
 export PATH := $(TOOLS_DIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export VIZORA_TOOLS_DIR := $(TOOLS_DIR)
 
-.PHONY: run dev test setup build lint unit unit-postgres e2e attacks api-fuzz kill9 soak bench bench-library bench-timeline clean-data
+.PHONY: run dev test setup build lint unit unit-postgres e2e attacks api-fuzz kill9 soak bench bench-library bench-timeline bench-analytics demo-videos clean-data
 
 setup:
 	@scripts/bootstrap.sh
@@ -80,15 +80,21 @@ bench-timeline: build
 	./target/release/vizora timeline-bench --displays 10000 --schedules 500 --hours 48
 
 ## Every test: formatting, clippy (server and browser builds), Rust tests, Playwright,
-## attacks, the API fuzzer and the kill -9 test.
+## attacks, the API fuzzer and the kill -9 test. Every stage runs even after one
+## fails; a table of their times and results ends the output.
 test: setup
 	@scripts/bootstrap.sh --browser
-	$(MAKE) lint
-	$(MAKE) unit
-	$(MAKE) e2e
-	$(MAKE) attacks
-	$(MAKE) api-fuzz
-	$(MAKE) kill9
+	@scripts/stages.sh lint unit e2e attacks api-fuzz kill9
+
+## Analytics figures: a year of proof of play (10 M plays, 1,000 displays) on
+## SQLite, then reports, the page's server render and ingest under reads.
+bench-analytics: build
+	./target/release/vizora analytics-bench --plays $${PLAYS:-10000000} --displays 1000 --days 365
+
+## Encode the demo's videos again into src/server/tools/demo_media (committed;
+## compiles the AV1 encoder, which nothing else does).
+demo-videos: setup
+	cargo run --release --features demo-encoder -- demo-videos --out src/server/tools/demo_media
 
 clean-data:
 	rm -rf data

@@ -30,16 +30,23 @@ pub struct ActivityPage {
     pub next: Option<String>,
 }
 
+/// What an event kind says happened to its entity (`device_upserted`).
+pub const KIND_SUFFIXES: [&str; 8] = [
+    "_upserted",
+    "_deleted",
+    "_revoked",
+    "_changed",
+    "_ended",
+    "_taken",
+    "_recorded",
+    "_updated",
+];
+
 /// The entity an event kind is about (`device_upserted` → `device`).
 pub fn entity_of(kind: &str) -> &str {
-    kind.strip_suffix("_upserted")
-        .or_else(|| kind.strip_suffix("_deleted"))
-        .or_else(|| kind.strip_suffix("_revoked"))
-        .or_else(|| kind.strip_suffix("_changed"))
-        .or_else(|| kind.strip_suffix("_ended"))
-        .or_else(|| kind.strip_suffix("_taken"))
-        .or_else(|| kind.strip_suffix("_recorded"))
-        .or_else(|| kind.strip_suffix("_updated"))
+    KIND_SUFFIXES
+        .iter()
+        .find_map(|s| kind.strip_suffix(s))
         .map(|e| if e == "password" { "user" } else { e })
         .unwrap_or(kind)
 }

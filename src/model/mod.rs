@@ -4,6 +4,7 @@
 pub mod activity;
 pub mod alert;
 pub mod analytics;
+pub mod analytics_view;
 pub mod content;
 pub mod device;
 pub mod display;
@@ -17,6 +18,7 @@ pub mod user;
 pub use activity::*;
 pub use alert::*;
 pub use analytics::*;
+pub use analytics_view::*;
 pub use content::*;
 pub use device::*;
 pub use display::*;

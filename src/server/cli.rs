@@ -88,6 +88,24 @@ pub enum Command {
         #[arg(long, default_value_t = 48)]
         hours: i64,
     },
+    /// Encode the demo's videos into DIR (only with the demo-encoder feature).
+    #[cfg(feature = "demo-encoder")]
+    DemoVideos {
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Load a year of proof of play into a fresh database and time the
+    /// reports, the Analytics page and ingest under read load.
+    AnalyticsBench {
+        #[arg(long, default_value_t = 10_000_000)]
+        plays: u64,
+        #[arg(long, default_value_t = 1000)]
+        displays: usize,
+        #[arg(long, default_value_t = 365)]
+        days: i64,
+        #[arg(long, default_value_t = 3198)]
+        port: u16,
+    },
     /// Manage operator accounts.
     User {
         #[command(subcommand)]
@@ -203,6 +221,22 @@ pub async fn main() -> ExitCode {
             groups,
             hours,
         }),
+        #[cfg(feature = "demo-encoder")]
+        Command::DemoVideos { out } => super::tools::demo_video::write_all(&out),
+        Command::AnalyticsBench {
+            plays,
+            displays,
+            days,
+            port,
+        } => {
+            super::tools::analytics_bench::run(super::tools::analytics_bench::BenchArgs {
+                plays,
+                displays,
+                days,
+                port,
+            })
+            .await
+        }
         Command::Migrate => cli.global.open_db().await.map(|_| {
             println!("migrations applied to {}", cli.global.database_url());
         }),

@@ -44,9 +44,6 @@ pub struct Settings {
     /// Days operators' events stay in the log as the activity history, after
     /// `event-retention` has dropped the system events around them.
     pub activity_retention_days: i64,
-    /// Whether a first start with the demo encodes its two short videos
-    /// (half a minute of one core, in the background).
-    pub demo_videos: bool,
     pub session_hours: i64,
     /// Failed sign-ins per email in the window.
     pub login_attempts: u32,
@@ -93,7 +90,6 @@ impl Default for Settings {
             event_retention: 100_000,
             analytics_retention_days: 90,
             activity_retention_days: 730,
-            demo_videos: true,
             session_hours: 336,
             login_attempts: 10,
             login_attempts_per_address: 50,
@@ -255,7 +251,6 @@ mod tests {
             file.vizora.activity_retention_days,
             d.activity_retention_days
         );
-        assert_eq!(file.vizora.demo_videos, d.demo_videos);
         assert_eq!(file.vizora.session_hours, d.session_hours);
         assert_eq!(file.vizora.outbox_limit, d.outbox_limit);
         assert_eq!(file.vizora.upload_limit_mb, d.upload_limit_mb);

@@ -6,7 +6,7 @@ use sqlx::Row;
 
 use crate::{
     error::AppError,
-    model::{entity_of, summarize, ActivityItem, ActivityPage, EventBody, Millis},
+    model::{entity_of, summarize, ActivityItem, ActivityPage, EventBody, Millis, KIND_SUFFIXES},
     server::core::Db,
 };
 
@@ -26,12 +26,10 @@ pub struct ActivityFilter {
 
 /// The event kinds of an entity.
 fn kinds(entity: &str) -> Vec<String> {
-    let mut out: Vec<String> = [
-        "upserted", "deleted", "revoked", "changed", "ended", "taken",
-    ]
-    .iter()
-    .map(|s| format!("{entity}_{s}"))
-    .collect();
+    let mut out: Vec<String> = KIND_SUFFIXES
+        .iter()
+        .map(|s| format!("{entity}{s}"))
+        .collect();
     if entity == "user" {
         out.push("password_changed".into());
     }
@@ -70,7 +68,7 @@ pub async fn list(
     }
     let n = sql.int(limit + 1);
     sql.push(&format!(" ORDER BY seq DESC LIMIT {n}"));
-    let rows = sql.fetch(db).await?;
+    let rows = sql.fetch(&mut *db.pool.acquire().await?).await?;
     let more = rows.len() as i64 > limit;
     let items: Vec<ActivityItem> = rows
         .iter()

@@ -148,38 +148,108 @@ async fn writer(core: Core, mut rx: mpsc::Receiver<Waiting>) {
     }
 }
 
-/// Writes one organization's plays in one system transaction, with one
-/// event that tallies what was new.
-async fn write_batch(core: &Core, org_id: &str, plays: &[&Play]) -> Result<Vec<bool>, AppError> {
-    let mut tx = system::begin(core, org_id).await?;
-    let mut stored = Vec::with_capacity(plays.len());
-    // (hour, display, group, content, playlist) → (plays, ms)
-    type Key = (Millis, String, String, String, String);
-    let mut tallies: BTreeMap<Key, (i64, i64)> = BTreeMap::new();
-    for play in plays {
-        let p = play.borrowed();
-        let s = insert(&mut tx, &p).await?;
-        if let Some(s) = &s {
-            fold(&mut tx, &p, s).await?;
-            for (i, (hour, ms)) in split_by_hour(p.started_at, p.duration_ms).enumerate() {
-                let key = (
-                    hour,
-                    p.device_id.to_string(),
-                    s.group_id.clone(),
-                    p.content_id.to_string(),
-                    s.playlist_id.clone(),
-                );
-                let t = tallies.entry(key).or_default();
-                t.0 += i64::from(i == 0);
-                t.1 += ms;
-            }
+/// (hour, display, group, content, playlist) of a tally.
+type TallyKey = (Millis, String, String, String, String);
+/// (hour or day, group, content, playlist) of a fleet rollup row.
+type FleetKey = (Millis, String, String, String);
+/// Plays and milliseconds.
+type Sums = (i64, i64);
+
+/// What one write adds: tallies per (hour, display, group, content,
+/// playlist), and the latest name each id was played under.
+#[derive(Default)]
+pub struct Batch {
+    tallies: BTreeMap<TallyKey, Sums>,
+    names: BTreeMap<(&'static str, String), (String, Millis)>,
+}
+
+impl Batch {
+    /// Adds a stored play: its count in the hour it starts, its time split
+    /// at hour lines.
+    fn add_play(&mut self, p: &PlayIn<'_>, s: &Stored) {
+        for (i, (hour, ms)) in split_by_hour(p.started_at, p.duration_ms).enumerate() {
+            self.add(
+                hour,
+                p.device_id,
+                &s.group_id,
+                p.content_id,
+                &s.playlist_id,
+                i64::from(i == 0),
+                ms,
+            );
         }
-        stored.push(s.is_some());
+        for (kind, id, name) in &s.names {
+            self.name(kind, id, name, p.started_at);
+        }
     }
-    let tallies: Vec<PlayTally> = tallies
-        .into_iter()
-        .map(
-            |((hour, device_id, group_id, content_id, playlist_id), (plays, ms))| PlayTally {
+
+    /// Adds `plays` and `ms` to one hour's tally.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add(
+        &mut self,
+        hour: Millis,
+        device: &str,
+        group: &str,
+        content: &str,
+        playlist: &str,
+        plays: i64,
+        ms: i64,
+    ) {
+        let key = (
+            hour,
+            device.to_string(),
+            group.to_string(),
+            content.to_string(),
+            playlist.to_string(),
+        );
+        let t = self.tallies.entry(key).or_default();
+        t.0 += plays;
+        t.1 += ms;
+    }
+
+    /// Remembers that `id` of `kind` was played under `name` at `at`.
+    pub fn name(&mut self, kind: &'static str, id: &str, name: &str, at: Millis) {
+        if id.is_empty() || name.is_empty() {
+            return;
+        }
+        let e = self
+            .names
+            .entry((kind, id.to_string()))
+            .or_insert_with(|| (name.to_string(), at));
+        if at >= e.1 {
+            *e = (name.to_string(), at);
+        }
+    }
+
+    /// Folds the batch into the hourly and daily rollups and the names, a
+    /// few hundred rows to a statement, and gives its tallies (for the event).
+    pub async fn fold(
+        self,
+        tx: &mut Transaction<'_, Any>,
+        org_id: &str,
+    ) -> Result<Vec<PlayTally>, AppError> {
+        let mut hours: BTreeMap<FleetKey, Sums> = BTreeMap::new();
+        let mut days: BTreeMap<FleetKey, Sums> = BTreeMap::new();
+        let mut out = Vec::with_capacity(self.tallies.len());
+        for ((hour, device_id, group_id, content_id, playlist_id), (plays, ms)) in self.tallies {
+            let fleet = (
+                hour,
+                group_id.clone(),
+                content_id.clone(),
+                playlist_id.clone(),
+            );
+            let day = (
+                hour.div_euclid(DAY_MS) * DAY_MS,
+                fleet.1.clone(),
+                fleet.2.clone(),
+                fleet.3.clone(),
+            );
+            for (map, key) in [(&mut hours, fleet), (&mut days, day)] {
+                let e = map.entry(key).or_default();
+                e.0 += plays;
+                e.1 += ms;
+            }
+            out.push(PlayTally {
                 hour,
                 device_id,
                 group_id,
@@ -187,9 +257,62 @@ async fn write_batch(core: &Core, org_id: &str, plays: &[&Play]) -> Result<Vec<b
                 playlist_id,
                 plays,
                 ms,
-            },
-        )
-        .collect();
+            });
+        }
+        let per_display: Vec<Rollup<'_>> = out
+            .iter()
+            .map(|t| Rollup {
+                at: t.hour,
+                keys: vec![&t.device_id, &t.group_id, &t.content_id, &t.playlist_id],
+                plays: t.plays,
+                ms: t.ms,
+            })
+            .collect();
+        let cols = ["hour", "device_id", "group_id", "content_id", "playlist_id"];
+        upsert(tx, "play_hours", &cols, org_id, &per_display).await?;
+        for (table, time, rows) in [
+            ("play_fleet_hours", "hour", &hours),
+            ("play_fleet_days", "day", &days),
+        ] {
+            let rows: Vec<Rollup<'_>> = rows
+                .iter()
+                .map(|((at, g, c, l), (plays, ms))| Rollup {
+                    at: *at,
+                    keys: vec![g, c, l],
+                    plays: *plays,
+                    ms: *ms,
+                })
+                .collect();
+            let cols = [time, "group_id", "content_id", "playlist_id"];
+            upsert(tx, table, &cols, org_id, &rows).await?;
+        }
+        for ((kind, id), (name, at)) in self.names {
+            name_seen(tx, org_id, kind, &id, &name, at).await?;
+        }
+        Ok(out)
+    }
+}
+
+/// Writes one organization's plays in one system transaction, with one
+/// event that tallies what was new (the writer's step; the bench loads
+/// through it too).
+pub async fn write_batch(
+    core: &Core,
+    org_id: &str,
+    plays: &[&Play],
+) -> Result<Vec<bool>, AppError> {
+    let mut tx = system::begin(core, org_id).await?;
+    let mut stored = Vec::with_capacity(plays.len());
+    let mut batch = Batch::default();
+    for play in plays {
+        let p = play.borrowed();
+        let s = insert(&mut tx, &p).await?;
+        if let Some(s) = &s {
+            batch.add_play(&p, s);
+        }
+        stored.push(s.is_some());
+    }
+    let tallies = batch.fold(&mut tx, org_id).await?;
     let bodies = if tallies.is_empty() {
         Vec::new()
     } else {
@@ -199,14 +322,15 @@ async fn write_batch(core: &Core, org_id: &str, plays: &[&Play]) -> Result<Vec<b
     Ok(stored)
 }
 
-/// Stores and folds one play outside the writer (the demo's backfill and
-/// tests): no event.
+/// Stores and folds one play outside the writer (tests): no event.
 pub async fn record(db: &Db, play: &PlayIn<'_>) -> Result<Option<Stored>, AppError> {
     check(play)?;
     let mut tx = db.pool.begin().await?;
     let stored = insert(&mut tx, play).await?;
     if let Some(s) = &stored {
-        fold(&mut tx, play, s).await?;
+        let mut batch = Batch::default();
+        batch.add_play(play, s);
+        batch.fold(&mut tx, play.org_id).await?;
     }
     tx.commit().await?;
     Ok(stored)
@@ -259,84 +383,54 @@ async fn insert(tx: &mut Transaction<'_, Any>, p: &PlayIn<'_>) -> Result<Option<
     }))
 }
 
-/// Adds `(plays, ms)` to the rollup row of `key` in `table`: `cols` names
-/// the key columns after `org_id` (the first is the hour or the day).
-#[allow(clippy::too_many_arguments)]
-async fn add(
+/// One rollup row to add to: its hour or day, its other keys, its sums.
+struct Rollup<'a> {
+    at: Millis,
+    keys: Vec<&'a str>,
+    plays: i64,
+    ms: i64,
+}
+
+/// Rows a statement adds to (within both databases' bind limits).
+const ROWS_PER_STATEMENT: usize = 400;
+
+/// Adds each row's `(plays, ms)` to its rollup row in `table`, creating
+/// it if new: `cols` names the key columns after `org_id` (the first is the
+/// hour or the day). Keys are distinct within a batch, as one statement
+/// may touch a row only once.
+async fn upsert(
     tx: &mut Transaction<'_, Any>,
     table: &str,
     cols: &[&str],
     org_id: &str,
-    key: &[&str],
-    at: Millis,
-    plays: i64,
-    ms: i64,
+    rows: &[Rollup<'_>],
 ) -> Result<(), AppError> {
     let names = cols.join(", ");
-    let marks: Vec<String> = (0..cols.len() + 3).map(|i| format!("${}", i + 1)).collect();
-    let sql = format!(
-        "INSERT INTO {table} (org_id, {names}, plays, ms) VALUES ({}) \
-         ON CONFLICT (org_id, {names}) DO UPDATE SET plays = {table}.plays + excluded.plays, \
-         ms = {table}.ms + excluded.ms",
-        marks.join(", ")
-    );
-    let mut q = sqlx::query(&sql).bind(org_id).bind(at);
-    for k in key {
-        q = q.bind(*k);
-    }
-    q.bind(plays).bind(ms).execute(&mut **tx).await?;
-    Ok(())
-}
-
-async fn fold(tx: &mut Transaction<'_, Any>, p: &PlayIn<'_>, s: &Stored) -> Result<(), AppError> {
-    let (g, c, l) = (s.group_id.as_str(), p.content_id, s.playlist_id.as_str());
-    let mut days: BTreeMap<Millis, (i64, i64)> = BTreeMap::new();
-    for (i, (hour, ms)) in split_by_hour(p.started_at, p.duration_ms).enumerate() {
-        let plays = i64::from(i == 0);
-        add(
-            tx,
-            "play_hours",
-            &["hour", "device_id", "group_id", "content_id", "playlist_id"],
-            p.org_id,
-            &[p.device_id, g, c, l],
-            hour,
-            plays,
-            ms,
-        )
-        .await?;
-        add(
-            tx,
-            "play_fleet_hours",
-            &["hour", "group_id", "content_id", "playlist_id"],
-            p.org_id,
-            &[g, c, l],
-            hour,
-            plays,
-            ms,
-        )
-        .await?;
-        let day = days.entry(hour.div_euclid(DAY_MS) * DAY_MS).or_default();
-        day.0 += plays;
-        day.1 += ms;
-    }
-    for (day, (plays, ms)) in days {
-        add(
-            tx,
-            "play_fleet_days",
-            &["day", "group_id", "content_id", "playlist_id"],
-            p.org_id,
-            &[g, c, l],
-            day,
-            plays,
-            ms,
-        )
-        .await?;
-    }
-    for (kind, id, name) in &s.names {
-        if id.is_empty() || name.is_empty() {
-            continue;
+    let width = cols.len() + 3;
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let marks: Vec<String> = (0..width)
+                    .map(|i| format!("${}", r * width + i + 1))
+                    .collect();
+                format!("({})", marks.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO {table} (org_id, {names}, plays, ms) VALUES {} \
+             ON CONFLICT (org_id, {names}) DO UPDATE SET plays = {table}.plays + excluded.plays, \
+             ms = {table}.ms + excluded.ms",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for row in chunk {
+            q = q.bind(org_id).bind(row.at);
+            for k in &row.keys {
+                q = q.bind(*k);
+            }
+            q = q.bind(row.plays).bind(row.ms);
         }
-        name_seen(tx, p.org_id, kind, id, name, p.started_at).await?;
+        q.execute(&mut **tx).await?;
     }
     Ok(())
 }

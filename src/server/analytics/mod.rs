@@ -2,10 +2,12 @@
 //! daily rollups as it arrives (`ingest`), uptime from status intervals
 //! closed into the same kind of rollups (`uptime`), reports that read the
 //! coarsest rows that answer exactly (`report`), and the activity history
-//! from the event log (`activity`). REST in `rest`.
+//! from the event log (`activity`), and the Analytics page's snapshot of
+//! them (`page`). REST in `rest`.
 
 pub mod activity;
 pub mod ingest;
+pub mod page;
 pub mod report;
 mod rest;
 mod sql;

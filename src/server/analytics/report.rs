@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use chrono_tz::Tz;
 use serde::Deserialize;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use super::{ingest::MAX_PLAY_MS, sql::Sql};
 use crate::{
@@ -111,7 +111,7 @@ fn filter_sql(sql: &mut Sql, f: &Filter, with_device: bool) {
 /// `(key, time, plays, ms)` rows of one piece of the range.
 #[allow(clippy::too_many_arguments)]
 async fn piece(
-    db: &Db,
+    conn: &mut AnyConnection,
     org_id: &str,
     grain: Grain,
     a: Millis,
@@ -167,7 +167,7 @@ async fn piece(
         (true, true) => sql.push(&format!(" GROUP BY {time_col}")),
         (true, false) => {}
     }
-    let rows = sql.fetch(db).await?;
+    let rows = sql.fetch(conn).await?;
     Ok(rows
         .iter()
         .filter_map(|r| {
@@ -188,7 +188,11 @@ async fn piece(
 
 /// Labels of `ids` of `kind` (content, display, group, playlist): the name
 /// last played or tracked under, else the current one.
-async fn labels(db: &Db, org_id: &str, by: GroupBy) -> Result<HashMap<String, String>, AppError> {
+async fn labels(
+    conn: &mut AnyConnection,
+    org_id: &str,
+    by: GroupBy,
+) -> Result<HashMap<String, String>, AppError> {
     let (kind, current) = match by {
         GroupBy::Content => ("content", "SELECT id, name FROM content WHERE org_id = $1"),
         GroupBy::Display => ("display", "SELECT id, name FROM devices WHERE org_id = $1"),
@@ -204,7 +208,7 @@ async fn labels(db: &Db, org_id: &str, by: GroupBy) -> Result<HashMap<String, St
     };
     let mut out: HashMap<String, String> = sqlx::query_as(current)
         .bind(org_id)
-        .fetch_all(&db.pool)
+        .fetch_all(&mut *conn)
         .await?
         .into_iter()
         .collect();
@@ -212,7 +216,7 @@ async fn labels(db: &Db, org_id: &str, by: GroupBy) -> Result<HashMap<String, St
         sqlx::query_as("SELECT id, name FROM analytics_names WHERE org_id = $1 AND kind = $2")
             .bind(org_id)
             .bind(kind)
-            .fetch_all(&db.pool)
+            .fetch_all(&mut *conn)
             .await?;
     out.extend(seen);
     Ok(out)
@@ -229,6 +233,17 @@ fn none_label(by: GroupBy) -> &'static str {
 /// The proof-of-play report.
 pub async fn plays(
     db: &Db,
+    org_id: &str,
+    r: Range,
+    by: GroupBy,
+    f: &Filter,
+) -> Result<PlaysReport, AppError> {
+    plays_in(&mut *db.pool.acquire().await?, org_id, r, by, f).await
+}
+
+/// The proof-of-play report, read on `conn` (a snapshot's transaction).
+pub async fn plays_in(
+    conn: &mut AnyConnection,
     org_id: &str,
     r: Range,
     by: GroupBy,
@@ -263,7 +278,7 @@ pub async fn plays(
     let mut acc: HashMap<String, (i64, i64)> = HashMap::new();
     for (a, b) in spans {
         for (grain, pa, pb) in cover(a, b, days && aligned) {
-            for (k, t, plays, ms) in piece(db, org_id, grain, pa, pb, by, f, with_device).await? {
+            for (k, t, plays, ms) in piece(conn, org_id, grain, pa, pb, by, f, with_device).await? {
                 let key = if by.is_time() {
                     bucket_key(r.tz, by, bucket_start(r.tz, by, t.max(a)))
                 } else {
@@ -290,7 +305,7 @@ pub async fn plays(
             })
             .collect()
     } else {
-        let names = labels(db, org_id, by).await?;
+        let names = labels(conn, org_id, by).await?;
         let mut rows: Vec<PlayRow> = acc
             .into_iter()
             .filter(|(_, (plays, ms))| *plays > 0 || *ms > 0)
@@ -320,6 +335,18 @@ pub async fn plays(
 /// The uptime report, by display or by group, worst first.
 pub async fn uptime(
     db: &Db,
+    org_id: &str,
+    r: Range,
+    by: GroupBy,
+    f: &Filter,
+    now: Millis,
+) -> Result<UptimeReport, AppError> {
+    uptime_in(&mut *db.pool.acquire().await?, org_id, r, by, f, now).await
+}
+
+/// The uptime report, read on `conn`.
+pub async fn uptime_in(
+    conn: &mut AnyConnection,
     org_id: &str,
     r: Range,
     by: GroupBy,
@@ -360,7 +387,7 @@ pub async fn uptime(
                 ));
                 filters(&mut sql);
                 sql.push(&format!(" GROUP BY {key}, status"));
-                for row in sql.fetch(db).await? {
+                for row in sql.fetch(&mut *conn).await? {
                     let status: String = row.get("status");
                     add(
                         row.get("k"),
@@ -386,7 +413,7 @@ pub async fn uptime(
                 ));
                 filters(&mut sql);
                 sql.push(&format!(" GROUP BY {key}"));
-                for row in sql.fetch(db).await? {
+                for row in sql.fetch(&mut *conn).await? {
                     let k: String = row.get("k");
                     for c in cols {
                         let ms = row.try_get::<Option<i64>, _>(c).ok().flatten().unwrap_or(0);
@@ -404,12 +431,12 @@ pub async fn uptime(
         "SELECT {key} AS k, status, since FROM status_intervals WHERE org_id = {org} AND since < {bm}"
     ));
     filters(&mut sql);
-    for row in sql.fetch(db).await? {
+    for row in sql.fetch(&mut *conn).await? {
         let since: Millis = row.get("since");
         let status: String = row.get("status");
         add(row.get("k"), &status, to - since.max(r.from));
     }
-    let names = labels(db, org_id, by).await?;
+    let names = labels(conn, org_id, by).await?;
     let mut rows: Vec<UptimeRow> = acc
         .into_iter()
         .map(|(key, [online, idle, offline, error])| UptimeRow {

@@ -94,6 +94,20 @@ fn wants_csv(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.contains("text/csv"))
 }
 
+/// A report as JSON, or as CSV (`name`.csv) when the request accepts it.
+fn answer<T: serde::Serialize>(
+    headers: &HeaderMap,
+    name: &str,
+    report: T,
+    as_csv: fn(&T) -> String,
+) -> Response {
+    if wants_csv(headers) {
+        csv_response(name, as_csv(&report))
+    } else {
+        Json(report).into_response()
+    }
+}
+
 fn csv_response(name: &str, body: String) -> Response {
     let mut r = (StatusCode::OK, body).into_response();
     let h = r.headers_mut();
@@ -165,11 +179,12 @@ pub(super) async fn plays(
     let r = range(&q)?;
     let by = group_by(&q, &GroupBy::ALL, GroupBy::Content)?;
     let report = report::plays(&core.db, &user.org_id, r, by, &f).await?;
-    Ok(if wants_csv(&headers) {
-        csv_response(&format!("plays-by-{}", by.as_str()), plays_csv(&report))
-    } else {
-        Json(report).into_response()
-    })
+    Ok(answer(
+        &headers,
+        &format!("plays-by-{}", by.as_str()),
+        report,
+        plays_csv,
+    ))
 }
 
 /// Time online, idle, offline and in error per display or group over
@@ -188,11 +203,12 @@ pub(super) async fn uptime(
     let r = range(&q)?;
     let by = group_by(&q, &[GroupBy::Display, GroupBy::Group], GroupBy::Display)?;
     let report = report::uptime(&core.db, &user.org_id, r, by, &f, now_ms()).await?;
-    Ok(if wants_csv(&headers) {
-        csv_response(&format!("uptime-by-{}", by.as_str()), uptime_csv(&report))
-    } else {
-        Json(report).into_response()
-    })
+    Ok(answer(
+        &headers,
+        &format!("uptime-by-{}", by.as_str()),
+        report,
+        uptime_csv,
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -1,6 +1,6 @@
 //! SQL built as filters are added: each bound value gets the next `$n`.
 
-use crate::{error::AppError, server::core::Db};
+use crate::error::AppError;
 
 /// A bound value of a query being built.
 pub enum Bind {
@@ -34,7 +34,10 @@ impl Sql {
     pub fn push(&mut self, s: &str) {
         self.text.push_str(s);
     }
-    pub async fn fetch(self, db: &Db) -> Result<Vec<sqlx::any::AnyRow>, AppError> {
+    pub async fn fetch(
+        self,
+        conn: &mut sqlx::AnyConnection,
+    ) -> Result<Vec<sqlx::any::AnyRow>, AppError> {
         let mut q = sqlx::query(&self.text);
         for b in self.binds {
             q = match b {
@@ -42,6 +45,6 @@ impl Sql {
                 Bind::Int(v) => q.bind(v),
             };
         }
-        Ok(q.fetch_all(&db.pool).await?)
+        Ok(q.fetch_all(conn).await?)
     }
 }

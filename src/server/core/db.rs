@@ -29,6 +29,19 @@ pub fn default_url(data_dir: &Path) -> String {
 }
 
 impl Db {
+    /// A read-only transaction whose every query sees one committed state
+    /// (SQLite's WAL snapshot, taken at its first read; PostgreSQL's REPEATABLE
+    /// READ): a report and the stream position read in it agree exactly, so
+    /// a client adds the events after that position and counts nothing twice.
+    pub async fn snapshot(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .await?;
+        }
+        Ok(tx)
+    }
+
     pub async fn connect(url: &str) -> Result<Db, String> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {

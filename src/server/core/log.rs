@@ -144,9 +144,17 @@ pub async fn read_since(
 
 /// The stream's epoch and head (last committed seq).
 pub async fn position(db: &Db, org_id: &str) -> Result<(String, i64), AppError> {
+    position_on(&mut *db.pool.acquire().await?, org_id).await
+}
+
+/// The position as `conn` sees it (inside a snapshot, the one its rows are at).
+pub async fn position_on(
+    conn: &mut sqlx::AnyConnection,
+    org_id: &str,
+) -> Result<(String, i64), AppError> {
     let row = sqlx::query("SELECT epoch, last_seq FROM organizations WHERE id = $1")
         .bind(org_id)
-        .fetch_one(&db.pool)
+        .fetch_one(conn)
         .await?;
     Ok((row.get("epoch"), row.get("last_seq")))
 }

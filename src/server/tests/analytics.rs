@@ -591,3 +591,100 @@ async fn activity_lists_who_changed_what_in_words_newest_first_and_pages() {
         .unwrap();
     assert_eq!(after.items.len(), 3);
 }
+
+#[tokio::test]
+async fn the_page_snapshot_plus_the_plays_streamed_after_it_equals_a_later_snapshot() {
+    use crate::model::{AnalyticsQuery, EventBody};
+    let f = fixture().await;
+    let core = &f.state.core;
+    let org = f.editor.org_id.clone();
+    let displays = [display(&f, "A").await, display(&f, "B").await];
+    let contents = [page(&f, "X").await, page(&f, "Y").await];
+    // Through the writer, as displays' plays come: each write one event.
+    let writer = ingest::Ingest::default();
+    let mut n = 0;
+    let mut plays = |count: usize| {
+        let batch: Vec<ingest::Play> = (0..count)
+            .map(|_| {
+                n += 1;
+                ingest::Play {
+                    org_id: org.clone(),
+                    device_id: displays[n % 2].clone(),
+                    id: format!("p{n}"),
+                    content_id: contents[n % 3 % 2].clone(),
+                    playlist_id: None,
+                    started_at: T0 + n as i64 * 97_000,
+                    duration_ms: 40_000,
+                }
+            })
+            .collect();
+        batch
+    };
+    for p in plays(30) {
+        assert!(writer.record(core, p).await.unwrap());
+    }
+    let day = chrono::NaiveDate::from_ymd_opt(2027, 3, 1);
+    let q = AnalyticsQuery {
+        range: "custom".into(),
+        start: day,
+        end: day,
+        tz: "UTC".into(),
+        ..Default::default()
+    };
+    let later = T0 + 2 * 24 * HOUR_MS;
+    let mut seen = analytics::page::view(&core.db, &org, q.clone(), later)
+        .await
+        .unwrap();
+    assert_eq!(seen.by_content.total.plays, 30);
+    assert_eq!(seen.by_day.rows.len(), 1);
+    // More plays, some concurrently with nothing reading; then the events
+    // after the snapshot's position are added to it.
+    let more = plays(25);
+    let writes = more.into_iter().map(|p| writer.record(core, p));
+    for ok in futures::future::join_all(writes).await {
+        assert!(ok.unwrap());
+    }
+    let events = crate::server::core::log::read_since(&core.db, &org, seen.seq, 1000)
+        .await
+        .unwrap();
+    assert!(!events.is_empty());
+    for e in events {
+        if let EventBody::PlaysRecorded { tallies } = &e.body {
+            seen.add(e.seq, tallies, |_, id| id.to_string());
+        }
+    }
+    let fresh = analytics::page::view(&core.db, &org, q, later)
+        .await
+        .unwrap();
+    let sums = |r: &crate::model::PlaysReport| {
+        let mut rows: Vec<(String, i64, i64)> = r
+            .rows
+            .iter()
+            .map(|x| (x.key.clone(), x.plays, x.seconds as i64))
+            .collect();
+        rows.sort();
+        (rows, r.total.plays)
+    };
+    assert_eq!(fresh.by_content.total.plays, 55);
+    assert_eq!(sums(&seen.by_content), sums(&fresh.by_content));
+    assert_eq!(sums(&seen.by_display), sums(&fresh.by_display));
+    assert_eq!(sums(&seen.by_day), sums(&fresh.by_day));
+    assert_eq!(seen.seq, fresh.seq);
+}
+
+#[tokio::test]
+async fn the_page_refuses_a_range_it_cannot_read_with_a_reason() {
+    use crate::model::AnalyticsQuery;
+    let f = fixture().await;
+    let q = AnalyticsQuery {
+        range: "custom".into(),
+        start: chrono::NaiveDate::from_ymd_opt(2027, 3, 2),
+        end: chrono::NaiveDate::from_ymd_opt(2027, 3, 1),
+        tz: "UTC".into(),
+        ..Default::default()
+    };
+    let err = analytics::page::view(&f.state.core.db, &f.editor.org_id, q, T0)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("ends before it starts"), "{err}");
+}

@@ -1,5 +1,6 @@
 //! The demo's signage day, made at first start with no downloads: images
-//! drawn and short videos encoded by the program (see `demo_video`), playlists of them, dayparts (breakfast, lunch,
+//! drawn by the program and two short videos it encoded (`demo_video`,
+//! committed in `demo_media/`), playlists of them, dayparts (breakfast, lunch,
 //! evening) scheduled per group in each display's own zone, a default for
 //! every group so no demo display sits idle, and a takeover that starts a
 //! few minutes after the first start. Everything goes through the change
@@ -17,7 +18,17 @@ use crate::{
     },
 };
 
-use super::demo_video;
+/// The demo's videos: AV1 in WebM, 640×360, 6 s, made by `demo_video`.
+pub const VIDEOS: [(&str, &[u8]); 2] = [
+    (
+        "Morning · sunrise",
+        include_bytes!("demo_media/sunrise.webm"),
+    ),
+    (
+        "Evening · city lights",
+        include_bytes!("demo_media/city.webm"),
+    ),
+];
 
 /// One image: a name and the two colours it is drawn in.
 struct Art {
@@ -161,12 +172,16 @@ pub async fn seed(core: &Core, org_id: &str, email: &str) -> Result<(), String> 
     for art in &ART {
         library.push(store(core, &who, art.name, draw(art)).await);
     }
-    // Playlists of them (the videos join them once encoded).
+    // Then the videos (8 and 9).
+    for (name, bytes) in VIDEOS {
+        library.push(store(core, &who, name, bytes.to_vec()).await);
+    }
+    // Playlists of them.
     let lists: [(&str, &[usize]); 6] = [
-        ("Breakfast menu", &[0, 1]),
+        ("Breakfast menu", &[8, 0, 1]),
         ("Lunch menu", &[2, 3]),
-        ("Evening menu", &[4]),
-        ("Welcome loop", &[5, 0]),
+        ("Evening menu", &[9, 4]),
+        ("Welcome loop", &[8, 5, 0]),
         ("Weekend sale", &[6, 5]),
         ("Safety notice", &[7]),
     ];
@@ -250,7 +265,8 @@ pub async fn seed(core: &Core, org_id: &str, email: &str) -> Result<(), String> 
     }
     // Schedules: the menu boards follow the dayparts, the retail floor has
     // its weekend sale, the lobbies greet on weekday mornings.
-    let today = crate::model::local_date(chrono_tz::Tz::UTC, now_ms());
+    // They began a month ago: the backfilled history (`demo_history`) follows them.
+    let today = crate::model::local_date(chrono_tz::Tz::UTC, now_ms()) - chrono::Duration::days(30);
     let schedules = [
         (
             "Breakfast menu",
@@ -337,61 +353,11 @@ pub async fn seed(core: &Core, org_id: &str, email: &str) -> Result<(), String> 
     })
     .await
     .map_err(err)?;
-    // The videos take a while to encode: the server serves meanwhile, and
-    // they join the library and their playlists as ops when done.
-    let playlist: HashMap<String, String> = playlist
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-    if core.settings.demo_videos {
-        tokio::spawn(add_videos(core.clone(), who, playlist));
-    }
+    // A month of history for Analytics, consistent with all of the above.
+    super::demo_history::backfill(core, org_id, now_ms())
+        .await
+        .map_err(err)?;
     Ok(())
-}
-
-/// Where each demo video plays: at the start of these playlists.
-const VIDEO_IN: [&[&str]; 2] = [&["Breakfast menu", "Welcome loop"], &["Evening menu"]];
-
-async fn add_videos(core: Core, who: CurrentUser, playlist: HashMap<String, String>) {
-    let started = std::time::Instant::now();
-    let clips = tokio::task::spawn_blocking(|| {
-        demo_video::clips().map(|(name, clip)| (name, demo_video::encode(&clip)))
-    })
-    .await;
-    let Ok(clips) = clips else { return };
-    for ((name, bytes), lists) in clips.into_iter().zip(VIDEO_IN) {
-        let bytes = match bytes {
-            Ok(b) => b,
-            Err(e) => {
-                tracing::warn!(name, error = %e, "demo video not made");
-                continue;
-            }
-        };
-        let Some((content_id, duration_ms)) = store(&core, &who, name, bytes).await else {
-            continue;
-        };
-        for list in lists {
-            let Some(playlist_id) = playlist.get(*list) else {
-                continue;
-            };
-            let insert = Change::InsertItem {
-                playlist_id: playlist_id.clone(),
-                item: PlaylistItem {
-                    id: new_id(),
-                    content_id: content_id.clone(),
-                    duration_ms,
-                },
-                after: None,
-            };
-            if let Err(e) = change::apply_trusted(&core, &who, op(insert)).await {
-                tracing::warn!(name, error = %e, "demo video not added to its playlist");
-            }
-        }
-    }
-    tracing::info!(
-        seconds = started.elapsed().as_secs_f32(),
-        "demo videos made"
-    );
 }
 
 /// Stores demo media like an upload and adds it to the library: its id and
@@ -421,6 +387,30 @@ async fn store(
         Err(e) => {
             tracing::warn!(name, error = %e, "demo media not added");
             None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_committed_videos_are_stored_like_uploads_with_their_size_and_length() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, bytes) in VIDEOS {
+            let chunks =
+                futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(bytes))]);
+            let stored = media::store_stream(dir.path(), Box::pin(chunks), u64::MAX)
+                .await
+                .unwrap();
+            assert_eq!(stored.kind, media::MediaKind::Webm, "{name}");
+            assert_eq!(
+                (stored.width, stored.height),
+                (Some(640), Some(360)),
+                "{name}"
+            );
+            assert_eq!(stored.duration_ms, Some(6_000), "{name}");
         }
     }
 }

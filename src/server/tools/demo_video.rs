@@ -2,6 +2,10 @@
 //! system library: frames painted in RGB, turned into 4:2:0, encoded to AV1
 //! with rav1e and muxed into WebM (Matroska) here, so every browser the
 //! console supports plays them in a `<video>`.
+//!
+//! The files it makes are committed (`demo_media/`, read by `demo_day`), so
+//! only `make demo-videos` compiles the encoder: `vizora demo-videos --out
+//! src/server/tools/demo_media` writes them again, byte for byte the same.
 
 use rav1e::prelude::*;
 
@@ -313,10 +317,23 @@ fn mux(clip: &Clip, private: &[u8], blocks: &[Block]) -> Vec<u8> {
     out
 }
 
-/// The demo's clips: a name and how it is made.
-pub fn clips() -> [(&'static str, Clip); 2] {
+/// Encodes every clip into `dir` under its file name.
+pub fn write_all(dir: &std::path::Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for (file, name, clip) in clips() {
+        let bytes = encode(&clip)?;
+        let path = dir.join(file);
+        std::fs::write(&path, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("{name}: {} ({} bytes)", path.display(), bytes.len());
+    }
+    Ok(())
+}
+
+/// The demo's clips: the file, the name in the library and how it is made.
+pub fn clips() -> [(&'static str, &'static str, Clip); 2] {
     [
         (
+            "sunrise.webm",
             "Morning · sunrise",
             Clip {
                 width: 640,
@@ -327,6 +344,7 @@ pub fn clips() -> [(&'static str, Clip); 2] {
             },
         ),
         (
+            "city.webm",
             "Evening · city lights",
             Clip {
                 width: 640,
@@ -453,5 +471,17 @@ mod tests {
         assert_eq!(stored.kind, crate::server::library::media::MediaKind::Webm);
         assert_eq!((stored.width, stored.height), (Some(64), Some(48)));
         assert_eq!(stored.duration_ms, Some(1200));
+    }
+
+    #[test]
+    fn the_committed_videos_are_what_the_encoder_makes() {
+        let committed = crate::server::tools::demo_day::VIDEOS;
+        for ((file, name, clip), (committed_name, bytes)) in clips().into_iter().zip(committed) {
+            assert_eq!(name, committed_name);
+            assert!(
+                encode(&clip).unwrap() == bytes,
+                "{file} differs: run make demo-videos"
+            );
+        }
     }
 }

@@ -1,0 +1,392 @@
+//! `vizora analytics-bench`: a fresh SQLite database with a fleet of
+//! displays and a year of proof of play loaded through the ingest batch
+//! (raw plays past the retention expired, as housekeeping would), then the
+//! figures: report queries, the Analytics page's snapshot and its server
+//! render over HTTP, and ingest through the writer while reports are read.
+
+use std::{
+    sync::{
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use rand::{rngs::StdRng, Rng, SeedableRng};
+
+use crate::{
+    model::{
+        day_start, local_date, AnalyticsQuery, Device, DeviceStatus, GroupBy, Millis, Role, DAY_MS,
+    },
+    server::{
+        analytics::{
+            ingest::{self, Ingest, Play},
+            page,
+            report::{self, Filter, Range},
+        },
+        auth::{passwords::create_user, sessions::create_session, SESSION_COOKIE},
+        config,
+        core::{db::default_url, new_id, now_ms, Db},
+        devices::store as devices,
+        library::{content, playlists},
+        orgs::create_organization,
+        state::AppState,
+    },
+};
+
+pub struct BenchArgs {
+    pub plays: u64,
+    pub displays: usize,
+    pub days: i64,
+    pub port: u16,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Runs `f` five times; the median and the slowest, in ms.
+async fn time<F, Fut, T>(mut f: F) -> Result<(f64, f64), String>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let mut runs = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        f().await?;
+        runs.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let max = runs.iter().copied().fold(0.0, f64::max);
+    Ok((median(runs), max))
+}
+
+pub async fn run(args: BenchArgs) -> Result<(), String> {
+    let e = |e: crate::error::AppError| e.to_string();
+    let dir = std::env::temp_dir().join(format!("vizora-analytics-{}", now_ms()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let db = Db::connect(&default_url(&dir)).await?;
+    db.migrate().await?;
+    let org_id = create_organization(&db, "Bench")
+        .await
+        .map_err(|e| e.to_string())?;
+    let password = "bench-password-1234";
+    let user_id = create_user(&db, &org_id, "bench@vizora.test", password, Role::Admin).await?;
+    let now = now_ms();
+    let mut rng = StdRng::seed_from_u64(7);
+
+    // The fleet: groups, displays, content and playlists.
+    let mut tx = db.pool.begin().await.map_err(|e| e.to_string())?;
+    let groups: Vec<String> = (0..20).map(|_| new_id()).collect();
+    for (i, g) in groups.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO device_groups (id, org_id, name, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(g)
+        .bind(&org_id)
+        .bind(format!("Group {i:02}"))
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| e.to_string())?;
+    }
+    let mut fleet = Vec::new();
+    for i in 0..args.displays {
+        let d = Device {
+            id: new_id(),
+            name: format!("Display {i:04}"),
+            group_id: Some(groups[i % groups.len()].clone()),
+            tags: vec![],
+            timezone: "UTC".into(),
+            status: DeviceStatus::Online,
+            last_seen: Some(now),
+            playlist_id: None,
+            paired: true,
+            version: 1,
+        };
+        devices::insert(&mut tx, &org_id, &d, now)
+            .await
+            .map_err(e)?;
+        fleet.push(d.id);
+    }
+    let mut items = Vec::new();
+    for i in 0..200 {
+        let id = new_id();
+        content::create_web_page(
+            &mut tx,
+            &org_id,
+            &id,
+            &format!("Item {i:03}"),
+            "https://example.com",
+            60,
+            &[],
+        )
+        .await
+        .map_err(e)?;
+        items.push(id);
+    }
+    let mut lists = Vec::new();
+    for i in 0..40 {
+        let id = new_id();
+        playlists::create(&mut tx, &org_id, &id, &format!("Playlist {i:02}"))
+            .await
+            .map_err(e)?;
+        lists.push(id);
+    }
+    tx.commit().await.map_err(|e| e.to_string())?;
+
+    let file = config::SettingsFile::default();
+    let state = AppState::new(
+        config::leptos_options(&file.site, None)?,
+        db.clone(),
+        Arc::new(file.vizora),
+        dir.join("media"),
+    );
+    let core = state.core.clone();
+
+    // A year of plays, oldest first, a thousand a transaction.
+    let start = now - args.days * DAY_MS;
+    let span = (now - start) as u64;
+    let loaded = Instant::now();
+    let mut batch = Vec::with_capacity(1000);
+    for n in 0..args.plays {
+        // Evenly spread in time, each on a random display.
+        let at = start + (span as u128 * n as u128 / args.plays.max(1) as u128) as Millis;
+        let device = rng.gen_range(0..fleet.len());
+        batch.push(Play {
+            org_id: org_id.clone(),
+            device_id: fleet[device].clone(),
+            id: format!("b{n}"),
+            content_id: items[rng.gen_range(0..items.len())].clone(),
+            playlist_id: Some(lists[device % lists.len()].clone()),
+            started_at: at,
+            duration_ms: rng.gen_range(5_000..60_000),
+        });
+        if batch.len() == 1000 || n + 1 == args.plays {
+            let refs: Vec<&Play> = batch.iter().collect();
+            ingest::write_batch(&core, &org_id, &refs)
+                .await
+                .map_err(e)?;
+            batch.clear();
+        }
+        if (n + 1) % 1_000_000 == 0 {
+            println!(
+                "  {} plays in {:.0} s",
+                n + 1,
+                loaded.elapsed().as_secs_f64()
+            );
+        }
+    }
+    let load_s = loaded.elapsed().as_secs_f64();
+    let expired = ingest::expire(&db, 90).await.map_err(e)?;
+    println!(
+        "loaded {} plays over {} displays and {} days in {:.0} s ({:.0} plays/s through the ingest batch); raw rows past 90 days expired: {expired}",
+        args.plays,
+        args.displays,
+        args.days,
+        load_s,
+        args.plays as f64 / load_s
+    );
+    let count = |sql: &'static str| {
+        let db = db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&db.pool)
+                .await
+                .unwrap_or(0)
+        }
+    };
+    println!(
+        "rows: plays {}, play_hours {}, play_fleet_hours {}, play_fleet_days {}",
+        count("SELECT COUNT(*) FROM plays").await,
+        count("SELECT COUNT(*) FROM play_hours").await,
+        count("SELECT COUNT(*) FROM play_fleet_hours").await,
+        count("SELECT COUNT(*) FROM play_fleet_days").await,
+    );
+
+    // Reports over whole UTC days ending today, as the page asks for them.
+    let tz = chrono_tz::Tz::UTC;
+    let tomorrow = day_start(tz, local_date(tz, now)) + DAY_MS;
+    let range = |days: i64| Range {
+        from: tomorrow - days * DAY_MS,
+        to: tomorrow,
+        tz,
+    };
+    let f = Filter::default();
+    let (m, x) = time(|| async {
+        report::plays(&db, &org_id, range(30), GroupBy::Content, &f)
+            .await
+            .map_err(e)
+    })
+    .await?;
+    println!("30-day report per content:  median {m:.1} ms, slowest {x:.1} ms (of 5)");
+    let (m, x) = time(|| async {
+        report::plays(&db, &org_id, range(365), GroupBy::Group, &f)
+            .await
+            .map_err(e)
+    })
+    .await?;
+    println!("365-day report per group:   median {m:.1} ms, slowest {x:.1} ms (of 5)");
+    let (m, x) = time(|| async {
+        report::plays(&db, &org_id, range(30), GroupBy::Display, &f)
+            .await
+            .map_err(e)
+    })
+    .await?;
+    println!("30-day report per display:  median {m:.1} ms, slowest {x:.1} ms (of 5)");
+    let q = |range: &str| AnalyticsQuery {
+        range: range.into(),
+        tz: "UTC".into(),
+        ..Default::default()
+    };
+    let (m, x) =
+        time(|| async { page::view(&db, &org_id, q("30d"), now).await.map_err(e) }).await?;
+    println!(
+        "page snapshot, 30 days (all 7 reports and timelines): median {m:.1} ms, slowest {x:.1} ms"
+    );
+
+    // Ingest through the writer at a target rate while two readers loop.
+    let reading = Arc::new(AtomicBool::new(true));
+    let reads = Arc::new(AtomicU64::new(0));
+    let mut readers = Vec::new();
+    for by in [GroupBy::Content, GroupBy::Group] {
+        let (db, org_id, reading, reads) =
+            (db.clone(), org_id.clone(), reading.clone(), reads.clone());
+        let days = if by == GroupBy::Group { 365 } else { 30 };
+        let r = range(days);
+        readers.push(tokio::spawn(async move {
+            while reading.load(Ordering::Relaxed) {
+                let _ = report::plays(&db, &org_id, r, by, &Filter::default()).await;
+                reads.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    let target = 5_000u64;
+    let seconds = 10u64;
+    let senders = 100u64;
+    let acked = Arc::new(AtomicU64::new(0));
+    let lat = Arc::new(std::sync::Mutex::new(Vec::<f64>::new()));
+    // The writer live plays go through (one per node, as the gateway's).
+    let writer = Arc::new(Ingest::default());
+    let began = Instant::now();
+    let mut tasks = Vec::new();
+    for s in 0..senders {
+        let (core, org_id, fleet, items, acked, lat) = (
+            core.clone(),
+            org_id.clone(),
+            fleet.clone(),
+            items.clone(),
+            acked.clone(),
+            lat.clone(),
+        );
+        let writer = writer.clone();
+        tasks.push(tokio::spawn(async move {
+            let per = target / senders;
+            let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / per));
+            for k in 0..per * seconds {
+                tick.tick().await;
+                let play = Play {
+                    org_id: org_id.clone(),
+                    device_id: fleet[(s as usize * 7 + k as usize) % fleet.len()].clone(),
+                    id: format!("live-{s}-{k}"),
+                    content_id: items[k as usize % items.len()].clone(),
+                    playlist_id: None,
+                    started_at: now_ms() - 10_000,
+                    duration_ms: 10_000,
+                };
+                let t = Instant::now();
+                if writer.record(&core, play).await.is_ok() {
+                    acked.fetch_add(1, Ordering::Relaxed);
+                    lat.lock().unwrap().push(t.elapsed().as_secs_f64() * 1000.0);
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    let took = began.elapsed().as_secs_f64();
+    reading.store(false, Ordering::Relaxed);
+    for r in readers {
+        let _ = r.await;
+    }
+    let mut lat = lat.lock().unwrap().clone();
+    lat.sort_by(f64::total_cmp);
+    let p = |q: f64| {
+        lat.get(((lat.len() as f64 * q) as usize).min(lat.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0.0)
+    };
+    println!(
+        "ingest while reading: {} plays acked in {took:.1} s = {:.0} plays/s (offered {target}/s); ack p50 {:.0} ms, p99 {:.0} ms; {} reports read meanwhile",
+        acked.load(Ordering::Relaxed),
+        acked.load(Ordering::Relaxed) as f64 / took,
+        p(0.5),
+        p(0.99),
+        reads.load(Ordering::Relaxed)
+    );
+    drop(state);
+
+    // The page as a browser gets it: a server process on this database.
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let addr = format!("127.0.0.1:{}", args.port);
+    let _server = tokio::process::Command::new(exe)
+        .args(["serve", "--bind", &addr, "--data-dir"])
+        .arg(&dir)
+        .env("VIZORA_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot start the server: {e}"))?;
+    let mut up = false;
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(&addr).await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    if !up {
+        return Err("the server did not start".into());
+    }
+    let token = create_session(&db, &user_id, 1, None)
+        .await
+        .map_err(|e| e.to_string())?;
+    for path in [
+        "/analytics?range=30d",
+        "/analytics?range=custom&start={year}&end={today}",
+    ] {
+        let today = local_date(tz, now);
+        let path = path
+            .replace("{year}", &(today - chrono::Duration::days(364)).to_string())
+            .replace("{today}", &today.to_string());
+        let (m, x) = time(|| get(&addr, &path, &token)).await?;
+        println!("GET {path} (server render, HTML): median {m:.1} ms, slowest {x:.1} ms");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// One GET over a plain HTTP/1.1 connection, read to the end.
+async fn get(addr: &str, path: &str, token: &str) -> Result<usize, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| e.to_string())?;
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: {SESSION_COOKIE}={token}\r\nConnection: close\r\n\r\n"
+    );
+    s.write_all(req.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut body = Vec::new();
+    s.read_to_end(&mut body).await.map_err(|e| e.to_string())?;
+    if !body.starts_with(b"HTTP/1.1 200") {
+        return Err(format!(
+            "GET {path}: {}",
+            String::from_utf8_lossy(&body[..body.len().min(200)])
+        ));
+    }
+    Ok(body.len())
+}
