@@ -1,6 +1,6 @@
 import { expect, test, type Page } from '@playwright/test';
 import { hydrated, row, unique } from './helpers';
-import { livePage, png } from './media';
+import { livePage, pairScreen, png } from './media';
 
 /** Collects every CSP violation the page reports, from its first script on. */
 async function watchViolations(page: Page): Promise<string[]> {
@@ -60,16 +60,10 @@ test('the player runs under its policy: it pairs, plays an image and frames a we
   const violations = await watchViolations(screen);
   const response = await screen.goto('/player');
   expect(response!.headers()['content-security-policy']).toContain('frame-src http: https:');
-  const code = (await screen.getByLabel('Pairing code').textContent({ timeout: 15_000 }))!.trim();
 
   const operator = await livePage(browser, '/devices');
   const name = unique('CSP kiosk');
-  await operator.getByRole('button', { name: 'Pair display' }).click();
-  const pair = operator.getByRole('dialog', { name: 'Pair display' });
-  await pair.getByLabel('Code').fill(code);
-  await pair.getByLabel('Name').fill(name);
-  await pair.getByRole('button', { name: 'Pair' }).click();
-  await expect(row(operator, name)).toContainText('paired');
+  await pairScreen(operator, screen, name);
 
   const tag = name.split(' ')[2];
   const [image] = await (

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { expect, type Browser, type Page } from '@playwright/test';
 import { ADMIN, DATA_DIR } from '../playwright.config';
-import { hydrated, signIn } from './helpers';
+import { hydrated, row, signIn } from './helpers';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 export const MEDIA_DIR = path.join(ROOT, DATA_DIR, 'media');
@@ -84,4 +84,15 @@ export function card(page: Page, name: string) {
 /** The names of a playlist editor's items, in order. */
 export async function itemNames(page: Page): Promise<string[]> {
   return page.locator('.editor .items .item-name').allTextContents();
+}
+
+/** Pairs the /player page `screen` (showing its code) from Devices as `name`. */
+export async function pairScreen(operator: Page, screen: Page, name: string): Promise<void> {
+  const code = (await screen.getByLabel('Pairing code').textContent({ timeout: 15_000 }))!.trim();
+  await operator.getByRole('button', { name: 'Pair display' }).click();
+  const pair = operator.getByRole('dialog', { name: 'Pair display' });
+  await pair.getByLabel('Code').fill(code);
+  await pair.getByLabel('Name').fill(name);
+  await pair.getByRole('button', { name: 'Pair' }).click();
+  await expect(row(operator, name)).toContainText('paired');
 }

@@ -8,6 +8,7 @@
 //! replay; keep the command bus.
 
 pub mod accounts;
+pub mod analytics;
 pub mod devices;
 pub mod health;
 pub mod library;

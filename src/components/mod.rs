@@ -1,5 +1,7 @@
 //! Shared UI pieces.
 
+pub mod activity;
+pub mod chart;
 pub mod dialog;
 pub mod empty_table;
 pub mod fleet;

@@ -222,6 +222,23 @@ where
     out
 }
 
+/// 12345 → "12,345".
+pub fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
 /// Seconds as the tables show them: "45 s", "12 min", "3.5 h".
 pub fn human_seconds(s: f64) -> String {
     if s < 60.0 {

@@ -1,5 +1,6 @@
 //! Settings: the operator's account, password and sessions, the accounts
-//! and API tokens (admins), and the organization's alert rules.
+//! and API tokens (admins), the organization's alert rules, and its
+//! activity: who changed what.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -7,7 +8,7 @@ use leptos_meta::Title;
 use crate::{
     api::tokens::{create_token, list_tokens, revoke_token},
     app::use_session,
-    components::ago,
+    components::{activity::ActivityList, ago},
     model::{AlertRule, Change, Role, RulePatch, Severity},
     pages::accounts::Accounts,
     sync::{platform::now_ms, use_alerts, use_sync},
@@ -52,6 +53,11 @@ pub fn SettingsPage() -> impl IntoView {
             <Accounts is_admin=Signal::derive(is_admin)/>
         </Suspense>
         <AlertRules is_admin=Signal::derive(is_admin)/>
+        <section class="panel" id="activity" aria-labelledby="activity-heading">
+            <h2 id="activity-heading">"Activity"</h2>
+            <p class="muted">"Every change operators and API tokens made, newest first."</p>
+            <ActivityList limit=50 filters=true/>
+        </section>
     }
 }
 

@@ -17,6 +17,22 @@ pub fn now_ms() -> f64 {
     }
 }
 
+/// The browser's time zone (`Intl`), if it names one the zone database
+/// knows; `None` on the server.
+pub fn browser_zone() -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        let format =
+            js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new());
+        js_sys::Reflect::get(&format.resolved_options(), &"timeZone".into())
+            .ok()?
+            .as_string()
+            .filter(|z| z.parse::<chrono_tz::Tz>().is_ok())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    None
+}
+
 /// A uniform random number in `[0, 1)`.
 pub fn random_unit() -> f64 {
     #[cfg(feature = "hydrate")]
