@@ -56,10 +56,30 @@ pub fn ActivityList(limit: i64, #[prop(optional)] filters: bool) -> impl IntoVie
         sync.store
             .with(|s| s.recent().rev().find(|e| e.actor.is_some()).map(|e| e.seq))
     });
+    // Bumped from an effect, so nothing the stream brings while the page
+    // hydrates changes what the server rendered.
+    let bump = RwSignal::new(0u32);
     let page = Resource::new(
-        move || (args.get(), newest.get(), sync.refetch.get()),
+        move || (args.get(), bump.get(), sync.refetch.get()),
         |(a, _, _)| fetch_activity(a),
     );
+    Effect::new(move |prev: Option<Option<i64>>| {
+        let n = newest.get();
+        let changed = match prev {
+            Some(p) => p != n,
+            // Anything newer than the rendered list's top arrived meanwhile.
+            None => n.is_some_and(|n| {
+                page.get_untracked()
+                    .and_then(Result::ok)
+                    .and_then(|p| p.items.first().map(|i| i.seq))
+                    .is_none_or(|top| n > top)
+            }),
+        };
+        if changed {
+            bump.update(|b| *b += 1);
+        }
+        n
+    });
     let older = RwSignal::new(Vec::<ActivityItem>::new());
     let next = RwSignal::new(None::<Option<String>>);
     Effect::new(move |_| {
@@ -98,10 +118,10 @@ pub fn ActivityList(limit: i64, #[prop(optional)] filters: bool) -> impl IntoVie
     view! {
         {filters.then(|| view! {
             <div class="toolbar activity-filters" role="search" aria-label="Filter activity">
-                <label>"Person " <input type="search" placeholder="Email" prop:value=move || actor.get()
+                <label>"Person " <input type="search" aria-label="Person" placeholder="Email" prop:value=move || actor.get()
                     on:change=move |ev| actor.set(event_target_value(&ev).trim().to_string())/></label>
                 <label>"Entity "
-                    <select on:change=move |ev| entity.set(event_target_value(&ev))>
+                    <select aria-label="Entity" on:change=move |ev| entity.set(event_target_value(&ev))>
                         <option value="">"Everything"</option>
                         {ENTITIES.iter().map(|(k, name)| view! { <option value=*k>{*name}</option> }).collect_view()}
                     </select>
@@ -121,6 +141,9 @@ pub fn ActivityList(limit: i64, #[prop(optional)] filters: bool) -> impl IntoVie
                         <p class="empty-state">"Changes made by anyone in your organization appear here, with who made them."</p>
                     }.into_any();
                 }
+                let older_button = (filters && has_more()).then(|| view! {
+                    <button type="button" class="button ghost" on:click=more>"Show older"</button>
+                });
                 view! {
                     <ul class="activity" aria-label="Activity">
                         {items.into_iter().map(|i| view! {
@@ -132,13 +155,9 @@ pub fn ActivityList(limit: i64, #[prop(optional)] filters: bool) -> impl IntoVie
                             </li>
                         }).collect_view()}
                     </ul>
+                    {older_button}
                 }.into_any()
             }))}
         </Transition>
-        {filters.then(|| view! {
-            <Show when=has_more>
-                <button type="button" class="button ghost" on:click=more>"Show older"</button>
-            </Show>
-        })}
     }
 }

@@ -49,7 +49,7 @@ pub fn ColumnChart(
 ) -> impl IntoView {
     let desc = format!("{id}-desc");
     view! {
-        <figure class="chart column-chart" aria-labelledby=format!("{id}-caption")>
+        <figure class="chart column-chart" id=id aria-labelledby=format!("{id}-caption")>
             <figcaption id=format!("{id}-caption")>{caption}</figcaption>
             <p class="visually-hidden" id=desc.clone()>{move || bars.with(|b| summary(b, what))}</p>
             <svg viewBox=format!("0 0 {W} {}", H + AXIS) role="group" aria-labelledby=format!("{id}-caption")
@@ -97,7 +97,7 @@ pub fn RowChart(
     const ROW: f64 = 24.0;
     const LABEL: f64 = 150.0;
     view! {
-        <figure class="chart row-chart" aria-labelledby=format!("{id}-caption")>
+        <figure class="chart row-chart" id=id aria-labelledby=format!("{id}-caption")>
             <figcaption id=format!("{id}-caption")>{caption}</figcaption>
             <p class="visually-hidden" id=desc.clone()>{move || bars.with(|b| summary(b, what))}</p>
             <svg viewBox=move || format!("0 0 {W} {}", bars.with(Vec::len).max(1) as f64 * ROW)

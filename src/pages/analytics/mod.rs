@@ -223,25 +223,25 @@ fn Filters(query: Memo<AnalyticsQuery>) -> impl IntoView {
             </Show>
             <Suspense fallback=|| ()>
                 <label>"Group "
-                    <select on:change=pick(|q, v| q.group_id = v) prop:value=move || query.with(|q| q.group_id.clone().unwrap_or_default())>
+                    <select aria-label="Group" on:change=pick(|q, v| q.group_id = v) prop:value=move || query.with(|q| q.group_id.clone().unwrap_or_default())>
                         <option value="">"All groups"</option>
                         {move || devices.groups.get().into_iter().map(|g| view! { <option value=g.id.clone()>{g.name.clone()}</option> }).collect_view()}
                     </select>
                 </label>
                 <label>"Display "
-                    <select on:change=pick(|q, v| q.device_id = v) prop:value=move || query.with(|q| q.device_id.clone().unwrap_or_default())>
+                    <select aria-label="Display" on:change=pick(|q, v| q.device_id = v) prop:value=move || query.with(|q| q.device_id.clone().unwrap_or_default())>
                         <option value="">"All displays"</option>
                         {move || devices.devices.get().into_iter().map(|d| view! { <option value=d.id.clone()>{d.name.clone()}</option> }).collect_view()}
                     </select>
                 </label>
                 <label>"Content "
-                    <select on:change=pick(|q, v| q.content_id = v) prop:value=move || query.with(|q| q.content_id.clone().unwrap_or_default())>
+                    <select aria-label="Content" on:change=pick(|q, v| q.content_id = v) prop:value=move || query.with(|q| q.content_id.clone().unwrap_or_default())>
                         <option value="">"All content"</option>
                         {move || library.content.get().into_iter().map(|c| view! { <option value=c.id.clone()>{c.name.clone()}</option> }).collect_view()}
                     </select>
                 </label>
                 <label>"Playlist "
-                    <select on:change=pick(|q, v| q.playlist_id = v) prop:value=move || query.with(|q| q.playlist_id.clone().unwrap_or_default())>
+                    <select aria-label="Playlist" on:change=pick(|q, v| q.playlist_id = v) prop:value=move || query.with(|q| q.playlist_id.clone().unwrap_or_default())>
                         <option value="">"All playlists"</option>
                         {move || library.playlists.get().into_iter().map(|p| view! { <option value=p.id.clone()>{p.name.clone()}</option> }).collect_view()}
                     </select>
