@@ -2,7 +2,7 @@
 //! played under, and folded into the hourly and daily rollups in the same
 //! transaction, so a report never sees a play without its rollup.
 
-use std::{collections::BTreeMap, sync::OnceLock, time::Duration};
+use std::{collections::BTreeMap, sync::OnceLock};
 
 use sqlx::{Any, Row, Transaction};
 use tokio::sync::{mpsc, oneshot};
@@ -64,15 +64,13 @@ impl Play {
     }
 }
 
-/// The most plays written in one transaction, and how long the writer
-/// waits for more before writing what it has.
+/// The most plays written in one transaction.
 const BATCH: usize = 1_000;
-const GATHER: Duration = Duration::from_millis(50);
 
 type Waiting = (Play, oneshot::Sender<Result<bool, AppError>>);
 
-/// Plays go through one writer per node: it gathers what arrives within
-/// a few milliseconds and writes it per organization in one transaction
+/// Plays go through one writer per node: it takes what queued while its
+/// last write ran and writes it per organization in one transaction
 /// (plays, rollups, and one `PlaysRecorded` event with their tallies on the
 /// stream), then answers each caller. One disk flush serves a burst, and
 /// a report read at a stream position holds exactly the plays the events
@@ -117,12 +115,13 @@ fn check(play: &PlayIn<'_>) -> Result<(), AppError> {
 
 async fn writer(core: Core, mut rx: mpsc::Receiver<Waiting>) {
     while let Some(first) = rx.recv().await {
+        // What queued while the last write ran: a burst shares one
+        // transaction, a lone play waits for nobody.
         let mut batch = vec![first];
-        let deadline = tokio::time::Instant::now() + GATHER;
         while batch.len() < BATCH {
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Some(w)) => batch.push(w),
-                _ => break,
+            match rx.try_recv() {
+                Ok(w) => batch.push(w),
+                Err(_) => break,
             }
         }
         let mut by_org: BTreeMap<String, Vec<Waiting>> = BTreeMap::new();
