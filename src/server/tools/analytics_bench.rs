@@ -329,27 +329,8 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     drop(state);
 
     // The page as a browser gets it: a server process on this database.
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let addr = format!("127.0.0.1:{}", args.port);
-    let _server = tokio::process::Command::new(exe)
-        .args(["serve", "--bind", &addr, "--data-dir"])
-        .arg(&dir)
-        .env("VIZORA_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("cannot start the server: {e}"))?;
-    let mut up = false;
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(&addr).await.is_ok() {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    if !up {
-        return Err("the server did not start".into());
-    }
+    let _server = super::loadtest::start_server(&dir, &addr, None, &[]).await?;
     let token = create_session(&db, &user_id, 1, None)
         .await
         .map_err(|e| e.to_string())?;

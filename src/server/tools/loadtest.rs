@@ -47,6 +47,36 @@ fn percentile(sorted: &[i64], q: f64) -> i64 {
     sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)]
 }
 
+/// A `vizora serve` of this binary on `dir` at `addr`, once it accepts
+/// connections; killed when dropped.
+pub(super) async fn start_server(
+    dir: &std::path::Path,
+    addr: &str,
+    config: Option<&std::path::Path>,
+    env: &[(&str, &str)],
+) -> Result<tokio::process::Child, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut cmd = tokio::process::Command::new(exe);
+    cmd.args(["serve", "--bind", addr, "--data-dir"]).arg(dir);
+    if let Some(config) = config {
+        cmd.arg("--config").arg(config);
+    }
+    let server = cmd
+        .env("VIZORA_LOG", "warn")
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot start the server: {e}"))?;
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            return Ok(server);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err("the server did not start".into())
+}
+
 pub async fn run(args: LoadArgs) -> Result<(), String> {
     let dir = std::env::temp_dir().join(format!("vizora-load-{}", now_ms()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
@@ -61,31 +91,15 @@ pub async fn run(args: LoadArgs) -> Result<(), String> {
         ),
     )
     .map_err(|e| e.to_string())?;
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let addr = format!("127.0.0.1:{}", args.port);
-    let mut server = tokio::process::Command::new(exe)
-        .args(["serve", "--bind", &addr, "--data-dir"])
-        .arg(&dir)
-        .arg("--config")
-        .arg(&config)
-        .env("VIZORA_LOG", "warn")
-        .env("VIZORA_ADMIN_EMAIL", "load@vizora.test")
-        .stdout(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("cannot start the server: {e}"))?;
+    let mut server = start_server(
+        &dir,
+        &addr,
+        Some(&config),
+        &[("VIZORA_ADMIN_EMAIL", "load@vizora.test")],
+    )
+    .await?;
     let pid = server.id().unwrap_or_default();
-    let mut up = false;
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(&addr).await.is_ok() {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    if !up {
-        return Err("the server did not start".into());
-    }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let db = Db::connect(&default_url(&dir)).await?;
     db.migrate().await?;
