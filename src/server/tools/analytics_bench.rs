@@ -3,6 +3,8 @@
 //! (raw plays past the retention expired, as housekeeping would), then the
 //! figures: report queries, the Analytics page's snapshot and its server
 //! render over HTTP, and ingest through the writer while reports are read.
+//! The fleet is shaped like a real one: 20 groups, 40 playlists of ten
+//! items drawn from a 200-item library, each display playing its playlist.
 
 use std::{
     sync::{
@@ -153,13 +155,17 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     for n in 0..args.plays {
         // Evenly spread in time, each on a random display.
         let at = start + (span as u128 * n as u128 / args.plays.max(1) as u128) as Millis;
+        // A display plays its playlist, ten items of the library (playlists
+        // overlap: item k of playlist p is library item 5p + k).
         let device = rng.gen_range(0..fleet.len());
+        let list = device % lists.len();
+        let item = (list * 5 + rng.gen_range(0..10)) % items.len();
         batch.push(Play {
             org_id: org_id.clone(),
             device_id: fleet[device].clone(),
             id: format!("b{n}"),
-            content_id: items[rng.gen_range(0..items.len())].clone(),
-            playlist_id: Some(lists[device % lists.len()].clone()),
+            content_id: items[item].clone(),
+            playlist_id: Some(lists[list].clone()),
             started_at: at,
             duration_ms: rng.gen_range(5_000..60_000),
         });
