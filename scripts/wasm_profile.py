@@ -151,12 +151,12 @@ def profile(path):
 
 
 def main():
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    top = 25
-    if "--top" in sys.argv:
-        top = int(sys.argv[sys.argv.index("--top") + 1])
-        args = [a for a in args if a != str(top)]
-    path = args[0] if args else DEFAULT
+    import argparse
+    ap = argparse.ArgumentParser(description="Where a wasm file's bytes go.")
+    ap.add_argument("wasm", nargs="?", default=DEFAULT)
+    ap.add_argument("--top", type=int, default=25)
+    a = ap.parse_args()
+    path, top = a.wasm, a.top
     total, sections, bodies, names = profile(path)
     print(f"{path}: {total:,} bytes")
     print("\nby section")
