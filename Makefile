@@ -6,13 +6,13 @@ TOOLS_DIR ?= $(HOME)/.cache/vizora-tools
 export PATH := $(TOOLS_DIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export VIZORA_TOOLS_DIR := $(TOOLS_DIR)
 
-.PHONY: run dev test setup build lint unit unit-postgres e2e attacks api-fuzz kill9 soak bench bench-library bench-timeline bench-analytics demo-videos clean-data
+.PHONY: run dev test setup build lint unit unit-postgres e2e attacks api-fuzz kill9 soak bench bench-library bench-timeline bench-analytics demo-videos clean-data size
 
 setup:
 	@scripts/bootstrap.sh
 
 build: setup
-	cargo leptos build --release
+	cargo leptos build --release --precompress
 
 ## Serve at http://127.0.0.1:3000 on SQLite under ./data, with a demo fleet on first start.
 run: build
@@ -66,6 +66,14 @@ kill9: build
 soak: build
 	KILL9_CYCLES=$${KILL9_CYCLES:-20} python3 scripts/kill9.py
 
+## What a first visit of each page transfers (HTML, JS, wasm, CSS, brotli as
+## served), failing when a page is over its budget (end2end/size/budget.json);
+## then where the wasm's bytes go, by crate and function.
+size: build
+	@scripts/bootstrap.sh --browser
+	cd end2end && npm ci --no-audit --no-fund --loglevel=error && npx playwright test -c playwright.size.config.ts
+	python3 scripts/wasm_profile.py --top 20
+
 ## Browser benchmarks (click to DOM, click to confirmation, outbox replay); prints figures.
 bench: build
 	@scripts/bootstrap.sh --browser
@@ -80,11 +88,11 @@ bench-timeline: build
 	./target/release/vizora timeline-bench --displays 10000 --schedules 500 --hours 48
 
 ## Every test: formatting, clippy (server and browser builds), Rust tests, Playwright,
-## attacks, the API fuzzer and the kill -9 test. Every stage runs even after one
+## the page-size budgets, attacks, the API fuzzer and the kill -9 test. Every stage runs even after one
 ## fails; a table of their times and results ends the output.
 test: setup
 	@scripts/bootstrap.sh --browser
-	@scripts/stages.sh lint unit e2e attacks api-fuzz kill9
+	@scripts/stages.sh lint unit e2e size attacks api-fuzz kill9
 
 ## Analytics figures: a year of proof of play (10 M plays, 1,000 displays) on
 ## SQLite, then reports, the page's server render and ingest under reads.

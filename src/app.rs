@@ -1,7 +1,7 @@
 //! The HTML shell, the router, and the layout route around every console page.
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Outlet, ParentRoute, Route, Router, Routes},
     path, SsrMode,
@@ -35,6 +35,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
+                <HashedStylesheet options=options.clone() id="vizora"/>
                 <HydrationScripts options/>
                 <link rel="icon" type="image/svg+xml" href="/assets/favicon.svg"/>
                 <MetaTags/>
@@ -51,7 +52,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_sync();
     view! {
-        <Stylesheet id="vizora" href="/pkg/vizora.css"/>
         <Title formatter=|page: String| if page.is_empty() { "Vizora".to_string() } else { format!("{page} · Vizora") }/>
         <Router>
             <Routes fallback=|| view! { <NotFound/> }>
@@ -98,6 +98,7 @@ fn Console() -> impl IntoView {
     provide_context(Session(session));
 
     sync.persist_on_change();
+    Effect::new(|_| crate::sync::platform::register_console_worker());
     Effect::new(move |_| {
         if let Some(s) = session.get() {
             sync.start(&s);

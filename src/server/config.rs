@@ -226,7 +226,21 @@ pub fn leptos_options(
         .site_addr(addr)
         .env(env)
         .reload_port(reload_port)
+        .hash_files(hash_files())
         .build())
+}
+
+/// Whether the build named its assets by their hashes: `LEPTOS_HASH_FILES`,
+/// else whether cargo-leptos left its `hash.txt` beside this program (where
+/// Leptos reads it from).
+fn hash_files() -> bool {
+    match std::env::var("LEPTOS_HASH_FILES") {
+        Ok(v) => v.eq_ignore_ascii_case("true"),
+        Err(_) => std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(|dir| dir.join("hash.txt")))
+            .is_some_and(|p| p.is_file()),
+    }
 }
 
 #[cfg(test)]

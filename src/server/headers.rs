@@ -43,8 +43,13 @@ pub async fn headers(https: bool, mut req: Request, next: Next) -> Response {
     let nonce = Nonce::new();
     req.extensions_mut().insert(nonce.clone());
     let player = req.uri().path() == "/player";
+    let asset = asset_caching(req.uri().path());
     let mut res = next.run(req).await;
+    let ok = res.status().is_success();
     let h = res.headers_mut();
+    if let (Some(policy), true) = (asset, ok) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    }
     let html = h
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -76,6 +81,25 @@ pub async fn headers(https: bool, mut req: Request, next: Next) -> Response {
         );
     }
     res
+}
+
+/// How long a browser may keep a built asset: for ever when its name
+/// carries its content's hash (`/pkg/vizora.<hash>.wasm`: a new build is a
+/// new name), else only until it asks again (`no-cache` revalidates).
+pub fn asset_caching(path: &str) -> Option<&'static str> {
+    let file = path.strip_prefix("/pkg/")?;
+    let parts: Vec<&str> = file.split('.').collect();
+    let hashed = parts.len() >= 3
+        && parts[1..parts.len() - 1].iter().any(|p| {
+            p.len() >= 16
+                && p.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+    Some(if hashed {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    })
 }
 
 /// For the server render: replaces the nonce leptos_axum made with this
@@ -114,6 +138,23 @@ mod tests {
         res.headers()
             .get("strict-transport-security")
             .map(|v| v.to_str().unwrap().to_string())
+    }
+
+    #[test]
+    fn hashed_assets_are_immutable_and_others_revalidate() {
+        use super::asset_caching;
+        assert_eq!(
+            asset_caching("/pkg/vizora.Jx3kQ0cV9hG2mNpL4sT7wA.wasm"),
+            Some("public, max-age=31536000, immutable")
+        );
+        assert_eq!(
+            asset_caching("/pkg/vizora.Jx3kQ0cV9hG2mNpL4sT7wA.js.br"),
+            Some("public, max-age=31536000, immutable")
+        );
+        assert_eq!(asset_caching("/pkg/vizora.wasm"), Some("no-cache"));
+        assert_eq!(asset_caching("/pkg/vizora.css"), Some("no-cache"));
+        assert_eq!(asset_caching("/devices"), None);
+        assert_eq!(asset_caching("/assets/favicon.svg"), None);
     }
 
     #[tokio::test]

@@ -19,6 +19,7 @@ pub mod analytics;
 pub mod auth;
 pub mod changes;
 pub mod cli;
+pub mod compress;
 pub mod config;
 pub mod core;
 pub mod devices;

@@ -17,7 +17,8 @@ use utoipa::{
 };
 
 use super::{
-    analytics, auth, core, devices, displays, headers, health, library, schedules, state::AppState,
+    analytics, auth, compress, core, devices, displays, headers, health, library, schedules,
+    state::AppState,
 };
 use crate::app::{shell, App};
 
@@ -55,6 +56,7 @@ pub fn router(state: AppState) -> Router {
             auth::gate::gate,
         ))
         .layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn(compress::compress))
         .layer(middleware::from_fn(move |req, next| {
             headers::headers(https, req, next)
         }))

@@ -74,6 +74,24 @@ pub fn new_op_id() -> String {
     hex
 }
 
+/// Registers the console's service worker (`public/console-sw.js`), which
+/// keeps each page as last loaded and its code, so a reload without the
+/// network opens the console. Skipped where the browser has none (plain
+/// http to another host is not a secure context).
+pub fn register_console_worker() {
+    #[cfg(feature = "hydrate")]
+    if let Some(w) = web_sys::window() {
+        let navigator = w.navigator();
+        if js_sys::Reflect::has(&navigator, &"serviceWorker".into()).unwrap_or(false) {
+            let options = web_sys::RegistrationOptions::new();
+            options.set_scope("/");
+            let _ = navigator
+                .service_worker()
+                .register_with_options("/console-sw.js", &options);
+        }
+    }
+}
+
 /// Waits `ms` milliseconds without blocking the page.
 #[cfg(feature = "hydrate")]
 pub async fn sleep(ms: f64) {

@@ -66,6 +66,7 @@ fn is_public(path: &str) -> bool {
         || path == "/device/ws"
         || path == "/player"
         || path == "/player-sw.js"
+        || path == "/console-sw.js"
 }
 
 /// Refuses cross-origin mutations, finds the session, and keeps everything but

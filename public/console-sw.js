@@ -1,0 +1,146 @@
+// The console's service worker: a reload without the network still opens
+// the console. Each console page is kept as it was last loaded (its data is
+// in the HTML the server rendered), its code beside it; the outbox lives in
+// localStorage and drains when the stream comes back. Only GETs of pages
+// and built files are touched: ops, server functions, the stream, media and
+// the player (which has its own worker) go straight to the network.
+// Registered by every console page with scope /.
+const PAGES = 'vizora-console-pages-v1';
+const CODE = 'vizora-console-code-v1';
+const CONSOLE = ['/', '/devices', '/content', '/playlists', '/schedules', '/health', '/analytics', '/settings'];
+
+function isConsolePage(pathname) {
+  return CONSOLE.includes(pathname) || pathname.startsWith('/devices/');
+}
+
+// Names with a content hash (`vizora.<hash>.wasm`) never change.
+function isHashed(pathname) {
+  return /\.[A-Za-z0-9_-]{16,}\.[a-z0-9]+$/.test(pathname);
+}
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(self.skipWaiting());
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    for (const name of await caches.keys()) {
+      if (name.startsWith('vizora-console-') && name !== PAGES && name !== CODE) await caches.delete(name);
+    }
+    await self.clients.claim();
+  })());
+});
+
+const NAMED = /["'](\/(?:pkg|assets)\/[^"'?#\s]+)["']/g;
+
+function namedIn(html) {
+  return new Set([...html.matchAll(NAMED)].map((m) => m[1]));
+}
+
+// The built files a page names, fetched into the cache after the page is
+// in hand (most arrive through the page's own loads already). When a new
+// build's files appear, those of older builds that no kept page names go.
+async function keepCodeOf(html) {
+  const code = await caches.open(CODE);
+  let newBuild = false;
+  for (const path of namedIn(html)) {
+    if (await code.match(path)) continue;
+    newBuild = newBuild || isHashed(path);
+    try {
+      const response = await fetch(path, { credentials: 'same-origin' });
+      if (response.ok) await code.put(path, response);
+    } catch (e) {
+      // Offline again: the fetch handler fills the gap next time.
+    }
+  }
+  if (!newBuild) return;
+  const pages = await caches.open(PAGES);
+  const live = new Set();
+  for (const request of await pages.keys()) {
+    const kept = await pages.match(request);
+    if (kept) for (const path of namedIn(await kept.text())) live.add(path);
+  }
+  for (const request of await code.keys()) {
+    const path = new URL(request.url).pathname;
+    if (isHashed(path) && !live.has(path)) await code.delete(request);
+  }
+}
+
+async function forgetPages() {
+  await caches.delete(PAGES);
+}
+
+const OFFLINE_PAGE = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Offline · Vizora</title></head>
+<body style="font-family: system-ui, sans-serif; margin: 3rem; max-width: 40rem">
+<h1>You are offline</h1>
+<p>This page has not been opened on this device yet, so there is no copy of it to show.
+Pages you opened before still open without the network; changes you make there are kept
+and sent once the server can be reached.</p>
+<p><a href="/">Overview</a> · <a href="/devices">Devices</a></p></body></html>`;
+
+async function page(event) {
+  const request = event.request;
+  const url = new URL(request.url);
+  const key = url.pathname + url.search;
+  const pages = await caches.open(PAGES);
+  try {
+    const response = await fetch(request);
+    // A navigation's redirect comes back opaque: the gate sending a
+    // signed-out browser to /login. Nothing of the last session stays.
+    if (response.type === 'opaqueredirect' || response.status === 401) {
+      event.waitUntil(forgetPages());
+    } else if (response.ok && (response.headers.get('content-type') || '').startsWith('text/html')) {
+      const copy = response.clone();
+      event.waitUntil((async () => {
+        const html = await copy.clone().text();
+        await pages.put(key, copy);
+        await keepCodeOf(html);
+      })());
+    }
+    return response;
+  } catch (e) {
+    const hit = (await pages.match(key)) || (await pages.match(url.pathname, { ignoreSearch: true }));
+    if (hit) return hit;
+    return new Response(OFFLINE_PAGE, { status: 503, headers: { 'content-type': 'text/html; charset=utf-8' } });
+  }
+}
+
+async function code(request) {
+  const url = new URL(request.url);
+  const cache = await caches.open(CODE);
+  if (isHashed(url.pathname)) {
+    const hit = await cache.match(url.pathname);
+    if (hit) return hit;
+    const response = await fetch(request);
+    if (response.ok) await cache.put(url.pathname, response.clone());
+    return response;
+  }
+  try {
+    const response = await fetch(request);
+    if (response.ok) await cache.put(url.pathname, response.clone());
+    return response;
+  } catch (e) {
+    const hit = await cache.match(url.pathname);
+    if (hit) return hit;
+    throw e;
+  }
+}
+
+self.addEventListener('fetch', (event) => {
+  const request = event.request;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  // Signing out forgets every kept page: the next person at this browser
+  // must not find the last one's data.
+  if (request.method === 'POST' && url.pathname === '/auth/logout') {
+    event.waitUntil(forgetPages());
+    return;
+  }
+  if (request.method !== 'GET') return;
+  if (request.mode === 'navigate' && isConsolePage(url.pathname)) {
+    event.respondWith(page(event));
+  } else if (url.pathname.startsWith('/pkg/') || url.pathname.startsWith('/assets/')) {
+    event.respondWith(code(request));
+  }
+});
