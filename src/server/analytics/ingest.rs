@@ -153,6 +153,8 @@ type TallyKey = (Millis, String, String, String, String);
 type FleetKey = (Millis, String, String, String);
 /// Plays and milliseconds.
 type Sums = (i64, i64);
+/// (kind, id) and the latest (name, time) it was played under.
+type NameSeen = ((&'static str, String), (String, Millis));
 
 /// What one write adds: tallies per (hour, display, group, content,
 /// playlist), and the latest name each id was played under.
@@ -229,6 +231,7 @@ impl Batch {
     ) -> Result<Vec<PlayTally>, AppError> {
         let mut hours: BTreeMap<FleetKey, Sums> = BTreeMap::new();
         let mut days: BTreeMap<FleetKey, Sums> = BTreeMap::new();
+        let mut display_days: BTreeMap<(Millis, String, String), Sums> = BTreeMap::new();
         let mut out = Vec::with_capacity(self.tallies.len());
         for ((hour, device_id, group_id, content_id, playlist_id), (plays, ms)) in self.tallies {
             let fleet = (
@@ -243,11 +246,15 @@ impl Batch {
                 fleet.2.clone(),
                 fleet.3.clone(),
             );
+            let display_day = (day.0, device_id.clone(), group_id.clone());
             for (map, key) in [(&mut hours, fleet), (&mut days, day)] {
                 let e = map.entry(key).or_default();
                 e.0 += plays;
                 e.1 += ms;
             }
+            let e = display_days.entry(display_day).or_default();
+            e.0 += plays;
+            e.1 += ms;
             out.push(PlayTally {
                 hour,
                 device_id,
@@ -269,6 +276,17 @@ impl Batch {
             .collect();
         let cols = ["hour", "device_id", "group_id", "content_id", "playlist_id"];
         upsert(tx, "play_hours", &cols, org_id, &per_display).await?;
+        let rows: Vec<Rollup<'_>> = display_days
+            .iter()
+            .map(|((day, d, g), (plays, ms))| Rollup {
+                at: *day,
+                keys: vec![d, g],
+                plays: *plays,
+                ms: *ms,
+            })
+            .collect();
+        let cols = ["day", "device_id", "group_id"];
+        upsert(tx, "play_display_days", &cols, org_id, &rows).await?;
         for (table, time, rows) in [
             ("play_fleet_hours", "hour", &hours),
             ("play_fleet_days", "day", &days),
@@ -285,9 +303,8 @@ impl Batch {
             let cols = [time, "group_id", "content_id", "playlist_id"];
             upsert(tx, table, &cols, org_id, &rows).await?;
         }
-        for ((kind, id), (name, at)) in self.names {
-            name_seen(tx, org_id, kind, &id, &name, at).await?;
-        }
+        let names: Vec<_> = self.names.into_iter().collect();
+        names_seen(tx, org_id, &names).await?;
         Ok(out)
     }
 }
@@ -437,28 +454,41 @@ async fn upsert(
     Ok(())
 }
 
-/// Remembers the latest name `id` was seen under, for report labels that
-/// outlive renames and deletes.
-pub async fn name_seen(
+/// Remembers the latest name each id was seen under, for report labels
+/// that outlive renames and deletes: a few dozen to a statement (a batch
+/// names up to a thousand displays, one statement each cost more than the
+/// plays). The keys are distinct, as one statement may touch a row once.
+async fn names_seen(
     tx: &mut Transaction<'_, Any>,
     org_id: &str,
-    kind: &str,
-    id: &str,
-    name: &str,
-    at: Millis,
+    names: &[NameSeen],
 ) -> Result<(), AppError> {
-    sqlx::query(
-        "INSERT INTO analytics_names (org_id, kind, id, name, at) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (org_id, kind, id) DO UPDATE SET name = excluded.name, at = excluded.at \
-         WHERE excluded.at >= analytics_names.at AND excluded.name <> analytics_names.name",
-    )
-    .bind(org_id)
-    .bind(kind)
-    .bind(id)
-    .bind(name)
-    .bind(at)
-    .execute(&mut **tx)
-    .await?;
+    for chunk in names.chunks(ROWS_PER_STATEMENT) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let b = r * 5;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO analytics_names (org_id, kind, id, name, at) VALUES {} \
+             ON CONFLICT (org_id, kind, id) DO UPDATE SET name = excluded.name, at = excluded.at \
+             WHERE excluded.at >= analytics_names.at AND excluded.name <> analytics_names.name",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for ((kind, id), (name, at)) in chunk {
+            q = q.bind(org_id).bind(*kind).bind(id).bind(name).bind(*at);
+        }
+        q.execute(&mut **tx).await?;
+    }
     Ok(())
 }
 

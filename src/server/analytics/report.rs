@@ -143,7 +143,8 @@ async fn piece(
         }
         Grain::Hour | Grain::Day => {
             let (table, time) = match (grain, with_device) {
-                (Grain::Day, _) => ("play_fleet_days", "day"),
+                (Grain::Day, true) => ("play_display_days", "day"),
+                (Grain::Day, false) => ("play_fleet_days", "day"),
                 (_, true) => ("play_hours", "hour"),
                 _ => ("play_fleet_hours", "hour"),
             };
@@ -259,8 +260,14 @@ pub async fn plays_in(
     };
     let inner = || starts.iter().copied().filter(|s| *s > r.from && *s < r.to);
     let aligned = inner().all(|s| s % HOUR_MS == 0);
-    let days =
-        !with_device && (!by.is_time() || (by == GroupBy::Day && inner().all(|s| s % DAY_MS == 0)));
+    // Daily rows: the fleet's keep group, content and playlist; each
+    // display's keep only its group, so they serve a report by display (or
+    // of one) unless it asks what played.
+    let display_days = f.content_id.is_none()
+        && f.playlist_id.is_none()
+        && !matches!(by, GroupBy::Content | GroupBy::Playlist);
+    let days = (!with_device || display_days)
+        && (!by.is_time() || (by == GroupBy::Day && inner().all(|s| s % DAY_MS == 0)));
     let spans: Vec<(Millis, Millis)> = if by.is_time() && !aligned {
         starts
             .iter()

@@ -181,6 +181,28 @@ async fn rollups_agree_with_the_raw_plays_for_random_data_and_ranges() {
                 .count() as i64;
             assert_eq!(got.total.plays, all);
         }
+        // One display's days (its daily rows, whatever played) against
+        // its raw plays.
+        let one = Filter {
+            device_id: Some(displays[0].clone()),
+            ..Filter::default()
+        };
+        let got = report::plays(&f.state.core.db, &org, utc(from, to), GroupBy::Day, &one)
+            .await
+            .unwrap();
+        let mine = raw.iter().filter(|(d, _, _, _)| d == &displays[0]);
+        let plays = mine
+            .clone()
+            .filter(|(_, _, s, _)| (from..to).contains(s))
+            .count() as i64;
+        let ms: i64 = mine
+            .map(|(_, _, s, d)| ((s + d).min(to) - (*s).max(from)).max(0))
+            .sum();
+        assert_eq!(
+            got.total.plays, plays,
+            "one display's plays in [{from}, {to})"
+        );
+        assert!((got.total.seconds - ms as f64 / 1000.0).abs() < 0.001);
     }
 }
 

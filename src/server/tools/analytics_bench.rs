@@ -204,9 +204,10 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         }
     };
     println!(
-        "rows: plays {}, play_hours {}, play_fleet_hours {}, play_fleet_days {}",
+        "rows: plays {}, play_hours {}, play_display_days {}, play_fleet_hours {}, play_fleet_days {}",
         count("SELECT COUNT(*) FROM plays").await,
         count("SELECT COUNT(*) FROM play_hours").await,
+        count("SELECT COUNT(*) FROM play_display_days").await,
         count("SELECT COUNT(*) FROM play_fleet_hours").await,
         count("SELECT COUNT(*) FROM play_fleet_days").await,
     );
@@ -268,9 +269,12 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
             }
         }));
     }
+    // Each display sends its own plays and waits for each ack, as a player
+    // does: the offered rate is spread over the fleet, not over a few
+    // senders whose ack latency would cap it.
     let target = 5_000u64;
     let seconds = 10u64;
-    let senders = 100u64;
+    let senders = (fleet.len() as u64).clamp(1, target);
     let acked = Arc::new(AtomicU64::new(0));
     let lat = Arc::new(std::sync::Mutex::new(Vec::<f64>::new()));
     // The writer live plays go through (one per node, as the gateway's).
@@ -278,26 +282,29 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     let began = Instant::now();
     let mut tasks = Vec::new();
     for s in 0..senders {
-        let (core, org_id, fleet, items, acked, lat) = (
-            core.clone(),
-            org_id.clone(),
-            fleet.clone(),
-            items.clone(),
-            acked.clone(),
-            lat.clone(),
-        );
+        let (core, org_id, acked, lat) = (core.clone(), org_id.clone(), acked.clone(), lat.clone());
+        // Display `s`, playing its playlist as in the load above.
+        let device = fleet[s as usize].clone();
+        let list = s as usize % lists.len();
+        let playlist = lists[list].clone();
+        let list_items: Vec<String> = (0..10)
+            .map(|k| items[(list * 5 + k) % items.len()].clone())
+            .collect();
         let writer = writer.clone();
         tasks.push(tokio::spawn(async move {
             let per = target / senders;
-            let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / per));
+            let period = 1_000_000 / per;
+            // Spread over the period, not all on one tick.
+            tokio::time::sleep(Duration::from_micros(period * s / senders)).await;
+            let mut tick = tokio::time::interval(Duration::from_micros(period));
             for k in 0..per * seconds {
                 tick.tick().await;
                 let play = Play {
                     org_id: org_id.clone(),
-                    device_id: fleet[(s as usize * 7 + k as usize) % fleet.len()].clone(),
+                    device_id: device.clone(),
                     id: format!("live-{s}-{k}"),
-                    content_id: items[k as usize % items.len()].clone(),
-                    playlist_id: None,
+                    content_id: list_items[k as usize % list_items.len()].clone(),
+                    playlist_id: Some(playlist.clone()),
                     started_at: now_ms() - 10_000,
                     duration_ms: 10_000,
                 };
