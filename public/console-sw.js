@@ -13,9 +13,11 @@ function isConsolePage(pathname) {
   return CONSOLE.includes(pathname) || pathname.startsWith('/devices/');
 }
 
-// Names with a content hash (`vizora.<hash>.wasm`) never change.
-function isHashed(pathname) {
-  return /\.[A-Za-z0-9_-]{16,}\.[a-z0-9]+$/.test(pathname);
+// A file whose name carries its content's hash never changes: the server
+// says so (`Cache-Control: immutable`, src/server/headers.rs), so the rule
+// for which names are hashed lives there alone.
+function immutable(response) {
+  return (response.headers.get('cache-control') || '').includes('immutable');
 }
 
 self.addEventListener('install', (event) => {
@@ -45,10 +47,12 @@ async function keepCodeOf(html) {
   let newBuild = false;
   for (const path of namedIn(html)) {
     if (await code.match(path)) continue;
-    newBuild = newBuild || isHashed(path);
     try {
       const response = await fetch(path, { credentials: 'same-origin' });
-      if (response.ok) await code.put(path, response);
+      if (response.ok) {
+        newBuild = newBuild || immutable(response);
+        await code.put(path, response);
+      }
     } catch (e) {
       // Offline again: the fetch handler fills the gap next time.
     }
@@ -61,8 +65,8 @@ async function keepCodeOf(html) {
     if (kept) for (const path of namedIn(await kept.text())) live.add(path);
   }
   for (const request of await code.keys()) {
-    const path = new URL(request.url).pathname;
-    if (isHashed(path) && !live.has(path)) await code.delete(request);
+    const kept = await code.match(request);
+    if (kept && immutable(kept) && !live.has(new URL(request.url).pathname)) await code.delete(request);
   }
 }
 
@@ -109,19 +113,13 @@ async function page(event) {
 async function code(request) {
   const url = new URL(request.url);
   const cache = await caches.open(CODE);
-  if (isHashed(url.pathname)) {
-    const hit = await cache.match(url.pathname);
-    if (hit) return hit;
-    const response = await fetch(request);
-    if (response.ok) await cache.put(url.pathname, response.clone());
-    return response;
-  }
+  const hit = await cache.match(url.pathname);
+  if (hit && immutable(hit)) return hit;
   try {
     const response = await fetch(request);
     if (response.ok) await cache.put(url.pathname, response.clone());
     return response;
   } catch (e) {
-    const hit = await cache.match(url.pathname);
     if (hit) return hit;
     throw e;
   }
