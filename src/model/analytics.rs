@@ -143,8 +143,8 @@ pub fn split_by_hour(start: Millis, duration_ms: i64) -> impl Iterator<Item = (M
     })
 }
 
-/// Which rollup answers which part of a range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which rollup answers which part of a range, finest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Grain {
     /// Raw plays (a partial hour at an edge).
     Raw,
@@ -152,44 +152,64 @@ pub enum Grain {
     Hour,
     /// Daily rows (whole UTC days).
     Day,
+    /// Weekly rows: seven whole UTC days from a multiple of seven days
+    /// after the epoch (so a week's start is plain arithmetic in SQL too).
+    Week,
 }
 
-/// Splits `[from, to)` into pieces each answered by one grain: raw at the
-/// partial hours of its edges, hours up to whole UTC days, days between
-/// (only when `days` is allowed: a report bucketed by local hours or by
-/// days of a zone that is not UTC cannot read UTC days). Pieces are in
-/// order and cover the range exactly.
-pub fn cover(from: Millis, to: Millis, days: bool) -> Vec<(Grain, Millis, Millis)> {
-    let mut out = Vec::new();
-    if to <= from {
-        return out;
-    }
-    let up = |t: Millis, unit: Millis| {
-        t.div_euclid(unit) * unit + if t.rem_euclid(unit) == 0 { 0 } else { unit }
-    };
-    let down = |t: Millis, unit: Millis| t.div_euclid(unit) * unit;
-    let h0 = up(from, HOUR_MS);
-    let h1 = down(to, HOUR_MS);
-    if h0 >= h1 {
-        out.push((Grain::Raw, from, to));
-        return out;
-    }
-    let mut push = |g: Grain, a: Millis, b: Millis| {
-        if b > a {
-            out.push((g, a, b));
+/// The length of a week row.
+pub const WEEK_MS: Millis = 7 * DAY_MS;
+
+impl Grain {
+    fn finer(self) -> Grain {
+        match self {
+            Grain::Raw | Grain::Hour => Grain::Raw,
+            Grain::Day => Grain::Hour,
+            Grain::Week => Grain::Day,
         }
-    };
-    push(Grain::Raw, from, h0);
-    let (d0, d1) = (up(h0, DAY_MS), down(h1, DAY_MS));
-    if days && d0 < d1 {
-        push(Grain::Hour, h0, d0);
-        push(Grain::Day, d0, d1);
-        push(Grain::Hour, d1, h1);
-    } else {
-        push(Grain::Hour, h0, h1);
     }
-    push(Grain::Raw, h1, to);
+    fn unit(self) -> Millis {
+        match self {
+            Grain::Raw => 1,
+            Grain::Hour => HOUR_MS,
+            Grain::Day => DAY_MS,
+            Grain::Week => WEEK_MS,
+        }
+    }
+    /// The start of the row of this grain that holds `t`.
+    pub fn start(self, t: Millis) -> Millis {
+        t.div_euclid(self.unit()) * self.unit()
+    }
+}
+
+/// Splits `[from, to)` into pieces each answered by one grain, no
+/// coarser than `coarsest`: raw at the partial hours of its edges, then
+/// hours up to whole UTC days, days up to whole weeks, weeks between (a
+/// report bucketed by local hours, or by days of a zone that is not UTC,
+/// cannot read UTC days; one bucketed by day cannot read weeks). Pieces are
+/// in order and cover the range exactly.
+pub fn cover(from: Millis, to: Millis, coarsest: Grain) -> Vec<(Grain, Millis, Millis)> {
+    let mut out = Vec::new();
+    cover_into(&mut out, from, to, coarsest);
     out
+}
+
+fn cover_into(out: &mut Vec<(Grain, Millis, Millis)>, from: Millis, to: Millis, grain: Grain) {
+    if to <= from {
+        return;
+    }
+    if grain == Grain::Raw {
+        out.push((Grain::Raw, from, to));
+        return;
+    }
+    let unit = grain.unit();
+    let (a, b) = (grain.start(from + unit - 1), grain.start(to));
+    if a >= b {
+        return cover_into(out, from, to, grain.finer());
+    }
+    cover_into(out, from, a, grain.finer());
+    out.push((grain, a, b));
+    cover_into(out, b, to, grain.finer());
 }
 
 /// A CSV document (RFC 4180): CRLF line ends; a field with a comma, a
@@ -315,31 +335,50 @@ mod tests {
             seed ^= seed << 17;
             let from = (seed % (DAY_MS as u64 * 50)) as i64;
             let to = from + (seed >> 16) as i64 % (DAY_MS * 9);
-            for days in [false, true] {
-                let pieces = cover(from, to, days);
+            for coarsest in [Grain::Hour, Grain::Day, Grain::Week] {
+                let pieces = cover(from, to, coarsest);
                 let mut at = from;
                 for (grain, a, b) in &pieces {
                     assert_eq!(*a, at);
                     assert!(b > a);
+                    assert!(*grain <= coarsest);
                     match grain {
                         Grain::Hour => assert!(a % HOUR_MS == 0 && b % HOUR_MS == 0),
-                        Grain::Day => assert!(days && a % DAY_MS == 0 && b % DAY_MS == 0),
+                        Grain::Day => assert!(a % DAY_MS == 0 && b % DAY_MS == 0),
+                        Grain::Week => assert!(a % WEEK_MS == 0 && b % WEEK_MS == 0),
                         Grain::Raw => assert!(b - a < HOUR_MS * 2),
                     }
                     at = *b;
                 }
                 assert_eq!(at, to.max(from));
+                // Each grain is used only where a coarser one cannot be.
+                let weeks = pieces.iter().filter(|p| p.0 == Grain::Week).count();
+                assert!(weeks <= 1);
+                if coarsest == Grain::Week && Grain::Week.start(from + WEEK_MS - 1) + WEEK_MS <= to
+                {
+                    assert_eq!(weeks, 1);
+                }
             }
         }
         // Whole UTC days read days; a zone's midnight at :30 reads raw half hours.
         let d = DAY_MS * 100;
         assert_eq!(
-            cover(d, d + 2 * DAY_MS, true),
+            cover(d, d + 2 * DAY_MS, Grain::Week),
             vec![(Grain::Day, d, d + 2 * DAY_MS)]
+        );
+        // A year reads weeks between days at its ends (day 98 is a week's start).
+        let w = 98 * DAY_MS;
+        assert_eq!(
+            cover(w - DAY_MS, w + 52 * WEEK_MS + 2 * DAY_MS, Grain::Week),
+            vec![
+                (Grain::Day, w - DAY_MS, w),
+                (Grain::Week, w, w + 52 * WEEK_MS),
+                (Grain::Day, w + 52 * WEEK_MS, w + 52 * WEEK_MS + 2 * DAY_MS),
+            ]
         );
         let half = 30 * 60_000;
         assert_eq!(
-            cover(d - half, d + DAY_MS - half, true),
+            cover(d - half, d + DAY_MS - half, Grain::Week),
             vec![
                 (Grain::Raw, d - half, d),
                 (Grain::Hour, d, d + DAY_MS - HOUR_MS),

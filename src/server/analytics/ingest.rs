@@ -1,15 +1,18 @@
 //! Proof of play as it arrives: stored once by its id with the names it was
-//! played under, and folded into the hourly and daily rollups in the same
+//! played under, and folded into the hourly, daily and weekly rollups in the same
 //! transaction, so a report never sees a play without its rollup.
 
-use std::{collections::BTreeMap, sync::OnceLock};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::OnceLock,
+};
 
 use sqlx::{Any, Row, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{
     error::AppError,
-    model::{split_by_hour, EventBody, Millis, PlayTally, DAY_MS},
+    model::{split_by_hour, EventBody, Grain, Millis, PlayTally, DAY_MS},
     server::core::{now_ms, system, Core, Db},
 };
 
@@ -231,7 +234,9 @@ impl Batch {
     ) -> Result<Vec<PlayTally>, AppError> {
         let mut hours: BTreeMap<FleetKey, Sums> = BTreeMap::new();
         let mut days: BTreeMap<FleetKey, Sums> = BTreeMap::new();
+        let mut weeks: BTreeMap<FleetKey, Sums> = BTreeMap::new();
         let mut display_days: BTreeMap<(Millis, String, String), Sums> = BTreeMap::new();
+        let mut display_weeks: BTreeMap<(Millis, String, String), Sums> = BTreeMap::new();
         let mut out = Vec::with_capacity(self.tallies.len());
         for ((hour, device_id, group_id, content_id, playlist_id), (plays, ms)) in self.tallies {
             let fleet = (
@@ -240,21 +245,27 @@ impl Batch {
                 content_id.clone(),
                 playlist_id.clone(),
             );
-            let day = (
-                hour.div_euclid(DAY_MS) * DAY_MS,
-                fleet.1.clone(),
-                fleet.2.clone(),
-                fleet.3.clone(),
-            );
+            let at = |grain: Grain| {
+                let mut key = fleet.clone();
+                key.0 = grain.start(hour);
+                key
+            };
+            let (day, week) = (at(Grain::Day), at(Grain::Week));
             let display_day = (day.0, device_id.clone(), group_id.clone());
-            for (map, key) in [(&mut hours, fleet), (&mut days, day)] {
+            let display_week = (week.0, device_id.clone(), group_id.clone());
+            for (map, key) in [(&mut hours, fleet), (&mut days, day), (&mut weeks, week)] {
                 let e = map.entry(key).or_default();
                 e.0 += plays;
                 e.1 += ms;
             }
-            let e = display_days.entry(display_day).or_default();
-            e.0 += plays;
-            e.1 += ms;
+            for (map, key) in [
+                (&mut display_days, display_day),
+                (&mut display_weeks, display_week),
+            ] {
+                let e = map.entry(key).or_default();
+                e.0 += plays;
+                e.1 += ms;
+            }
             out.push(PlayTally {
                 hour,
                 device_id,
@@ -276,20 +287,26 @@ impl Batch {
             .collect();
         let cols = ["hour", "device_id", "group_id", "content_id", "playlist_id"];
         upsert(tx, "play_hours", &cols, org_id, &per_display).await?;
-        let rows: Vec<Rollup<'_>> = display_days
-            .iter()
-            .map(|((day, d, g), (plays, ms))| Rollup {
-                at: *day,
-                keys: vec![d, g],
-                plays: *plays,
-                ms: *ms,
-            })
-            .collect();
-        let cols = ["day", "device_id", "group_id"];
-        upsert(tx, "play_display_days", &cols, org_id, &rows).await?;
+        for (table, time, rows) in [
+            ("play_display_days", "day", &display_days),
+            ("play_display_weeks", "week", &display_weeks),
+        ] {
+            let rows: Vec<Rollup<'_>> = rows
+                .iter()
+                .map(|((at, d, g), (plays, ms))| Rollup {
+                    at: *at,
+                    keys: vec![d, g],
+                    plays: *plays,
+                    ms: *ms,
+                })
+                .collect();
+            let cols = [time, "device_id", "group_id"];
+            upsert(tx, table, &cols, org_id, &rows).await?;
+        }
         for (table, time, rows) in [
             ("play_fleet_hours", "hour", &hours),
             ("play_fleet_days", "day", &days),
+            ("play_fleet_weeks", "week", &weeks),
         ] {
             let rows: Vec<Rollup<'_>> = rows
                 .iter()
@@ -320,11 +337,13 @@ pub async fn write_batch(
     let mut tx = system::begin(core, org_id).await?;
     let mut stored = Vec::with_capacity(plays.len());
     let mut batch = Batch::default();
-    for play in plays {
-        let p = play.borrowed();
-        let s = insert(&mut tx, &p).await?;
+    let borrowed: Vec<PlayIn<'_>> = plays.iter().map(|p| p.borrowed()).collect();
+    for (p, s) in borrowed
+        .iter()
+        .zip(insert(&mut tx, org_id, &borrowed).await?)
+    {
         if let Some(s) = &s {
-            batch.add_play(&p, s);
+            batch.add_play(p, s);
         }
         stored.push(s.is_some());
     }
@@ -342,7 +361,10 @@ pub async fn write_batch(
 pub async fn record(db: &Db, play: &PlayIn<'_>) -> Result<Option<Stored>, AppError> {
     check(play)?;
     let mut tx = db.pool.begin().await?;
-    let stored = insert(&mut tx, play).await?;
+    let stored = insert(&mut tx, play.org_id, std::slice::from_ref(play))
+        .await?
+        .pop()
+        .flatten();
     if let Some(s) = &stored {
         let mut batch = Batch::default();
         batch.add_play(play, s);
@@ -352,51 +374,98 @@ pub async fn record(db: &Db, play: &PlayIn<'_>) -> Result<Option<Stored>, AppErr
     Ok(stored)
 }
 
-/// The play with the display's, its group's, the content's and the
-/// playlist's names as they are now, and the schedule the display last
-/// switched to by then.
-async fn insert(tx: &mut Transaction<'_, Any>, p: &PlayIn<'_>) -> Result<Option<Stored>, AppError> {
-    let row = sqlx::query(
-        "INSERT INTO plays (org_id, device_id, id, device_name, group_id, group_name, content_id, \
-           content_name, content_sha256, playlist_id, playlist_name, schedule_id, started_at, \
-           duration_ms, received_at) \
-         SELECT d.org_id, d.id, $3, d.name, COALESCE(d.group_id, ''), COALESCE(g.name, ''), $4, \
-           COALESCE(c.name, ''), c.sha256, COALESCE(l.id, ''), COALESCE(l.name, ''), \
-           COALESCE((SELECT e.schedule_id FROM schedule_executions e \
-                     WHERE e.device_id = d.id AND e.at <= $5 ORDER BY e.at DESC LIMIT 1), ''), \
-           $5, $6, $7 \
-         FROM devices d \
-         LEFT JOIN device_groups g ON g.id = d.group_id \
-         LEFT JOIN content c ON c.id = $4 AND c.org_id = d.org_id \
-         LEFT JOIN playlists l ON l.id = $8 AND l.org_id = d.org_id \
-         WHERE d.org_id = $1 AND d.id = $2 \
-         ON CONFLICT (device_id, id) DO NOTHING \
-         RETURNING group_id, playlist_id, device_name, group_name, content_name, playlist_name",
-    )
-    .bind(p.org_id)
-    .bind(p.device_id)
-    .bind(p.id)
-    .bind(p.content_id)
-    .bind(p.started_at)
-    .bind(p.duration_ms)
-    .bind(now_ms())
-    .bind(p.playlist_id.unwrap_or(""))
-    .fetch_optional(&mut **tx)
-    .await?;
-    Ok(row.map(|r| {
-        let group_id: String = r.get("group_id");
-        let playlist_id: String = r.get("playlist_id");
-        Stored {
-            names: [
-                ("display", p.device_id.to_string(), r.get("device_name")),
-                ("group", group_id.clone(), r.get("group_name")),
-                ("content", p.content_id.to_string(), r.get("content_name")),
-                ("playlist", playlist_id.clone(), r.get("playlist_name")),
-            ],
-            group_id,
-            playlist_id,
+/// Plays a statement stores: few enough that binding stays cheap (see
+/// `ROWS_PER_STATEMENT`), many enough that a burst of a thousand costs a
+/// few dozen round trips to the database instead of a thousand.
+const PLAYS_PER_STATEMENT: usize = 32;
+
+/// Stores `plays` (all of `org_id`) with the display's, its group's, the
+/// content's and the playlist's names as they are now, and the schedule
+/// the display last switched to by then; for each, what it folds into, or
+/// `None` when its id was stored before (also earlier in `plays`) or its
+/// display is unknown.
+async fn insert(
+    tx: &mut Transaction<'_, Any>,
+    org_id: &str,
+    plays: &[PlayIn<'_>],
+) -> Result<Vec<Option<Stored>>, AppError> {
+    let mut out = Vec::with_capacity(plays.len());
+    for chunk in plays.chunks(PLAYS_PER_STATEMENT) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let b = 3 + r * 6;
+                format!(
+                    "(${}, ${}, ${}, CAST(${} AS BIGINT), CAST(${} AS BIGINT), ${})",
+                    b,
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5
+                )
+            })
+            .collect();
+        // The received time is bound once; a display missing from the
+        // fleet joins nothing and is not stored.
+        let sql = format!(
+            "WITH v (device_id, id, content_id, started_at, duration_ms, playlist_id) AS \
+               (VALUES {}) \
+             INSERT INTO plays (org_id, device_id, id, device_name, group_id, group_name, \
+               content_id, content_name, content_sha256, playlist_id, playlist_name, schedule_id, \
+               started_at, duration_ms, received_at) \
+             SELECT d.org_id, d.id, v.id, d.name, COALESCE(d.group_id, ''), COALESCE(g.name, ''), \
+               v.content_id, COALESCE(c.name, ''), c.sha256, COALESCE(l.id, ''), \
+               COALESCE(l.name, ''), \
+               COALESCE((SELECT e.schedule_id FROM schedule_executions e \
+                         WHERE e.device_id = d.id AND e.at <= v.started_at \
+                         ORDER BY e.at DESC LIMIT 1), ''), \
+               v.started_at, v.duration_ms, $2 \
+             FROM v \
+             JOIN devices d ON d.org_id = $1 AND d.id = v.device_id \
+             LEFT JOIN device_groups g ON g.id = d.group_id \
+             LEFT JOIN content c ON c.id = v.content_id AND c.org_id = d.org_id \
+             LEFT JOIN playlists l ON l.id = v.playlist_id AND l.org_id = d.org_id \
+             WHERE true \
+             ON CONFLICT (device_id, id) DO NOTHING \
+             RETURNING device_id, id, group_id, playlist_id, device_name, group_name, \
+               content_name, playlist_name",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(org_id).bind(now_ms());
+        for p in chunk {
+            q = q
+                .bind(p.device_id)
+                .bind(p.id)
+                .bind(p.content_id)
+                .bind(p.started_at)
+                .bind(p.duration_ms)
+                .bind(p.playlist_id.unwrap_or(""));
         }
-    }))
+        let mut rows: HashMap<(String, String), sqlx::any::AnyRow> = HashMap::new();
+        for r in q.fetch_all(&mut **tx).await? {
+            rows.insert((r.get("device_id"), r.get("id")), r);
+        }
+        for p in chunk {
+            // A play sent twice in one burst is stored (and counted) once.
+            let Some(r) = rows.remove(&(p.device_id.to_string(), p.id.to_string())) else {
+                out.push(None);
+                continue;
+            };
+            let group_id: String = r.get("group_id");
+            let playlist_id: String = r.get("playlist_id");
+            out.push(Some(Stored {
+                names: [
+                    ("display", p.device_id.to_string(), r.get("device_name")),
+                    ("group", group_id.clone(), r.get("group_name")),
+                    ("content", p.content_id.to_string(), r.get("content_name")),
+                    ("playlist", playlist_id.clone(), r.get("playlist_name")),
+                ],
+                group_id,
+                playlist_id,
+            }));
+        }
+    }
+    Ok(out)
 }
 
 /// One rollup row to add to: its hour or day, its other keys, its sums.

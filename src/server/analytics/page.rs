@@ -78,7 +78,7 @@ pub async fn view(
 /// Each display's statuses over the range up to `now`, from the raw
 /// history and the intervals still open; neighbours of one status merge and
 /// slivers too thin to see are left out.
-async fn timelines(
+pub async fn timelines(
     conn: &mut AnyConnection,
     org_id: &str,
     r: Range,
@@ -96,14 +96,18 @@ async fn timelines(
             filters.push_str(&format!(" AND {col} = {m}"));
         }
     }
+    // Closed intervals too thin to draw stay in the database (a year's
+    // strip leaves out every outage under 17 hours; its neighbours merge).
+    let finest = ((to - r.from) / FINEST).max(1);
+    let fm = sql.int(finest);
     sql.push(&format!(
         "SELECT device_id, status, started_at AS a, ended_at AS b FROM status_history \
          WHERE org_id = {org} AND started_at < {bm} AND ended_at > {am}{filters} \
+           AND ended_at - started_at >= {fm} \
          UNION ALL SELECT device_id, status, since AS a, {bm} AS b FROM status_intervals \
          WHERE org_id = {org} AND since < {bm}{filters} \
          ORDER BY device_id, a"
     ));
-    let finest = ((to - r.from) / FINEST).max(1);
     let mut out: BTreeMap<String, Vec<StatusSpan>> = BTreeMap::new();
     for row in sql.fetch(conn).await? {
         let (a, b): (Millis, Millis) = (row.get("a"), row.get("b"));

@@ -1,7 +1,7 @@
 //! Reports over the rollups: a range is split (`model::cover`) into whole
-//! UTC days (daily rows, when the report allows), whole hours (hourly rows)
-//! and the partial hours at its edges (raw rows), so a year reads a few
-//! hundred rows a group and the edges are still exact.
+//! weeks and UTC days (weekly and daily rows, when the report allows), whole
+//! hours (hourly rows) and the partial hours at its edges (raw rows), so a
+//! year reads about sixty rows a key and the edges are still exact.
 
 use std::collections::HashMap;
 
@@ -141,8 +141,10 @@ async fn piece(
                    AND (started_at >= {am} OR started_at + duration_ms > {am})"
             ));
         }
-        Grain::Hour | Grain::Day => {
+        Grain::Hour | Grain::Day | Grain::Week => {
             let (table, time) = match (grain, with_device) {
+                (Grain::Week, true) => ("play_display_weeks", "week"),
+                (Grain::Week, false) => ("play_fleet_weeks", "week"),
                 (Grain::Day, true) => ("play_display_days", "day"),
                 (Grain::Day, false) => ("play_fleet_days", "day"),
                 (_, true) => ("play_hours", "hour"),
@@ -161,6 +163,7 @@ async fn piece(
         }
     }
     filter_sql(&mut sql, f, with_device);
+    // Time groupings never read weeks (a bucket is a day at most).
     let group_time = matches!(grain, Grain::Hour | Grain::Day) && by.is_time();
     let time_col = if grain == Grain::Day { "day" } else { "hour" };
     match (key.is_empty(), group_time) {
@@ -268,6 +271,12 @@ pub async fn plays_in(
         && !matches!(by, GroupBy::Content | GroupBy::Playlist);
     let days = (!with_device || display_days)
         && (!by.is_time() || (by == GroupBy::Day && inner().all(|s| s % DAY_MS == 0)));
+    // Weeks and days keep the same keys; a report by time stops at days.
+    let coarsest = match (days && aligned, by.is_time()) {
+        (false, _) => Grain::Hour,
+        (true, true) => Grain::Day,
+        (true, false) => Grain::Week,
+    };
     let spans: Vec<(Millis, Millis)> = if by.is_time() && !aligned {
         starts
             .iter()
@@ -284,7 +293,7 @@ pub async fn plays_in(
     };
     let mut acc: HashMap<String, (i64, i64)> = HashMap::new();
     for (a, b) in spans {
-        for (grain, pa, pb) in cover(a, b, days && aligned) {
+        for (grain, pa, pb) in cover(a, b, coarsest) {
             for (k, t, plays, ms) in piece(conn, org_id, grain, pa, pb, by, f, with_device).await? {
                 let key = if by.is_time() {
                     bucket_key(r.tz, by, bucket_start(r.tz, by, t.max(a)))
@@ -380,7 +389,7 @@ pub async fn uptime_in(
             }
         }
     };
-    for (grain, a, b) in cover(r.from, to, true) {
+    for (grain, a, b) in cover(r.from, to, Grain::Week) {
         let mut sql = Sql::new("");
         let org = sql.text(org_id);
         let (am, bm) = (sql.int(a), sql.int(b));
@@ -406,11 +415,11 @@ pub async fn uptime_in(
                     );
                 }
             }
-            Grain::Hour | Grain::Day => {
-                let (table, time) = if grain == Grain::Day {
-                    ("status_days", "day")
-                } else {
-                    ("status_hours", "hour")
+            Grain::Hour | Grain::Day | Grain::Week => {
+                let (table, time) = match grain {
+                    Grain::Week => ("status_weeks", "week"),
+                    Grain::Day => ("status_days", "day"),
+                    _ => ("status_hours", "hour"),
                 };
                 sql.push(&format!(
                     "SELECT {key} AS k, CAST(SUM(online_ms) AS BIGINT) AS online, \

@@ -1,5 +1,5 @@
 //! Uptime from status intervals: each display's current status and since
-//! when, closed into raw history and hourly and daily rollups whenever the
+//! when, closed into raw history and hourly, daily and weekly rollups whenever the
 //! status changes, in the same transaction as the status event.
 
 use std::collections::BTreeMap;
@@ -8,7 +8,7 @@ use sqlx::{Any, Row, Transaction};
 
 use crate::{
     error::AppError,
-    model::{split_by_hour, DeviceStatus, Millis, DAY_MS},
+    model::{split_by_hour, DeviceStatus, Grain, Millis},
     server::core::Db,
 };
 
@@ -98,39 +98,31 @@ async fn close(
     .execute(&mut **tx)
     .await?;
     let col = column(status);
-    let mut days: BTreeMap<Millis, i64> = BTreeMap::new();
-    for (hour, ms) in split_by_hour(since, until - since) {
-        add(
-            tx,
-            "status_hours",
-            "hour",
-            col,
-            org_id,
-            hour,
-            device_id,
-            group_id,
-            ms,
-        )
-        .await?;
-        *days.entry(hour.div_euclid(DAY_MS) * DAY_MS).or_default() += ms;
-    }
-    for (day, ms) in days {
-        add(
-            tx,
-            "status_days",
-            "day",
-            col,
-            org_id,
-            day,
-            device_id,
-            group_id,
-            ms,
-        )
-        .await?;
+    let hours: Vec<(Millis, i64)> = split_by_hour(since, until - since).collect();
+    let sums = |grain: Grain| {
+        let mut out: BTreeMap<Millis, i64> = BTreeMap::new();
+        for (hour, ms) in &hours {
+            *out.entry(grain.start(*hour)).or_default() += ms;
+        }
+        out.into_iter().collect::<Vec<_>>()
+    };
+    let (days, weeks) = (sums(Grain::Day), sums(Grain::Week));
+    for (table, time, rows) in [
+        ("status_hours", "hour", &hours),
+        ("status_days", "day", &days),
+        ("status_weeks", "week", &weeks),
+    ] {
+        add(tx, table, time, col, org_id, device_id, group_id, rows).await?;
     }
     Ok(())
 }
 
+/// Rows a statement adds to: a week online closes into 168 hourly rows,
+/// a few statements instead of one each.
+const ROWS_PER_STATEMENT: usize = 32;
+
+/// Adds each `(hour or day, ms)` of `rows` to the `col` time of the
+/// display's rollup row in `table`. The times are distinct.
 #[allow(clippy::too_many_arguments)]
 async fn add(
     tx: &mut Transaction<'_, Any>,
@@ -138,29 +130,45 @@ async fn add(
     time: &str,
     col: &str,
     org_id: &str,
-    at: Millis,
     device_id: &str,
     group_id: &str,
-    ms: i64,
+    rows: &[(Millis, i64)],
 ) -> Result<(), AppError> {
-    let value = |c: &str| if c == col { "$5" } else { "0" };
-    let sql = format!(
-        "INSERT INTO {table} (org_id, {time}, device_id, group_id, online_ms, idle_ms, offline_ms, error_ms) \
-         VALUES ($1, $2, $3, $4, {}, {}, {}, {}) \
-         ON CONFLICT (org_id, {time}, device_id, group_id) DO UPDATE SET {col} = {table}.{col} + excluded.{col}",
-        value("online_ms"),
-        value("idle_ms"),
-        value("offline_ms"),
-        value("error_ms"),
-    );
-    sqlx::query(&sql)
-        .bind(org_id)
-        .bind(at)
-        .bind(device_id)
-        .bind(group_id)
-        .bind(ms)
-        .execute(&mut **tx)
-        .await?;
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let (at, ms) = (4 + 2 * r, 5 + 2 * r);
+                let value = |c: &str| {
+                    if c == col {
+                        format!("${ms}")
+                    } else {
+                        "0".to_string()
+                    }
+                };
+                format!(
+                    "($1, ${at}, $2, $3, {}, {}, {}, {})",
+                    value("online_ms"),
+                    value("idle_ms"),
+                    value("offline_ms"),
+                    value("error_ms"),
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO {table} (org_id, {time}, device_id, group_id, online_ms, idle_ms, offline_ms, error_ms) \
+             VALUES {} \
+             ON CONFLICT (org_id, {time}, device_id, group_id) DO UPDATE SET {col} = {table}.{col} + excluded.{col}",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql)
+            .bind(org_id)
+            .bind(device_id)
+            .bind(group_id);
+        for (at, ms) in chunk {
+            q = q.bind(*at).bind(*ms);
+        }
+        q.execute(&mut **tx).await?;
+    }
     Ok(())
 }
 

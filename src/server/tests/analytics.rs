@@ -107,7 +107,8 @@ async fn rollups_agree_with_the_raw_plays_for_random_data_and_ranges() {
         seed ^= seed << 17;
         seed
     };
-    let span = 4 * 24 * HOUR_MS;
+    // Three and a half weeks, so ranges read weekly, daily, hourly and raw rows.
+    let span = 24 * 24 * HOUR_MS;
     let mut raw = Vec::new();
     for _ in 0..300 {
         let d = &displays[(next() % 2) as usize];
@@ -139,7 +140,7 @@ async fn rollups_agree_with_the_raw_plays_for_random_data_and_ranges() {
 
     for _ in 0..25 {
         let from = T0 - HOUR_MS + (next() % (span as u64)) as i64;
-        let to = from + 1 + (next() % (3 * 24 * HOUR_MS as u64)) as i64;
+        let to = from + 1 + (next() % (20 * 24 * HOUR_MS as u64)) as i64;
         for by in [GroupBy::Content, GroupBy::Display] {
             let got = report::plays(
                 &f.state.core.db,
@@ -408,6 +409,27 @@ async fn uptime_counts_each_status_over_a_range_with_gaps() {
     assert_eq!(
         (row.online_seconds, row.offline_seconds, row.error_seconds),
         (1800 + 5400, 1800, 3600)
+    );
+    // Three weeks online after that: a range inside reads weekly rows and
+    // the days and hours at its ends, and counts every second once.
+    let back = T0 + 20 * HOUR_MS;
+    set(DeviceStatus::Online, back).await;
+    set(DeviceStatus::Offline, back + 21 * 24 * HOUR_MS).await;
+    let (from, to) = (back + 7 * 60_000, back + 20 * 24 * HOUR_MS + 13 * 60_000);
+    let r = report::uptime(
+        db,
+        &org,
+        utc(from, to),
+        GroupBy::Display,
+        &Filter::default(),
+        back + 30 * 24 * HOUR_MS,
+    )
+    .await
+    .unwrap();
+    let row = &r.rows[0];
+    assert_eq!(
+        (row.online_seconds, row.offline_seconds, row.error_seconds),
+        ((to - from) / 1000, 0, 0)
     );
 }
 

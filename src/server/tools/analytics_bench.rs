@@ -1,6 +1,7 @@
 //! `vizora analytics-bench`: a fresh SQLite database with a fleet of
-//! displays and a year of proof of play loaded through the ingest batch
-//! (raw plays past the retention expired, as housekeeping would), then the
+//! displays, a year of proof of play loaded through the ingest batch and a
+//! year of status changes through the uptime path (raw rows past the
+//! retention expired, as housekeeping would), then the
 //! figures: report queries, the Analytics page's snapshot and its server
 //! render over HTTP, and ingest through the writer while reports are read.
 //! The fleet is shaped like a real one: 20 groups, 40 playlists of ten
@@ -25,6 +26,7 @@ use crate::{
             ingest::{self, Ingest, Play},
             page,
             report::{self, Filter, Range},
+            uptime,
         },
         auth::{passwords::create_user, sessions::create_session, SESSION_COOKIE},
         config,
@@ -185,6 +187,47 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         }
     }
     let load_s = loaded.elapsed().as_secs_f64();
+    // A year of status: each display online for one to five days, then
+    // offline for ten minutes to three hours, through the same change path
+    // the gateway takes, in time order as a fleet reports them (a thousand
+    // changes a transaction).
+    let statuses = Instant::now();
+    let mut timeline: Vec<(Millis, usize, DeviceStatus)> = Vec::new();
+    for i in 0..fleet.len() {
+        let mut at = start;
+        let mut online = true;
+        while at < now {
+            let status = if online {
+                DeviceStatus::Online
+            } else {
+                DeviceStatus::Offline
+            };
+            timeline.push((at, i, status));
+            at += if online {
+                rng.gen_range(DAY_MS..5 * DAY_MS)
+            } else {
+                rng.gen_range(600_000..3 * 3_600_000)
+            };
+            online = !online;
+        }
+    }
+    timeline.sort_by_key(|c| (c.0, c.1));
+    let changes = timeline.len();
+    for chunk in timeline.chunks(1000) {
+        let mut tx = db.pool.begin().await.map_err(|e| e.to_string())?;
+        for (at, i, status) in chunk {
+            let group = &groups[i % groups.len()];
+            uptime::status_changed(&mut tx, &org_id, &fleet[*i], group, *status, *at)
+                .await
+                .map_err(e)?;
+        }
+        tx.commit().await.map_err(|e| e.to_string())?;
+    }
+    println!(
+        "status history: {changes} changes over {} displays in {:.0} s",
+        fleet.len(),
+        statuses.elapsed().as_secs_f64()
+    );
     let expired = ingest::expire(&db, 90).await.map_err(e)?;
     println!(
         "loaded {} plays over {} displays and {} days in {:.0} s ({:.0} plays/s through the ingest batch); raw rows past 90 days expired: {expired}",
@@ -204,12 +247,14 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         }
     };
     println!(
-        "rows: plays {}, play_hours {}, play_display_days {}, play_fleet_hours {}, play_fleet_days {}",
+        "rows: plays {}, play_hours {}, play_display_days {}, play_fleet_hours {}, play_fleet_days {}, status_history {}, status_days {}",
         count("SELECT COUNT(*) FROM plays").await,
         count("SELECT COUNT(*) FROM play_hours").await,
         count("SELECT COUNT(*) FROM play_display_days").await,
         count("SELECT COUNT(*) FROM play_fleet_hours").await,
         count("SELECT COUNT(*) FROM play_fleet_days").await,
+        count("SELECT COUNT(*) FROM status_history").await,
+        count("SELECT COUNT(*) FROM status_days").await,
     );
 
     // Reports over whole UTC days ending today, as the page asks for them.
@@ -252,6 +297,49 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     println!(
         "page snapshot, 30 days (all 7 reports and timelines): median {m:.1} ms, slowest {x:.1} ms"
     );
+    let today = local_date(tz, now);
+    let year = AnalyticsQuery {
+        range: "custom".into(),
+        start: Some(today - chrono::Duration::days(364)),
+        end: Some(today),
+        tz: "UTC".into(),
+        ..Default::default()
+    };
+    let (m, x) =
+        time(|| async { page::view(&db, &org_id, year.clone(), now).await.map_err(e) }).await?;
+    println!("page snapshot, 365 days: median {m:.1} ms, slowest {x:.1} ms; its parts:");
+    for by in [
+        GroupBy::Content,
+        GroupBy::Display,
+        GroupBy::Group,
+        GroupBy::Playlist,
+        GroupBy::Day,
+    ] {
+        let (m, _) = time(|| async {
+            report::plays(&db, &org_id, range(365), by, &f)
+                .await
+                .map_err(e)
+        })
+        .await?;
+        println!("  plays by {by:?}: {m:.1} ms");
+    }
+    for by in [GroupBy::Display, GroupBy::Group] {
+        let (m, _) = time(|| async {
+            report::uptime(&db, &org_id, range(365), by, &f, now)
+                .await
+                .map_err(e)
+        })
+        .await?;
+        println!("  uptime by {by:?}: {m:.1} ms");
+    }
+    let (m, _) = time(|| async {
+        let mut conn = db.pool.acquire().await.map_err(|e| e.to_string())?;
+        page::timelines(&mut conn, &org_id, range(365), &f, now)
+            .await
+            .map_err(e)
+    })
+    .await?;
+    println!("  timelines: {m:.1} ms");
 
     // Ingest through the writer at a target rate while two readers loop.
     let reading = Arc::new(AtomicBool::new(true));
