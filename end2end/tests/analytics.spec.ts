@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
-import { addUser, rename, row, unique, devicesPage, addDisplay } from './helpers';
+import { addUser, rename, row, unique, devicesPage, addDisplay, hydrated } from './helpers';
 import { livePage, pairScreen, png } from './media';
 
 const plays = (page: Page) => page.locator('.kpi[data-kpi="plays"] .value');
@@ -90,6 +90,8 @@ test('a rename by one operator appears in the other’s activity, live, with who
 
   // Settings → Activity: filtered to Bob, every line is his.
   await alice.goto('/settings#activity');
+  // The filter listens once the page is hydrated; typing before that is lost.
+  await hydrated(alice);
   const list = alice.locator('#activity');
   await list.getByLabel('Person').fill(bobLogin.email);
   await list.getByLabel('Person').press('Tab');

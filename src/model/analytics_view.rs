@@ -114,7 +114,7 @@ pub struct AnalyticsView {
     /// Worst first.
     pub uptime_by_display: UptimeReport,
     pub uptime_by_group: UptimeReport,
-    /// Each display's statuses over the range, keyed by display id.
+    /// Each display's statuses over the range, keyed by display id, in id order.
     pub timelines: Vec<(String, Vec<StatusSpan>)>,
 }
 

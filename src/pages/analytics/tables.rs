@@ -146,11 +146,11 @@ pub fn UptimeTable(
     let strip = move |key: &str, label: &str| {
         shown.with(|v| {
             v.as_ref().map(|v| {
+                // Timelines come ordered by display id.
                 let spans = v
                     .timelines
-                    .iter()
-                    .find(|(d, _)| d == key)
-                    .map(|(_, s)| s.clone())
+                    .binary_search_by(|(d, _)| d.as_str().cmp(key))
+                    .map(|i| v.timelines[i].1.clone())
                     .unwrap_or_default();
                 let to = v.to.min(crate::sync::platform::now_ms() as i64);
                 view! { <StatusStrip label=label.to_string() from=v.from to=to spans/> }
