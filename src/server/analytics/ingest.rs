@@ -391,20 +391,7 @@ async fn insert(
 ) -> Result<Vec<Option<Stored>>, AppError> {
     let mut out = Vec::with_capacity(plays.len());
     for chunk in plays.chunks(PLAYS_PER_STATEMENT) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|r| {
-                let b = 3 + r * 6;
-                format!(
-                    "(${}, ${}, ${}, CAST(${} AS BIGINT), CAST(${} AS BIGINT), ${})",
-                    b,
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5
-                )
-            })
-            .collect();
+        let values: Vec<String> = (0..chunk.len()).map(|r| marks(3 + r * 6, 6)).collect();
         // The received time is bound once; a display missing from the
         // fleet joins nothing and is not stored.
         let sql = format!(
@@ -468,6 +455,12 @@ async fn insert(
     Ok(out)
 }
 
+/// `($first, …, $first+n-1)`: one row's marks in a multi-row statement.
+fn marks(first: usize, n: usize) -> String {
+    let marks: Vec<String> = (first..first + n).map(|i| format!("${i}")).collect();
+    format!("({})", marks.join(", "))
+}
+
 /// One rollup row to add to: its hour or day, its other keys, its sums.
 struct Rollup<'a> {
     at: Millis,
@@ -497,12 +490,7 @@ async fn upsert(
     let width = cols.len() + 3;
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let values: Vec<String> = (0..chunk.len())
-            .map(|r| {
-                let marks: Vec<String> = (0..width)
-                    .map(|i| format!("${}", r * width + i + 1))
-                    .collect();
-                format!("({})", marks.join(", "))
-            })
+            .map(|r| marks(1 + r * width, width))
             .collect();
         let sql = format!(
             "INSERT INTO {table} (org_id, {names}, plays, ms) VALUES {} \
@@ -533,19 +521,7 @@ async fn names_seen(
     names: &[NameSeen],
 ) -> Result<(), AppError> {
     for chunk in names.chunks(ROWS_PER_STATEMENT) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|r| {
-                let b = r * 5;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5
-                )
-            })
-            .collect();
+        let values: Vec<String> = (0..chunk.len()).map(|r| marks(1 + r * 5, 5)).collect();
         let sql = format!(
             "INSERT INTO analytics_names (org_id, kind, id, name, at) VALUES {} \
              ON CONFLICT (org_id, kind, id) DO UPDATE SET name = excluded.name, at = excluded.at \
