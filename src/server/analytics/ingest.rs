@@ -10,6 +10,7 @@ use std::{
 use sqlx::{Any, Row, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
+use super::sql::{marks, ROWS_PER_STATEMENT};
 use crate::{
     error::AppError,
     model::{split_by_hour, EventBody, Grain, Millis, PlayTally, DAY_MS},
@@ -374,11 +375,6 @@ pub async fn record(db: &Db, play: &PlayIn<'_>) -> Result<Option<Stored>, AppErr
     Ok(stored)
 }
 
-/// Plays a statement stores: few enough that binding stays cheap (see
-/// `ROWS_PER_STATEMENT`), many enough that a burst of a thousand costs a
-/// few dozen round trips to the database instead of a thousand.
-const PLAYS_PER_STATEMENT: usize = 32;
-
 /// Stores `plays` (all of `org_id`) with the display's, its group's, the
 /// content's and the playlist's names as they are now, and the schedule
 /// the display last switched to by then; for each, what it folds into, or
@@ -390,7 +386,7 @@ async fn insert(
     plays: &[PlayIn<'_>],
 ) -> Result<Vec<Option<Stored>>, AppError> {
     let mut out = Vec::with_capacity(plays.len());
-    for chunk in plays.chunks(PLAYS_PER_STATEMENT) {
+    for chunk in plays.chunks(ROWS_PER_STATEMENT) {
         let values: Vec<String> = (0..chunk.len()).map(|r| marks(3 + r * 6, 6)).collect();
         // The received time is bound once; a display missing from the
         // fleet joins nothing and is not stored.
@@ -455,12 +451,6 @@ async fn insert(
     Ok(out)
 }
 
-/// `($first, …, $first+n-1)`: one row's marks in a multi-row statement.
-fn marks(first: usize, n: usize) -> String {
-    let marks: Vec<String> = (first..first + n).map(|i| format!("${i}")).collect();
-    format!("({})", marks.join(", "))
-}
-
 /// One rollup row to add to: its hour or day, its other keys, its sums.
 struct Rollup<'a> {
     at: Millis,
@@ -468,12 +458,6 @@ struct Rollup<'a> {
     plays: i64,
     ms: i64,
 }
-
-/// Rows a statement adds to. Few enough that binding stays cheap: sqlx's
-/// SQLite driver looks each `$n` up among all of a statement's parameters,
-/// so a statement's bind time grows with the square of its parameters (400
-/// rows of 8 spent most of a backfill there; 32 rows cost next to nothing).
-const ROWS_PER_STATEMENT: usize = 32;
 
 /// Adds each row's `(plays, ms)` to its rollup row in `table`, creating
 /// it if new: `cols` names the key columns after `org_id` (the first is the

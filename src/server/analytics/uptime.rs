@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use sqlx::{Any, Row, Transaction};
 
+use super::sql::ROWS_PER_STATEMENT;
 use crate::{
     error::AppError,
     model::{split_by_hour, DeviceStatus, Grain, Millis},
@@ -117,12 +118,9 @@ async fn close(
     Ok(())
 }
 
-/// Rows a statement adds to: a week online closes into 168 hourly rows,
-/// a few statements instead of one each.
-const ROWS_PER_STATEMENT: usize = 32;
-
-/// Adds each `(hour or day, ms)` of `rows` to the `col` time of the
-/// display's rollup row in `table`. The times are distinct.
+/// Adds each `(hour, day or week, ms)` of `rows` to the `col` time of the
+/// display's rollup row in `table`, a few dozen to a statement (a week
+/// online closes into 168 hourly rows). The times are distinct.
 #[allow(clippy::too_many_arguments)]
 async fn add(
     tx: &mut Transaction<'_, Any>,

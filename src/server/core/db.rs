@@ -1,7 +1,7 @@
 //! The database: one sqlx `Any` pool over SQLite (embedded default, WAL,
 //! `synchronous=FULL` so an acknowledged change survives a crash, 16 MiB of
-//! page cache a connection instead of 2, so a report over rollups or a burst
-//! of plays reads its pages once) or PostgreSQL
+//! page cache a connection instead of the default 2: a year's report or a
+//! burst of plays touches more pages than that) or PostgreSQL
 //! (several nodes). Queries use `$N` placeholders, which both accept.
 
 use std::{path::Path, str::FromStr};
