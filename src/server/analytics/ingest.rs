@@ -68,8 +68,11 @@ impl Play {
     }
 }
 
-/// The most plays written in one transaction.
+/// The most plays written in one transaction (it holds SQLite's one write
+/// lock that operators' changes wait for).
 const BATCH: usize = 1_000;
+/// Plays waiting for the writer before callers wait to queue.
+const QUEUE: usize = BATCH * 4;
 
 type Waiting = (Play, oneshot::Sender<Result<bool, AppError>>);
 
@@ -84,13 +87,25 @@ pub struct Ingest {
     queue: OnceLock<mpsc::Sender<Waiting>>,
 }
 
+/// The writer's answer for one play: whether it was new.
+pub type Ack = oneshot::Receiver<Result<bool, AppError>>;
+
 impl Ingest {
     /// Stores `play` once by its id and folds it in; `Ok(false)` when its id
     /// was stored before (the display re-sent it), so nothing counts twice.
     pub async fn record(&self, core: &Core, play: Play) -> Result<bool, AppError> {
+        let ack = self.submit(core, play).await?;
+        answered(ack).await
+    }
+
+    /// Queues `play` for the writer and gives the answer to wait for, so a
+    /// caller with many plays (a display sending its backlog) has them all
+    /// in the next write instead of one write each. Waits only while the
+    /// writer's queue is full.
+    pub async fn submit(&self, core: &Core, play: Play) -> Result<Ack, AppError> {
         check(&play.borrowed())?;
         let queue = self.queue.get_or_init(|| {
-            let (tx, rx) = mpsc::channel(BATCH * 4);
+            let (tx, rx) = mpsc::channel(QUEUE);
             tokio::spawn(writer(core.clone(), rx));
             tx
         });
@@ -99,8 +114,13 @@ impl Ingest {
             .send((play, done))
             .await
             .map_err(|_| AppError::internal())?;
-        answer.await.map_err(|_| AppError::internal())?
+        Ok(answer)
     }
+}
+
+/// What the writer answered for a submitted play.
+pub async fn answered(ack: Ack) -> Result<bool, AppError> {
+    ack.await.map_err(|_| AppError::internal())?
 }
 
 fn check(play: &PlayIn<'_>) -> Result<(), AppError> {

@@ -20,10 +20,11 @@ use crate::{
     },
 };
 
-/// Stores a play once by its id, with its names as they are now, folded
-/// into the rollups (`analytics::ingest`).
+/// Queues a play for the writer, which stores it once by its id with its
+/// names as they are now, folded into the rollups (`analytics::ingest`);
+/// the answer comes on the returned ack.
 #[allow(clippy::too_many_arguments)]
-pub(super) async fn record_play(
+pub(super) async fn queue_play(
     core: &Core,
     gateway: &Gateway,
     s: &Session,
@@ -32,7 +33,7 @@ pub(super) async fn record_play(
     playlist_id: Option<&str>,
     started_at: i64,
     duration_ms: i64,
-) -> Result<(), AppError> {
+) -> Result<ingest::Ack, AppError> {
     let play = ingest::Play {
         org_id: s.org_id.clone(),
         device_id: s.device_id.clone(),
@@ -42,8 +43,7 @@ pub(super) async fn record_play(
         started_at,
         duration_ms,
     };
-    gateway.plays.record(core, play).await?;
-    Ok(())
+    gateway.plays.submit(core, play).await
 }
 
 pub(super) async fn record_error(

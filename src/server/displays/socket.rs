@@ -17,7 +17,9 @@ use axum::{
     extract::{ws::Message, State, WebSocketUpgrade},
     response::Response,
 };
-use futures::{Sink, SinkExt, Stream, StreamExt};
+use futures::{
+    future::BoxFuture, stream::FuturesUnordered, FutureExt, Sink, SinkExt, Stream, StreamExt,
+};
 use tokio::{sync::mpsc, time::Instant};
 
 use super::{
@@ -26,9 +28,11 @@ use super::{
     plays, Control, Gateway,
 };
 use crate::{
+    error::AppError,
     model::{format_pairing_code, DisplayMsg, Execution, Manifest, ServerMsg},
     player::OnAir,
     server::{
+        analytics::ingest,
         core::{ids::sha256_hex, now_ms, Core},
         devices::store as devices,
         schedules::deploys,
@@ -43,6 +47,8 @@ pub const OUTGOING: usize = 32;
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Protocol errors within a minute before the connection is closed.
 pub const MAX_STRIKES: u32 = 10;
+/// The most plays of one display waiting for the writer at once.
+const IN_FLIGHT: usize = 256;
 /// How often a display showing a code looks for its claim (a claim made on
 /// this node wakes it at once).
 const CLAIM_CHECK: Duration = Duration::from_secs(2);
@@ -157,9 +163,28 @@ where
     };
     let mut claim_check = tokio::time::interval(CLAIM_CHECK);
     let mut switch_check = tokio::time::interval(SWITCH_CHECK);
+    // Plays in the writer's hands: a display sending its backlog has up to
+    // `IN_FLIGHT` of them in one write, then reading waits for answers.
+    let mut acks: FuturesUnordered<BoxFuture<'static, (String, Result<bool, AppError>)>> =
+        FuturesUnordered::new();
     loop {
         let keep_going = tokio::select! {
-            text = incoming.next() => {
+            Some(first) = acks.next(), if !acks.is_empty() => {
+                // One write answers many plays: one message says so.
+                let mut ids = Vec::new();
+                let mut failed = None;
+                let mut answer = Some(first);
+                while let Some((id, stored)) = answer {
+                    match stored {
+                        Ok(_) => ids.push(id),
+                        Err(e) => failed = Some(e),
+                    }
+                    answer = acks.next().now_or_never().flatten();
+                }
+                (ids.is_empty() || out.say(ServerMsg::Acked { ids }))
+                    && failed.is_none_or(|e| out.say(ServerMsg::Refused { message: e.to_string() }))
+            },
+            text = incoming.next(), if acks.len() < IN_FLIGHT => {
                 let Some(text) = text else { break };
                 let outcome = match serde_json::from_str::<DisplayMsg>(&text) {
                     Err(_) if text == "\0" => Outcome::Refused("Messages are JSON text.".into()),
@@ -168,6 +193,10 @@ where
                 };
                 match outcome {
                     Outcome::Done => true,
+                    Outcome::Queued(id, ack) => {
+                        acks.push(Box::pin(async move { (id, ingest::answered(ack).await) }));
+                        true
+                    }
                     Outcome::HangUp => false,
                     Outcome::Refused(message) if strikes.hit() => {
                         let _ = out.say(ServerMsg::Refused {
@@ -220,6 +249,9 @@ where
 /// What one message from the display came to.
 enum Outcome {
     Done,
+    /// A play queued for the writer: acknowledged when it answers, while
+    /// the display's next messages are read.
+    Queued(String, ingest::Ack),
     /// Not acceptable: the display hears why (a strike).
     Refused(String),
     /// The connection ends (an unknown token, or the display stopped reading).
@@ -345,7 +377,7 @@ async fn handle(
             },
             Some(s),
         ) => {
-            let stored = plays::record_play(
+            let queued = plays::queue_play(
                 core,
                 gateway,
                 s,
@@ -356,8 +388,8 @@ async fn handle(
                 duration_ms,
             )
             .await;
-            match stored {
-                Ok(()) => Outcome::said(out.say(ServerMsg::Acked { ids: vec![id] })),
+            match queued {
+                Ok(ack) => Outcome::Queued(id, ack),
                 Err(e) => Outcome::Refused(e.to_string()),
             }
         }

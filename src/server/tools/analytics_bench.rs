@@ -19,7 +19,8 @@ use rand::{rngs::StdRng, Rng, SeedableRng};
 
 use crate::{
     model::{
-        day_start, local_date, AnalyticsQuery, Device, DeviceStatus, GroupBy, Millis, Role, DAY_MS,
+        day_start, local_date, AnalyticsQuery, Change, Device, DeviceStatus, GroupBy, Millis, Op,
+        Role, DAY_MS,
     },
     server::{
         analytics::{
@@ -30,7 +31,7 @@ use crate::{
         },
         auth::{passwords::create_user, sessions::create_session, SESSION_COOKIE},
         config,
-        core::{db::default_url, new_id, now_ms, Db},
+        core::{change, credential::Credential, db::default_url, new_id, now_ms, CurrentUser, Db},
         devices::store as devices,
         library::{content, playlists},
         orgs::create_organization,
@@ -357,9 +358,9 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
             }
         }));
     }
-    // Each display sends its own plays and waits for each ack, as a player
-    // does: the offered rate is spread over the fleet, not over a few
-    // senders whose ack latency would cap it.
+    // Each display sends its own plays as each ends, without waiting for
+    // the last one's ack, as a player does (the gateway reads on while the
+    // writer works): the offered rate is spread over the fleet.
     let target = 5_000u64;
     let seconds = 10u64;
     let senders = (fleet.len() as u64).clamp(1, target);
@@ -385,6 +386,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
             // Spread over the period, not all on one tick.
             tokio::time::sleep(Duration::from_micros(period * s / senders)).await;
             let mut tick = tokio::time::interval(Duration::from_micros(period));
+            let mut answers = Vec::new();
             for k in 0..per * seconds {
                 tick.tick().await;
                 let play = Play {
@@ -397,18 +399,65 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
                     duration_ms: 10_000,
                 };
                 let t = Instant::now();
-                if writer.record(&core, play).await.is_ok() {
-                    acked.fetch_add(1, Ordering::Relaxed);
-                    lat.lock().unwrap().push(t.elapsed().as_secs_f64() * 1000.0);
-                }
+                let Ok(ack) = writer.submit(&core, play).await else {
+                    continue;
+                };
+                let (acked, lat) = (acked.clone(), lat.clone());
+                answers.push(tokio::spawn(async move {
+                    if ingest::answered(ack).await.is_ok() {
+                        acked.fetch_add(1, Ordering::Relaxed);
+                        lat.lock().unwrap().push(t.elapsed().as_secs_f64() * 1000.0);
+                    }
+                }));
+            }
+            for a in answers {
+                let _ = a.await;
             }
         }));
     }
+    // An operator editing meanwhile: how long a change waits behind the
+    // writer's transactions.
+    let operator = {
+        let (core, reading) = (core.clone(), reading.clone());
+        let user = CurrentUser {
+            user_id: user_id.clone(),
+            org_id: org_id.clone(),
+            org_name: "Bench".into(),
+            email: "bench@vizora.test".into(),
+            role: Role::Admin,
+            credential: Credential::Internal,
+        };
+        tokio::spawn(async move {
+            let mut took = Vec::new();
+            let mut tick = tokio::time::interval(Duration::from_millis(200));
+            while reading.load(Ordering::Relaxed) {
+                tick.tick().await;
+                let op = Op {
+                    op_id: new_id(),
+                    base_version: None,
+                    change: Change::CreateDevice {
+                        device_id: new_id(),
+                        name: format!("Added while ingesting {}", took.len()),
+                        group_id: None,
+                        tags: vec![],
+                        timezone: "UTC".into(),
+                    },
+                };
+                let t = Instant::now();
+                if change::apply(&core, &user, op).await.is_ok() {
+                    took.push(t.elapsed().as_secs_f64() * 1000.0);
+                }
+            }
+            took
+        })
+    };
     for t in tasks {
         let _ = t.await;
     }
     let took = began.elapsed().as_secs_f64();
     reading.store(false, Ordering::Relaxed);
+    let mut edits = operator.await.unwrap_or_default();
+    edits.sort_by(f64::total_cmp);
     for r in readers {
         let _ = r.await;
     }
@@ -426,6 +475,18 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         p(0.5),
         p(0.99),
         reads.load(Ordering::Relaxed)
+    );
+    let q = |q: f64| {
+        edits
+            .get(((edits.len() as f64 * q) as usize).min(edits.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0.0)
+    };
+    println!(
+        "  an operator's change meanwhile: {} applied, p50 {:.0} ms, p99 {:.0} ms",
+        edits.len(),
+        q(0.5),
+        q(0.99)
     );
     drop(state);
 
