@@ -4,6 +4,7 @@ use super::{
     core::{new_id, now_ms, Db},
     health::rules,
 };
+use crate::server::core::ExecuteWrite;
 
 pub async fn create_organization(db: &Db, name: &str) -> Result<String, sqlx::Error> {
     let id = new_id();
@@ -12,7 +13,7 @@ pub async fn create_organization(db: &Db, name: &str) -> Result<String, sqlx::Er
         .bind(name)
         .bind(new_id())
         .bind(now_ms())
-        .execute(&db.pool)
+        .execute_write(db)
         .await?;
     rules::create_default_rules(db, &id).await?;
     Ok(id)

@@ -2,6 +2,7 @@
 //! played under, and folded into the hourly, daily and weekly rollups in the same
 //! transaction, so a report never sees a play without its rollup.
 
+use crate::server::core::ExecuteWrite;
 use std::{
     collections::{BTreeMap, HashMap},
     sync::OnceLock,
@@ -381,7 +382,7 @@ pub async fn write_batch(
 /// Stores and folds one play outside the writer (tests): no event.
 pub async fn record(db: &Db, play: &PlayIn<'_>) -> Result<Option<Stored>, AppError> {
     check(play)?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let stored = insert(&mut tx, play.org_id, std::slice::from_ref(play))
         .await?
         .pop()
@@ -546,12 +547,12 @@ pub async fn expire(db: &Db, days: i64) -> Result<u64, AppError> {
     let before = now_ms() - days * DAY_MS;
     let plays = sqlx::query("DELETE FROM plays WHERE started_at < $1")
         .bind(before)
-        .execute(&db.pool)
+        .execute_write(db)
         .await?
         .rows_affected();
     let intervals = sqlx::query("DELETE FROM status_history WHERE ended_at < $1")
         .bind(before)
-        .execute(&db.pool)
+        .execute_write(db)
         .await?
         .rows_affected();
     Ok(plays + intervals)

@@ -2,6 +2,7 @@
 //! when, closed into raw history and hourly, daily and weekly rollups whenever the
 //! status changes, in the same transaction as the status event.
 
+use crate::server::core::ExecuteWrite;
 use std::collections::BTreeMap;
 
 use sqlx::{Any, Row, Transaction};
@@ -179,7 +180,7 @@ pub async fn track_all(db: &Db, now: Millis) -> Result<(), AppError> {
          WHERE token_hash IS NOT NULL ON CONFLICT (org_id, device_id) DO NOTHING",
     )
     .bind(now)
-    .execute(&db.pool)
+    .execute_write(db)
     .await?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! accounts, and the credential check that takes as long for an unknown
 //! email as for a wrong password.
 
+use crate::server::core::ExecuteWrite;
 use argon2::{
     password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
     Argon2,
@@ -79,7 +80,7 @@ pub async fn create_user(
     .bind(hash)
     .bind(role.as_str())
     .bind(now_ms())
-    .execute(&db.pool)
+    .execute_write(db)
     .await
     .map_err(|e| match e {
         sqlx::Error::Database(d) if d.is_unique_violation() => {

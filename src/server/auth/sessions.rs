@@ -2,6 +2,7 @@
 //! with the form at `/login` (works without JavaScript) under the sign-in
 //! limiter, and signing out.
 
+use crate::server::core::ExecuteWrite;
 use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
@@ -52,7 +53,7 @@ pub async fn create_session(
         .bind(now)
         .bind(now + hours * 3_600_000)
         .bind(agent)
-        .execute(&db.pool)
+        .execute_write(db)
         .await?;
     Ok(token)
 }

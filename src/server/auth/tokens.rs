@@ -2,6 +2,7 @@
 //! their sha256, revocable. A token acts with the role it was given, in the
 //! organization it was made in, on `/api/v1` only.
 
+use crate::server::core::ExecuteWrite;
 use sqlx::{any::AnyRow, Any, Row, Transaction};
 
 use crate::{
@@ -72,7 +73,7 @@ pub async fn create(
     .bind(sha256_hex(&secret))
     .bind(&user.user_id)
     .bind(token.created_at)
-    .execute(&db.pool)
+    .execute_write(db)
     .await?;
     Ok(CreatedToken { token, secret })
 }
@@ -118,7 +119,7 @@ pub async fn authenticate(
         let _ = sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
             .bind(now_ms())
             .bind(&id)
-            .execute(&db.pool)
+            .execute_write(db)
             .await;
     }
     Ok(Some(CurrentUser {

@@ -4,6 +4,7 @@
 //! (`ChangeCtx::count_attempt`), since the change's own transaction is rolled
 //! back; nothing resets the count but time.
 
+use super::db::ExecuteWrite;
 use sqlx::{Any, Transaction};
 
 use super::{now_ms, Db};
@@ -37,7 +38,7 @@ pub async fn record(tx: &mut Transaction<'static, Any>, key: &str) -> Result<(),
 pub async fn prune(db: &Db, before: i64) -> Result<u64, AppError> {
     let res = sqlx::query("DELETE FROM attempts WHERE at < $1")
         .bind(before)
-        .execute(&db.pool)
+        .execute_write(db)
         .await?;
     Ok(res.rows_affected())
 }

@@ -11,7 +11,7 @@
 use futures::future::BoxFuture;
 use sqlx::{Any, Transaction};
 
-use super::{attempts, http::CurrentUser, log, receipts, Core};
+use super::{attempts, db::WriteTx, http::CurrentUser, log, receipts, Core};
 use crate::{
     error::AppError,
     model::{Change, EventBody, Op, OpAck, Role},
@@ -113,7 +113,7 @@ pub async fn apply_trusted(core: &Core, user: &CurrentUser, op: Op) -> Result<Op
     // Never inside the transaction: it holds the organization's write lock.
     op.change.check_input().map_err(AppError::validation)?;
     let fingerprint = receipts::fingerprint(&op);
-    let mut tx = core.db.pool.begin().await?;
+    let mut tx = core.db.begin_write().await?;
     let seq = log::next_seq(&mut tx, &user.org_id).await?;
     if let Some(stored) = receipts::find(&mut tx, &user.org_id, &op.op_id, &fingerprint).await? {
         tx.rollback().await?;
@@ -157,7 +157,7 @@ pub async fn apply_trusted(core: &Core, user: &CurrentUser, op: Op) -> Result<Op
         Err(err) => {
             tx.rollback().await?;
             // The refusal is the op's outcome: replaying the op_id gets it again.
-            let mut tx = core.db.pool.begin().await?;
+            let mut tx = core.db.begin_write().await?;
             log::lock_stream(&mut tx, &user.org_id).await?; // write lock first, as above
             if let Some(stored) =
                 receipts::find(&mut tx, &user.org_id, &op.op_id, &fingerprint).await?
@@ -178,7 +178,7 @@ pub async fn apply_trusted(core: &Core, user: &CurrentUser, op: Op) -> Result<Op
 /// Appends the event, stores the receipt, commits and wakes the stream.
 async fn commit(
     core: &Core,
-    mut tx: Transaction<'static, Any>,
+    mut tx: WriteTx,
     user: &CurrentUser,
     op: &Op,
     fingerprint: &str,

@@ -3,13 +3,30 @@
 //! page cache a connection instead of the default 2: a year's report or a
 //! burst of plays touches more pages than that) or PostgreSQL
 //! (several nodes). Queries use `$N` placeholders, which both accept.
+//!
+//! Writes take turns. SQLite has one write lock, and a writer that waits for
+//! it polls (the busy handler) with no notion of who came first: a writer
+//! that commits back to back (the plays writer under a fleet's load) wins it
+//! again and again while an operator's change waits for seconds. So on SQLite
+//! every write takes the node's [`Turn`] first, a first-come first-served
+//! queue, and holds it until it commits; the lock is then always free when a
+//! writer asks for it. PostgreSQL locks rows, not the database: there the
+//! turn is free and writers run side by side.
 
-use std::{path::Path, str::FromStr};
-
-use sqlx::{
-    any::{AnyConnectOptions, AnyPoolOptions},
-    AnyPool, Executor,
+use std::{
+    ops::{Deref, DerefMut},
+    path::Path,
+    str::FromStr,
+    sync::Arc,
 };
+
+use futures::future::BoxFuture;
+use sqlx::{
+    any::{AnyArguments, AnyConnectOptions, AnyPoolOptions, AnyQueryResult},
+    query::Query,
+    Any, AnyPool, Executor, Transaction,
+};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -23,6 +40,44 @@ pub struct Db {
     pub backend: Backend,
     /// Kept for connections outside the pool (the PostgreSQL listener).
     pub url: String,
+    /// The write queue (SQLite only; see the module's comment). Tokio's mutex
+    /// hands itself to waiters in the order they asked.
+    writes: Option<Arc<Mutex<()>>>,
+}
+
+/// A writer's turn: while it is held no other write of this node runs. Taken
+/// before a connection, so writers waiting their turn hold none.
+#[must_use]
+pub struct Turn(#[allow(dead_code)] Option<OwnedMutexGuard<()>>);
+
+/// A write transaction and the turn it holds until it commits or rolls back
+/// (or is dropped, which rolls back). Use it as the transaction it derefs to.
+pub struct WriteTx {
+    tx: Transaction<'static, Any>,
+    _turn: Turn,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl Deref for WriteTx {
+    type Target = Transaction<'static, Any>;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
 }
 
 /// `sqlite://DATA_DIR/vizora.db` unless a URL is given.
@@ -30,7 +85,44 @@ pub fn default_url(data_dir: &Path) -> String {
     format!("sqlite://{}/vizora.db", data_dir.display())
 }
 
+/// A single write statement run on the pool in its turn:
+/// `sqlx::query("DELETE …").bind(x).execute_write(db)`.
+pub trait ExecuteWrite<'q> {
+    fn execute_write<'a>(self, db: &'a Db) -> BoxFuture<'a, Result<AnyQueryResult, sqlx::Error>>
+    where
+        'q: 'a;
+}
+
+impl<'q> ExecuteWrite<'q> for Query<'q, Any, AnyArguments<'q>> {
+    fn execute_write<'a>(self, db: &'a Db) -> BoxFuture<'a, Result<AnyQueryResult, sqlx::Error>>
+    where
+        'q: 'a,
+    {
+        Box::pin(async move {
+            let _turn = db.turn().await;
+            self.execute(&db.pool).await
+        })
+    }
+}
+
 impl Db {
+    /// Waits for this node's turn to write (at once on PostgreSQL). Hold it
+    /// across a single write statement; a transaction takes it with
+    /// [`Db::begin_write`].
+    pub async fn turn(&self) -> Turn {
+        match &self.writes {
+            Some(queue) => Turn(Some(queue.clone().lock_owned().await)),
+            None => Turn(None),
+        }
+    }
+
+    /// Opens a transaction that writes, in its turn.
+    pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
+        let turn = self.turn().await;
+        let tx = self.pool.begin().await?;
+        Ok(WriteTx { tx, _turn: turn })
+    }
+
     /// A read-only transaction whose every query sees one committed state
     /// (SQLite's WAL snapshot, taken at its first read; PostgreSQL's REPEATABLE
     /// READ): a report and the stream position read in it agree exactly, so
@@ -94,7 +186,13 @@ impl Db {
             .connect_with(options)
             .await
             .map_err(|e| format!("cannot open the database: {e}"))?;
-        Ok(Db { pool, backend, url })
+        let writes = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        Ok(Db {
+            pool,
+            backend,
+            url,
+            writes,
+        })
     }
 
     pub async fn migrate(&self) -> Result<(), String> {
@@ -110,4 +208,114 @@ pub fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+
+    use super::*;
+
+    /// The plays writer commits back to back; an operator's write that asks
+    /// meanwhile goes next, after at most the one write holding the turn
+    /// (SQLite's own busy handler promises no such thing).
+    #[tokio::test]
+    async fn a_writer_waiting_goes_next_behind_one_that_writes_back_to_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&default_url(dir.path())).await.unwrap();
+        sqlx::query("CREATE TABLE t (n INTEGER NOT NULL)")
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        let committed = Arc::new(AtomicI64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let busy = tokio::spawn({
+            let (db, committed, stop) = (db.clone(), committed.clone(), stop.clone());
+            async move {
+                while !stop.load(Ordering::SeqCst) {
+                    let mut tx = db.begin_write().await.unwrap();
+                    for n in 0..50 {
+                        sqlx::query("INSERT INTO t (n) VALUES ($1)")
+                            .bind(n)
+                            .execute(&mut **tx)
+                            .await
+                            .unwrap();
+                    }
+                    tx.commit().await.unwrap();
+                    committed.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        });
+        while committed.load(Ordering::SeqCst) < 3 {
+            tokio::task::yield_now().await;
+        }
+        for _ in 0..20 {
+            // Asked and queued in one poll: nothing runs in between.
+            let asked = committed.load(Ordering::SeqCst);
+            let mut tx = db.begin_write().await.unwrap();
+            let ahead = committed.load(Ordering::SeqCst) - asked;
+            assert!(ahead <= 1, "{ahead} writes went first");
+            sqlx::query("INSERT INTO t (n) VALUES (-1)")
+                .execute(&mut **tx)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+        stop.store(true, Ordering::SeqCst);
+        busy.await.unwrap();
+        let marks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t WHERE n = -1")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(marks, 20);
+    }
+
+    /// Writers waiting for their turn hold no connection: however many
+    /// queue up behind a long write, reads still get one.
+    #[tokio::test]
+    async fn writers_waiting_their_turn_leave_the_pool_to_readers() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&default_url(dir.path())).await.unwrap();
+        sqlx::query("CREATE TABLE t (n INTEGER NOT NULL)")
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        let mut tx = db.begin_write().await.unwrap();
+        sqlx::query("INSERT INTO t (n) VALUES (1)")
+            .execute(&mut **tx)
+            .await
+            .unwrap();
+        let waiting: Vec<_> = (0..20)
+            .map(|n| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    sqlx::query("INSERT INTO t (n) VALUES ($1)")
+                        .bind(n + 2)
+                        .execute_write(&db)
+                        .await
+                        .unwrap();
+                })
+            })
+            .collect();
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        let read = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM t").fetch_one(&db.pool),
+        )
+        .await
+        .expect("a read gets a connection while 20 writers wait")
+        .unwrap();
+        assert_eq!(read, 0, "the open write is not committed yet");
+        tx.commit().await.unwrap();
+        for w in waiting {
+            w.await.unwrap();
+        }
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(rows, 21);
+    }
 }

@@ -1,6 +1,7 @@
 //! The event log: append inside a change transaction, read in `seq` order, prune
 //! to the retention, and decide whether a client's position can be resumed.
 
+use super::db::ExecuteWrite;
 use sqlx::{any::AnyRow, Any, Row, Transaction};
 
 use super::db::{now_ms, Backend, Db};
@@ -215,7 +216,7 @@ pub async fn prune(db: &Db, keep: i64, activity_before: i64) -> Result<u64, AppE
         "UPDATE organizations SET pruned_through = last_seq - $1 WHERE last_seq - $1 > pruned_through",
     )
     .bind(keep)
-    .execute(&db.pool)
+    .execute_write(db)
     .await?;
     let res = sqlx::query(
         "DELETE FROM events WHERE seq <= \
@@ -223,7 +224,7 @@ pub async fn prune(db: &Db, keep: i64, activity_before: i64) -> Result<u64, AppE
          AND (actor IS NULL OR at < $1)",
     )
     .bind(activity_before)
-    .execute(&db.pool)
+    .execute_write(db)
     .await?;
     Ok(res.rows_affected())
 }

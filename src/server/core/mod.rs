@@ -19,7 +19,7 @@ pub mod system;
 
 use std::{path::PathBuf, sync::Arc};
 
-pub use db::{now_ms, Backend, Db};
+pub use db::{now_ms, Backend, Db, ExecuteWrite, WriteTx};
 pub use http::CurrentUser;
 pub use ids::new_id;
 

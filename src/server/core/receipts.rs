@@ -2,6 +2,7 @@
 //! replay gets the first answer and changes nothing (kept at least a week;
 //! Stripe keeps idempotency keys 24 hours).
 
+use super::db::ExecuteWrite;
 use sqlx::{Any, Row, Transaction};
 
 use super::{db::now_ms, http::CurrentUser, Db};
@@ -87,7 +88,7 @@ pub async fn store(
 pub async fn prune(db: &Db) -> Result<u64, AppError> {
     let res = sqlx::query("DELETE FROM op_receipts WHERE created_at < $1")
         .bind(now_ms() - RETENTION_MS)
-        .execute(&db.pool)
+        .execute_write(db)
         .await?;
     Ok(res.rows_affected())
 }

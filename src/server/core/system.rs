@@ -3,15 +3,13 @@
 //! stream as operators' changes, many in one transaction (one disk flush for
 //! a whole burst).
 
-use sqlx::{Any, Transaction};
-
-use super::{log, Core};
+use super::{db::WriteTx, log, Core};
 use crate::{error::AppError, model::EventBody};
 
-/// Opens a system transaction: it takes the lock that orders appends before
-/// anything is written.
-pub async fn begin(core: &Core, org_id: &str) -> Result<Transaction<'static, Any>, AppError> {
-    let mut tx = core.db.pool.begin().await?;
+/// Opens a system transaction, in its write turn: it takes the lock that
+/// orders appends before anything is written.
+pub async fn begin(core: &Core, org_id: &str) -> Result<WriteTx, AppError> {
+    let mut tx = core.db.begin_write().await?;
     log::lock_stream(&mut tx, org_id).await?;
     Ok(tx)
 }
@@ -22,7 +20,7 @@ pub async fn begin(core: &Core, org_id: &str) -> Result<Transaction<'static, Any
 pub async fn commit(
     core: &Core,
     org_id: &str,
-    mut tx: Transaction<'static, Any>,
+    mut tx: WriteTx,
     bodies: Vec<EventBody>,
 ) -> Result<(), AppError> {
     if bodies.is_empty() {

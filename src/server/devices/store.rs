@@ -490,12 +490,12 @@ pub async fn write_last_seen(db: &Db, seen: &[(String, i64)]) -> Result<(), AppE
     if seen.is_empty() {
         return Ok(());
     }
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     for (id, at) in seen {
         sqlx::query("UPDATE devices SET last_seen = $1 WHERE id = $2")
             .bind(at)
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
     }
     tx.commit().await?;

@@ -11,6 +11,7 @@
 //! node hands the token over when it sees the mark: at once when the claim
 //! was made on the same node, within a second otherwise.
 
+use crate::server::core::ExecuteWrite;
 use rand::Rng;
 use sqlx::Row;
 use tokio::sync::mpsc;
@@ -66,7 +67,7 @@ pub(super) async fn offer(db: &Db) -> Result<Offer, AppError> {
         .bind(&code)
         .bind(sha256_hex(&token))
         .bind(now + CODE_TTL_MS)
-        .execute(&db.pool)
+        .execute_write(db)
         .await;
         match stored {
             Ok(_) => {
@@ -113,7 +114,7 @@ pub(super) async fn check(db: &Db, code: &str) -> Result<Claim, AppError> {
 pub(super) async fn withdraw(db: &Db, code: &str) {
     let _ = sqlx::query("DELETE FROM pairing_codes WHERE code = $1")
         .bind(code)
-        .execute(&db.pool)
+        .execute_write(db)
         .await;
 }
 
@@ -169,7 +170,7 @@ pub(super) async fn claim(
 pub async fn prune(db: &Db) -> Result<(), AppError> {
     sqlx::query("DELETE FROM pairing_codes WHERE expires_at < $1")
         .bind(now_ms() - CODE_TTL_MS)
-        .execute(&db.pool)
+        .execute_write(db)
         .await?;
     Ok(())
 }
@@ -201,7 +202,7 @@ impl Gateway {
 pub async fn age_codes(db: &Db, ms: i64) {
     sqlx::query("UPDATE pairing_codes SET expires_at = expires_at - $1")
         .bind(ms)
-        .execute(&db.pool)
+        .execute_write(db)
         .await
         .unwrap();
 }

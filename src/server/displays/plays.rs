@@ -2,6 +2,7 @@
 //! once by its id (a player re-sends what was not acknowledged), and a
 //! display's plays read back, newest first.
 
+use crate::server::core::ExecuteWrite;
 use axum::extract::State;
 use serde::Deserialize;
 use sqlx::Row;
@@ -66,7 +67,7 @@ pub(super) async fn record_error(
     .bind(&s.org_id)
     .bind(at)
     .bind(message)
-    .execute(&core.db.pool)
+    .execute_write(&core.db)
     .await?;
     Ok(())
 }

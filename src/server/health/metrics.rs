@@ -1,6 +1,7 @@
 //! Metric history: a sample of each fresh display's heartbeat metrics every
 //! `metrics-sample-seconds`, kept seven days, for the detail view's charts.
 
+use crate::server::core::ExecuteWrite;
 use sqlx::Row;
 
 use crate::{
@@ -30,7 +31,7 @@ pub async fn sample(
     if fresh.is_empty() {
         return Ok(());
     }
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     for (device_id, b) in fresh {
         sqlx::query(
             "INSERT INTO device_metrics (device_id, at, org_id, cpu_pct, memory_pct, temperature_c, storage_free_pct) \
@@ -43,7 +44,7 @@ pub async fn sample(
         .bind(b.metrics.memory_pct)
         .bind(b.metrics.temperature_c)
         .bind(b.metrics.storage_free_pct)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
     tx.commit().await?;
@@ -53,7 +54,7 @@ pub async fn sample(
 pub async fn prune(db: &Db) -> Result<u64, AppError> {
     let res = sqlx::query("DELETE FROM device_metrics WHERE at < $1")
         .bind(now_ms() - METRICS_RETENTION_MS)
-        .execute(&db.pool)
+        .execute_write(db)
         .await?;
     Ok(res.rows_affected())
 }

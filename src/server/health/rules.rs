@@ -5,6 +5,7 @@
 //! Conditions with a measurement clear with a margin (hysteresis), so a
 //! reading hovering at the threshold does not flap.
 
+use crate::server::core::ExecuteWrite;
 use sqlx::{any::AnyRow, Any, Row, Transaction};
 
 use crate::{
@@ -244,7 +245,7 @@ pub async fn create_default_rules(db: &Db, org_id: &str) -> Result<(), sqlx::Err
         .bind(r.severity.as_str())
         .bind(i64::from(r.enabled))
         .bind(r.version)
-        .execute(&db.pool)
+        .execute_write(db)
         .await?;
     }
     Ok(())

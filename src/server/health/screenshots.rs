@@ -86,7 +86,7 @@ pub async fn store(
     .bind(mime)
     .bind(i64::from(width))
     .bind(i64::from(height))
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     let body = EventBody::ScreenshotTaken {
         device_id: device_id.to_string(),

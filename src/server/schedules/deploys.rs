@@ -208,7 +208,7 @@ pub async fn executed(core: &Core, org_id: &str, e: &Execution) -> Result<(), Ap
     .bind(&e.previous_playlist_id)
     .bind(i64::from(e.reported))
     .bind(now_ms())
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?
     .rows_affected();
     let mut bodies = Vec::new();

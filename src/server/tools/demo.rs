@@ -2,6 +2,7 @@
 //! once), device groups and, with `--demo`, a fleet of displays in several groups
 //! and time zones with varied statuses, so every page shows something real.
 
+use crate::server::core::ExecuteWrite;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
 use super::simulator;
@@ -80,7 +81,7 @@ pub async fn first_start(db: &Db, demo_fleet: bool) -> Result<Option<FirstStart>
         .bind(&org_id)
         .bind(name)
         .bind(now)
-        .execute(&db.pool)
+        .execute_write(db)
         .await
         .map_err(|e| e.to_string())?;
         group_ids.push(id);
@@ -88,7 +89,7 @@ pub async fn first_start(db: &Db, demo_fleet: bool) -> Result<Option<FirstStart>
     let mut displays = 0;
     if demo_fleet {
         let mut rng = StdRng::seed_from_u64(20_261_121);
-        let mut tx = db.pool.begin().await.map_err(|e| e.to_string())?;
+        let mut tx = db.begin_write().await.map_err(|e| e.to_string())?;
         for i in 0..60 {
             let g = i % GROUPS.len();
             let (city, tz) = SITES[(i * 3 + i / 7) % SITES.len()];

@@ -170,7 +170,7 @@ pub async fn backfill(core: &Core, org_id: &str, now: Millis) -> Result<(), AppE
         }
         statuses_of.push((device.id, group, stretches));
     }
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     for (device, group, stretches) in &statuses_of {
         for s in stretches {
             uptime::status_changed(&mut tx, org_id, device, group, s.status, s.from).await?;

@@ -83,7 +83,7 @@ pub async fn enroll(db: &Db, org_id: &str, n: usize) -> Result<Vec<SimDisplay>, 
     .await
     .map_err(|e| e.to_string())?;
     let mut ids: Vec<String> = rows.iter().map(|r| r.get("id")).collect();
-    let mut tx = db.pool.begin().await.map_err(|e| e.to_string())?;
+    let mut tx = db.begin_write().await.map_err(|e| e.to_string())?;
     let now = now_ms();
     let start = ids.len();
     for i in start..n {
@@ -110,7 +110,7 @@ pub async fn enroll(db: &Db, org_id: &str, n: usize) -> Result<Vec<SimDisplay>, 
         sqlx::query("UPDATE devices SET token_hash = $1 WHERE id = $2")
             .bind(sha256_hex(&token))
             .bind(&id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await
             .map_err(|e| e.to_string())?;
         out.push(SimDisplay {
