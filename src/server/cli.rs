@@ -105,6 +105,10 @@ pub enum Command {
         days: i64,
         #[arg(long, default_value_t = 3198)]
         port: u16,
+        /// Keep the database afterwards (its path is printed), to look
+        /// into a query with `sqlite3`.
+        #[arg(long)]
+        keep: bool,
     },
     /// Manage operator accounts.
     User {
@@ -228,12 +232,14 @@ pub async fn main() -> ExitCode {
             displays,
             days,
             port,
+            keep,
         } => {
             super::tools::analytics_bench::run(super::tools::analytics_bench::BenchArgs {
                 plays,
                 displays,
                 days,
                 port,
+                keep,
             })
             .await
         }

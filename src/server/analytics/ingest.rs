@@ -259,6 +259,7 @@ impl Batch {
         let mut weeks: BTreeMap<FleetKey, Sums> = BTreeMap::new();
         let mut display_days: BTreeMap<(Millis, String, String), Sums> = BTreeMap::new();
         let mut display_weeks: BTreeMap<(Millis, String, String), Sums> = BTreeMap::new();
+        let mut group_days: BTreeMap<(Millis, String), Sums> = BTreeMap::new();
         let mut out = Vec::with_capacity(self.tallies.len());
         for ((hour, device_id, group_id, content_id, playlist_id), (plays, ms)) in self.tallies {
             let fleet = (
@@ -275,6 +276,9 @@ impl Batch {
             let (day, week) = (at(Grain::Day), at(Grain::Week));
             let display_day = (day.0, device_id.clone(), group_id.clone());
             let display_week = (week.0, device_id.clone(), group_id.clone());
+            let e = group_days.entry((day.0, group_id.clone())).or_default();
+            e.0 += plays;
+            e.1 += ms;
             for (map, key) in [(&mut hours, fleet), (&mut days, day), (&mut weeks, week)] {
                 let e = map.entry(key).or_default();
                 e.0 += plays;
@@ -325,6 +329,16 @@ impl Batch {
             let cols = [time, "device_id", "group_id"];
             upsert(tx, table, &cols, org_id, &rows).await?;
         }
+        let rows: Vec<Rollup<'_>> = group_days
+            .iter()
+            .map(|((at, g), (plays, ms))| Rollup {
+                at: *at,
+                keys: vec![g],
+                plays: *plays,
+                ms: *ms,
+            })
+            .collect();
+        upsert(tx, "play_group_days", &["day", "group_id"], org_id, &rows).await?;
         for (table, time, rows) in [
             ("play_fleet_hours", "hour", &hours),
             ("play_fleet_days", "day", &days),

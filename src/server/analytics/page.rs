@@ -51,9 +51,8 @@ pub async fn view(
         playlist_id: None,
         ..f.clone()
     };
-    let uptime_by_display =
-        report::uptime_in(&mut tx, org_id, r, GroupBy::Display, &uf, now).await?;
-    let uptime_by_group = report::uptime_in(&mut tx, org_id, r, GroupBy::Group, &uf, now).await?;
+    let (uptime_by_display, uptime_by_group) =
+        report::uptime_both_in(&mut tx, org_id, r, &uf, now).await?;
     let timelines = timelines(&mut tx, org_id, r, &uf, now).await?;
     tx.rollback().await?;
     Ok(AnalyticsView {

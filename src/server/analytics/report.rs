@@ -142,10 +142,15 @@ async fn piece(
             ));
         }
         Grain::Hour | Grain::Day | Grain::Week => {
+            // Days by group keep neither content nor playlist.
+            let groups_only = f.content_id.is_none()
+                && f.playlist_id.is_none()
+                && matches!(by, GroupBy::Day | GroupBy::Group);
             let (table, time) = match (grain, with_device) {
                 (Grain::Week, true) => ("play_display_weeks", "week"),
                 (Grain::Week, false) => ("play_fleet_weeks", "week"),
                 (Grain::Day, true) => ("play_display_days", "day"),
+                (Grain::Day, false) if groups_only => ("play_group_days", "day"),
                 (Grain::Day, false) => ("play_fleet_days", "day"),
                 (_, true) => ("play_hours", "hour"),
                 _ => ("play_fleet_hours", "hour"),
@@ -357,28 +362,49 @@ pub async fn uptime(
     f: &Filter,
     now: Millis,
 ) -> Result<UptimeReport, AppError> {
-    uptime_in(&mut *db.pool.acquire().await?, org_id, r, by, f, now).await
+    let conn = &mut *db.pool.acquire().await?;
+    let times = status_times(conn, org_id, r, f, now).await?;
+    let key = |(device, group): &(String, String)| match by {
+        GroupBy::Group => group.clone(),
+        _ => device.clone(),
+    };
+    uptime_report(conn, org_id, by, &times, key).await
 }
 
-/// The uptime report, read on `conn`.
-pub async fn uptime_in(
+/// Uptime by display and by group, read once (the Analytics page shows both).
+pub async fn uptime_both_in(
     conn: &mut AnyConnection,
     org_id: &str,
     r: Range,
-    by: GroupBy,
     f: &Filter,
     now: Millis,
-) -> Result<UptimeReport, AppError> {
-    let key = match by {
-        GroupBy::Group => "group_id",
-        _ => "device_id",
-    };
+) -> Result<(UptimeReport, UptimeReport), AppError> {
+    let times = status_times(conn, org_id, r, f, now).await?;
+    let by_display = uptime_report(conn, org_id, GroupBy::Display, &times, |k| k.0.clone()).await?;
+    let by_group = uptime_report(conn, org_id, GroupBy::Group, &times, |k| k.1.clone()).await?;
+    Ok((by_display, by_group))
+}
+
+/// Milliseconds online, idle, offline and in error.
+type StatusMs = [i64; 4];
+const STATUSES: [&str; 4] = ["online", "idle", "offline", "error"];
+
+/// Time in each status over the range up to `now`, per (display, group it
+/// was in): the rollups' whole weeks, days and hours, the raw history at the
+/// edges, and the intervals still open.
+async fn status_times(
+    conn: &mut AnyConnection,
+    org_id: &str,
+    r: Range,
+    f: &Filter,
+    now: Millis,
+) -> Result<HashMap<(String, String), StatusMs>, AppError> {
     let to = r.to.min(now);
-    let mut acc: HashMap<String, [i64; 4]> = HashMap::new();
-    let cols = ["online", "idle", "offline", "error"];
-    let mut add = |k: String, status: &str, ms: i64| {
-        if let Some(i) = cols.iter().position(|c| *c == status) {
-            acc.entry(k).or_default()[i] += ms.max(0);
+    let mut acc: HashMap<(String, String), StatusMs> = HashMap::new();
+    let mut add = |row: &sqlx::any::AnyRow, status: &str, ms: i64| {
+        if let Some(i) = STATUSES.iter().position(|c| *c == status) {
+            let key = (row.get("d"), row.get("g"));
+            acc.entry(key).or_default()[i] += ms.max(0);
         }
     };
     let filters = |sql: &mut Sql| {
@@ -389,6 +415,12 @@ pub async fn uptime_in(
             }
         }
     };
+    let ms = |row: &sqlx::any::AnyRow, col: &str| {
+        row.try_get::<Option<i64>, _>(col)
+            .ok()
+            .flatten()
+            .unwrap_or(0)
+    };
     for (grain, a, b) in cover(r.from, to, Grain::Week) {
         let mut sql = Sql::new("");
         let org = sql.text(org_id);
@@ -396,23 +428,16 @@ pub async fn uptime_in(
         match grain {
             Grain::Raw => {
                 sql.push(&format!(
-                    "SELECT {key} AS k, status, \
+                    "SELECT device_id AS d, group_id AS g, status, \
                        CAST(SUM((CASE WHEN ended_at < {bm} THEN ended_at ELSE {bm} END) \
                          - (CASE WHEN started_at > {am} THEN started_at ELSE {am} END)) AS BIGINT) AS ms \
                      FROM status_history WHERE org_id = {org} AND started_at < {bm} AND ended_at > {am}"
                 ));
                 filters(&mut sql);
-                sql.push(&format!(" GROUP BY {key}, status"));
+                sql.push(" GROUP BY device_id, group_id, status");
                 for row in sql.fetch(&mut *conn).await? {
                     let status: String = row.get("status");
-                    add(
-                        row.get("k"),
-                        &status,
-                        row.try_get::<Option<i64>, _>("ms")
-                            .ok()
-                            .flatten()
-                            .unwrap_or(0),
-                    );
+                    add(&row, &status, ms(&row, "ms"));
                 }
             }
             Grain::Hour | Grain::Day | Grain::Week => {
@@ -422,18 +447,16 @@ pub async fn uptime_in(
                     _ => ("status_hours", "hour"),
                 };
                 sql.push(&format!(
-                    "SELECT {key} AS k, CAST(SUM(online_ms) AS BIGINT) AS online, \
+                    "SELECT device_id AS d, group_id AS g, CAST(SUM(online_ms) AS BIGINT) AS online, \
                        CAST(SUM(idle_ms) AS BIGINT) AS idle, CAST(SUM(offline_ms) AS BIGINT) AS offline, \
                        CAST(SUM(error_ms) AS BIGINT) AS error \
                      FROM {table} WHERE org_id = {org} AND {time} >= {am} AND {time} < {bm}"
                 ));
                 filters(&mut sql);
-                sql.push(&format!(" GROUP BY {key}"));
+                sql.push(" GROUP BY device_id, group_id");
                 for row in sql.fetch(&mut *conn).await? {
-                    let k: String = row.get("k");
-                    for c in cols {
-                        let ms = row.try_get::<Option<i64>, _>(c).ok().flatten().unwrap_or(0);
-                        add(k.clone(), c, ms);
+                    for c in STATUSES {
+                        add(&row, c, ms(&row, c));
                     }
                 }
             }
@@ -444,13 +467,32 @@ pub async fn uptime_in(
     let org = sql.text(org_id);
     let bm = sql.int(to);
     sql.push(&format!(
-        "SELECT {key} AS k, status, since FROM status_intervals WHERE org_id = {org} AND since < {bm}"
+        "SELECT device_id AS d, group_id AS g, status, since FROM status_intervals \
+         WHERE org_id = {org} AND since < {bm}"
     ));
     filters(&mut sql);
     for row in sql.fetch(&mut *conn).await? {
         let since: Millis = row.get("since");
         let status: String = row.get("status");
-        add(row.get("k"), &status, to - since.max(r.from));
+        add(&row, &status, to - since.max(r.from));
+    }
+    Ok(acc)
+}
+
+/// The status times summed by `key` into report rows, worst first.
+async fn uptime_report(
+    conn: &mut AnyConnection,
+    org_id: &str,
+    by: GroupBy,
+    times: &HashMap<(String, String), StatusMs>,
+    key: impl Fn(&(String, String)) -> String,
+) -> Result<UptimeReport, AppError> {
+    let mut acc: HashMap<String, StatusMs> = HashMap::new();
+    for (k, t) in times {
+        let e = acc.entry(key(k)).or_default();
+        for i in 0..4 {
+            e[i] += t[i];
+        }
     }
     let names = labels(conn, org_id, by).await?;
     let mut rows: Vec<UptimeRow> = acc

@@ -204,6 +204,31 @@ async fn rollups_agree_with_the_raw_plays_for_random_data_and_ranges() {
             "one display's plays in [{from}, {to})"
         );
         assert!((got.total.seconds - ms as f64 / 1000.0).abs() < 0.001);
+        // The whole fleet by day and by group (the daily rows per group).
+        for by in [GroupBy::Day, GroupBy::Group] {
+            let got = report::plays(
+                &f.state.core.db,
+                &org,
+                utc(from, to),
+                by,
+                &Filter::default(),
+            )
+            .await
+            .unwrap();
+            let plays = raw
+                .iter()
+                .filter(|(_, _, s, _)| (from..to).contains(s))
+                .count() as i64;
+            let ms: i64 = raw
+                .iter()
+                .map(|(_, _, s, d)| ((s + d).min(to) - (*s).max(from)).max(0))
+                .sum();
+            assert_eq!(got.total.plays, plays, "{by:?} in [{from}, {to})");
+            assert!(
+                (got.total.seconds - ms as f64 / 1000.0).abs() < 0.001,
+                "{by:?}"
+            );
+        }
     }
 }
 

@@ -44,6 +44,8 @@ pub struct BenchArgs {
     pub displays: usize,
     pub days: i64,
     pub port: u16,
+    /// Keep the database directory instead of removing it.
+    pub keep: bool,
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -82,7 +84,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     let mut rng = StdRng::seed_from_u64(7);
 
     // The fleet: groups, displays, content and playlists.
-    let mut tx = db.pool.begin().await.map_err(|e| e.to_string())?;
+    let mut tx = db.begin_write().await.map_err(|e| e.to_string())?;
     let groups: Vec<String> = (0..20).map(|_| new_id()).collect();
     for (i, g) in groups.iter().enumerate() {
         sqlx::query(
@@ -92,7 +94,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         .bind(&org_id)
         .bind(format!("Group {i:02}"))
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(|e| e.to_string())?;
     }
@@ -215,7 +217,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     timeline.sort_by_key(|c| (c.0, c.1));
     let changes = timeline.len();
     for chunk in timeline.chunks(1000) {
-        let mut tx = db.pool.begin().await.map_err(|e| e.to_string())?;
+        let mut tx = db.begin_write().await.map_err(|e| e.to_string())?;
         for (at, i, status) in chunk {
             let group = &groups[i % groups.len()];
             uptime::status_changed(&mut tx, &org_id, &fleet[*i], group, *status, *at)
@@ -248,14 +250,16 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         }
     };
     println!(
-        "rows: plays {}, play_hours {}, play_display_days {}, play_fleet_hours {}, play_fleet_days {}, status_history {}, status_days {}",
+        "rows: plays {}, play_hours {}, play_display_days {}, play_fleet_hours {}, play_fleet_days {}, play_group_days {}, status_history {}, status_days {}, status_hours {}",
         count("SELECT COUNT(*) FROM plays").await,
         count("SELECT COUNT(*) FROM play_hours").await,
         count("SELECT COUNT(*) FROM play_display_days").await,
         count("SELECT COUNT(*) FROM play_fleet_hours").await,
         count("SELECT COUNT(*) FROM play_fleet_days").await,
+        count("SELECT COUNT(*) FROM play_group_days").await,
         count("SELECT COUNT(*) FROM status_history").await,
         count("SELECT COUNT(*) FROM status_days").await,
+        count("SELECT COUNT(*) FROM status_hours").await,
     );
 
     // Reports over whole UTC days ending today, as the page asks for them.
@@ -324,15 +328,14 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         .await?;
         println!("  plays by {by:?}: {m:.1} ms");
     }
-    for by in [GroupBy::Display, GroupBy::Group] {
-        let (m, _) = time(|| async {
-            report::uptime(&db, &org_id, range(365), by, &f, now)
-                .await
-                .map_err(e)
-        })
-        .await?;
-        println!("  uptime by {by:?}: {m:.1} ms");
-    }
+    let (m, _) = time(|| async {
+        let mut conn = db.pool.acquire().await.map_err(|e| e.to_string())?;
+        report::uptime_both_in(&mut conn, &org_id, range(365), &f, now)
+            .await
+            .map_err(e)
+    })
+    .await?;
+    println!("  uptime by display and by group: {m:.1} ms");
     let (m, _) = time(|| async {
         let mut conn = db.pool.acquire().await.map_err(|e| e.to_string())?;
         page::timelines(&mut conn, &org_id, range(365), &f, now)
@@ -507,7 +510,11 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         let (m, x) = time(|| get(&addr, &path, &token)).await?;
         println!("GET {path} (server render, HTML): median {m:.1} ms, slowest {x:.1} ms");
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    if args.keep {
+        println!("database kept: {}", default_url(&dir));
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     Ok(())
 }
 
