@@ -30,6 +30,15 @@ self.addEventListener('activate', (event) => {
       if (name.startsWith('vizora-console-') && name !== PAGES && name !== CODE) await caches.delete(name);
     }
     await self.clients.claim();
+    // The page that installed this worker loaded before the worker could
+    // keep it: keep it now, or the first page opened on a device would be
+    // the one page a reload without the network cannot open.
+    for (const client of await self.clients.matchAll({ type: 'window' })) {
+      const url = new URL(client.url);
+      if (url.origin === self.location.origin && isConsolePage(url.pathname)) {
+        await keepPage(url.pathname + url.search);
+      }
+    }
   })());
 });
 
@@ -70,6 +79,20 @@ async function keepCodeOf(html) {
   }
 }
 
+// Fetches a console page into the kept pages (and the code it names),
+// unless the answer is not that page (a redirect to sign in, an error).
+async function keepPage(key) {
+  try {
+    const response = await fetch(key, { credentials: 'same-origin', redirect: 'manual' });
+    if (!response.ok || !(response.headers.get('content-type') || '').startsWith('text/html')) return;
+    const html = await response.clone().text();
+    await (await caches.open(PAGES)).put(key, response);
+    await keepCodeOf(html);
+  } catch (e) {
+    // Offline: the page is kept at its next load.
+  }
+}
+
 async function forgetPages() {
   await caches.delete(PAGES);
 }
@@ -106,6 +129,14 @@ async function page(event) {
   } catch (e) {
     const hit = (await pages.match(key)) || (await pages.match(url.pathname, { ignoreSearch: true }));
     if (hit) return hit;
+    // No copy: the network may be coming back this very moment (a laptop
+    // waking, Wi-Fi rejoining). One more try before saying it is not.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    try {
+      return await fetch(request);
+    } catch (again) {
+      // Still offline.
+    }
     return new Response(OFFLINE_PAGE, { status: 503, headers: { 'content-type': 'text/html; charset=utf-8' } });
   }
 }
