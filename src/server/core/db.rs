@@ -216,17 +216,23 @@ mod tests {
 
     use super::*;
 
-    /// The plays writer commits back to back; an operator's write that asks
-    /// meanwhile goes next, after at most the one write holding the turn
-    /// (SQLite's own busy handler promises no such thing).
-    #[tokio::test]
-    async fn a_writer_waiting_goes_next_behind_one_that_writes_back_to_back() {
+    /// A fresh SQLite database with one table `t (n)`.
+    async fn with_table() -> (tempfile::TempDir, Db) {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::connect(&default_url(dir.path())).await.unwrap();
         sqlx::query("CREATE TABLE t (n INTEGER NOT NULL)")
             .execute(&db.pool)
             .await
             .unwrap();
+        (dir, db)
+    }
+
+    /// The plays writer commits back to back; an operator's write that asks
+    /// meanwhile goes next, after at most the one write holding the turn
+    /// (SQLite's own busy handler promises no such thing).
+    #[tokio::test]
+    async fn a_writer_waiting_goes_next_behind_one_that_writes_back_to_back() {
+        let (_dir, db) = with_table().await;
         let committed = Arc::new(AtomicI64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         let busy = tokio::spawn({
@@ -274,12 +280,7 @@ mod tests {
     /// queue up behind a long write, reads still get one.
     #[tokio::test]
     async fn writers_waiting_their_turn_leave_the_pool_to_readers() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::connect(&default_url(dir.path())).await.unwrap();
-        sqlx::query("CREATE TABLE t (n INTEGER NOT NULL)")
-            .execute(&db.pool)
-            .await
-            .unwrap();
+        let (_dir, db) = with_table().await;
         let mut tx = db.begin_write().await.unwrap();
         sqlx::query("INSERT INTO t (n) VALUES (1)")
             .execute(&mut **tx)

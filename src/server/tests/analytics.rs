@@ -138,6 +138,20 @@ async fn rollups_agree_with_the_raw_plays_for_random_data_and_ranges() {
         .is_none());
     raw.push((displays[0].clone(), contents[0].clone(), T0, 1000));
 
+    // What the raw plays `keep` selects add up to in [from, to): plays that
+    // start in it, and their time inside it.
+    type Raw = (String, String, i64, i64);
+    let expected = |raw: &[Raw], from: i64, to: i64, keep: &dyn Fn(&Raw) -> bool| {
+        let mine = raw.iter().filter(|r| keep(r));
+        let plays = mine
+            .clone()
+            .filter(|(_, _, s, _)| (from..to).contains(s))
+            .count() as i64;
+        let ms: i64 = mine
+            .map(|(_, _, s, d)| ((s + d).min(to) - (*s).max(from)).max(0))
+            .sum();
+        (plays, ms)
+    };
     for _ in 0..25 {
         let from = T0 - HOUR_MS + (next() % (span as u64)) as i64;
         let to = from + 1 + (next() % (20 * 24 * HOUR_MS as u64)) as i64;
@@ -152,23 +166,13 @@ async fn rollups_agree_with_the_raw_plays_for_random_data_and_ranges() {
             .await
             .unwrap();
             for row in &got.rows {
-                let mine = |(d, c, _, _): &&(String, String, i64, i64)| {
+                let (plays, ms) = expected(&raw, from, to, &|(d, c, _, _)| {
                     if by == GroupBy::Content {
                         c == &row.key
                     } else {
                         d == &row.key
                     }
-                };
-                let plays = raw
-                    .iter()
-                    .filter(mine)
-                    .filter(|(_, _, s, _)| (from..to).contains(s))
-                    .count() as i64;
-                let ms: i64 = raw
-                    .iter()
-                    .filter(mine)
-                    .map(|(_, _, s, d)| ((s + d).min(to) - (*s).max(from)).max(0))
-                    .sum();
+                });
                 assert_eq!(row.plays, plays, "plays of {} in [{from}, {to})", row.label);
                 assert!(
                     (row.seconds - ms as f64 / 1000.0).abs() < 0.001,
@@ -176,11 +180,7 @@ async fn rollups_agree_with_the_raw_plays_for_random_data_and_ranges() {
                     row.label
                 );
             }
-            let all = raw
-                .iter()
-                .filter(|(_, _, s, _)| (from..to).contains(s))
-                .count() as i64;
-            assert_eq!(got.total.plays, all);
+            assert_eq!(got.total.plays, expected(&raw, from, to, &|_| true).0);
         }
         // One display's days (its daily rows, whatever played) against
         // its raw plays.
@@ -191,14 +191,7 @@ async fn rollups_agree_with_the_raw_plays_for_random_data_and_ranges() {
         let got = report::plays(&f.state.core.db, &org, utc(from, to), GroupBy::Day, &one)
             .await
             .unwrap();
-        let mine = raw.iter().filter(|(d, _, _, _)| d == &displays[0]);
-        let plays = mine
-            .clone()
-            .filter(|(_, _, s, _)| (from..to).contains(s))
-            .count() as i64;
-        let ms: i64 = mine
-            .map(|(_, _, s, d)| ((s + d).min(to) - (*s).max(from)).max(0))
-            .sum();
+        let (plays, ms) = expected(&raw, from, to, &|(d, _, _, _)| d == &displays[0]);
         assert_eq!(
             got.total.plays, plays,
             "one display's plays in [{from}, {to})"
@@ -215,14 +208,7 @@ async fn rollups_agree_with_the_raw_plays_for_random_data_and_ranges() {
             )
             .await
             .unwrap();
-            let plays = raw
-                .iter()
-                .filter(|(_, _, s, _)| (from..to).contains(s))
-                .count() as i64;
-            let ms: i64 = raw
-                .iter()
-                .map(|(_, _, s, d)| ((s + d).min(to) - (*s).max(from)).max(0))
-                .sum();
+            let (plays, ms) = expected(&raw, from, to, &|_| true);
             assert_eq!(got.total.plays, plays, "{by:?} in [{from}, {to})");
             assert!(
                 (got.total.seconds - ms as f64 / 1000.0).abs() < 0.001,
