@@ -14,7 +14,13 @@ export default defineConfig({
   expect: { timeout: 5_000 },
   fullyParallel: true,
   workers: 2,
-  retries: 0,
+  // One retry, so a single timing flake does not block everything else; the
+  // list reporter still names every spec that needed it ("flaky"). Known
+  // flaky on these 2-core machines, one of them in about every full run:
+  // player (offline within three intervals), sync
+  // (offline reload), accounts (deactivate), api-tokens. They are defects to
+  // fix, not to live with.
+  retries: 1,
   reporter: [['list']],
   use: {
     baseURL: `http://127.0.0.1:${PORT}`,
