@@ -1,10 +1,9 @@
 //! Organizations (tenants): a new one comes with its default alert rules.
 
 use super::{
-    core::{new_id, now_ms, Db},
+    core::{new_id, now_ms, Db, ExecuteWrite},
     health::rules,
 };
-use crate::server::core::ExecuteWrite;
 
 pub async fn create_organization(db: &Db, name: &str) -> Result<String, sqlx::Error> {
     let id = new_id();

@@ -2,7 +2,6 @@
 //! played under, and folded into the hourly, daily and weekly rollups in the same
 //! transaction, so a report never sees a play without its rollup.
 
-use crate::server::core::ExecuteWrite;
 use std::{
     collections::{BTreeMap, HashMap},
     sync::OnceLock,
@@ -15,7 +14,7 @@ use super::sql::{marks, ROWS_PER_STATEMENT};
 use crate::{
     error::AppError,
     model::{split_by_hour, EventBody, Grain, Millis, PlayTally, DAY_MS},
-    server::core::{now_ms, system, Core, Db},
+    server::core::{now_ms, system, Core, Db, ExecuteWrite},
 };
 
 /// A play as a display reported it.

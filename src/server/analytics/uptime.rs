@@ -2,7 +2,6 @@
 //! when, closed into raw history and hourly, daily and weekly rollups whenever the
 //! status changes, in the same transaction as the status event.
 
-use crate::server::core::ExecuteWrite;
 use std::collections::BTreeMap;
 
 use sqlx::{Any, Row, Transaction};
@@ -11,7 +10,7 @@ use super::sql::ROWS_PER_STATEMENT;
 use crate::{
     error::AppError,
     model::{split_by_hour, DeviceStatus, Grain, Millis},
-    server::core::Db,
+    server::core::{Db, ExecuteWrite},
 };
 
 fn column(status: &str) -> &'static str {

@@ -2,7 +2,6 @@
 //! accounts, and the credential check that takes as long for an unknown
 //! email as for a wrong password.
 
-use crate::server::core::ExecuteWrite;
 use argon2::{
     password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
     Argon2,
@@ -12,7 +11,7 @@ use sqlx::Row;
 use crate::{
     error::AppError,
     model::Role,
-    server::core::{ids::random_token, new_id, now_ms, Db},
+    server::core::{ids::random_token, new_id, now_ms, Db, ExecuteWrite},
 };
 
 pub fn hash_password(password: &str) -> Result<String, String> {

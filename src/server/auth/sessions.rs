@@ -2,7 +2,6 @@
 //! with the form at `/login` (works without JavaScript) under the sign-in
 //! limiter, and signing out.
 
-use crate::server::core::ExecuteWrite;
 use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
@@ -27,7 +26,7 @@ use crate::{
             change,
             credential::Credential,
             ids::{random_token, sha256_hex},
-            new_id, now_ms, Core, CurrentUser, Db,
+            new_id, now_ms, Core, CurrentUser, Db, ExecuteWrite,
         },
     },
 };

@@ -2,7 +2,6 @@
 //! their sha256, revocable. A token acts with the role it was given, in the
 //! organization it was made in, on `/api/v1` only.
 
-use crate::server::core::ExecuteWrite;
 use sqlx::{any::AnyRow, Any, Row, Transaction};
 
 use crate::{
@@ -11,7 +10,7 @@ use crate::{
     server::core::{
         credential::Credential,
         ids::{random_token, sha256_hex},
-        new_id, now_ms, CurrentUser, Db,
+        new_id, now_ms, CurrentUser, Db, ExecuteWrite,
     },
 };
 

@@ -4,10 +4,9 @@
 //! (`ChangeCtx::count_attempt`), since the change's own transaction is rolled
 //! back; nothing resets the count but time.
 
-use super::db::ExecuteWrite;
 use sqlx::{Any, Transaction};
 
-use super::{now_ms, Db};
+use super::{now_ms, Db, ExecuteWrite};
 use crate::error::AppError;
 
 /// How many attempts under `key` since `since`, and when the oldest was.

@@ -48,7 +48,9 @@ pub struct Db {
 /// A writer's turn: while it is held no other write of this node runs. Taken
 /// before a connection, so writers waiting their turn hold none.
 #[must_use]
-pub struct Turn(#[allow(dead_code)] Option<OwnedMutexGuard<()>>);
+pub struct Turn {
+    _guard: Option<OwnedMutexGuard<()>>,
+}
 
 /// A write transaction and the turn it holds until it commits or rolls back
 /// (or is dropped, which rolls back). Use it as the transaction it derefs to.
@@ -111,8 +113,10 @@ impl Db {
     /// [`Db::begin_write`].
     pub async fn turn(&self) -> Turn {
         match &self.writes {
-            Some(queue) => Turn(Some(queue.clone().lock_owned().await)),
-            None => Turn(None),
+            Some(queue) => Turn {
+                _guard: Some(queue.clone().lock_owned().await),
+            },
+            None => Turn { _guard: None },
         }
     }
 

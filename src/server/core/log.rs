@@ -1,10 +1,9 @@
 //! The event log: append inside a change transaction, read in `seq` order, prune
 //! to the retention, and decide whether a client's position can be resumed.
 
-use super::db::ExecuteWrite;
 use sqlx::{any::AnyRow, Any, Row, Transaction};
 
-use super::db::{now_ms, Backend, Db};
+use super::db::{now_ms, Backend, Db, ExecuteWrite};
 use crate::{
     error::AppError,
     model::{summarize, Event, EventBody},

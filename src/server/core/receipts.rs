@@ -2,10 +2,9 @@
 //! replay gets the first answer and changes nothing (kept at least a week;
 //! Stripe keeps idempotency keys 24 hours).
 
-use super::db::ExecuteWrite;
 use sqlx::{Any, Row, Transaction};
 
-use super::{db::now_ms, http::CurrentUser, Db};
+use super::{db::now_ms, http::CurrentUser, Db, ExecuteWrite};
 use crate::{
     error::AppError,
     model::{Op, OpAck},

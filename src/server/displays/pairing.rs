@@ -11,7 +11,6 @@
 //! node hands the token over when it sees the mark: at once when the claim
 //! was made on the same node, within a second otherwise.
 
-use crate::server::core::ExecuteWrite;
 use rand::Rng;
 use sqlx::Row;
 use tokio::sync::mpsc;
@@ -20,7 +19,7 @@ use super::{new_device_token, Control, Gateway};
 use crate::{
     error::AppError,
     model::{format_pairing_code, normalize_pairing_code, PAIRING_ALPHABET},
-    server::core::{attempts, change::ChangeCtx, ids::sha256_hex, now_ms, Db},
+    server::core::{attempts, change::ChangeCtx, ids::sha256_hex, now_ms, Db, ExecuteWrite},
 };
 
 /// How long a pairing code is good for.

@@ -2,7 +2,6 @@
 //! once by its id (a player re-sends what was not acknowledged), and a
 //! display's plays read back, newest first.
 
-use crate::server::core::ExecuteWrite;
 use axum::extract::State;
 use serde::Deserialize;
 use sqlx::Row;
@@ -15,7 +14,7 @@ use crate::{
         analytics::ingest,
         core::{
             http::{in_range, Json, Path, Query},
-            Core, CurrentUser, Db,
+            Core, CurrentUser, Db, ExecuteWrite,
         },
         devices::store as devices,
     },

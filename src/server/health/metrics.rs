@@ -1,14 +1,13 @@
 //! Metric history: a sample of each fresh display's heartbeat metrics every
 //! `metrics-sample-seconds`, kept seven days, for the detail view's charts.
 
-use crate::server::core::ExecuteWrite;
 use sqlx::Row;
 
 use crate::{
     error::AppError,
     model::MetricSample,
     server::{
-        core::{now_ms, Db},
+        core::{now_ms, Db, ExecuteWrite},
         displays::Beat,
     },
 };

@@ -5,13 +5,12 @@
 //! Conditions with a measurement clear with a margin (hysteresis), so a
 //! reading hovering at the threshold does not flap.
 
-use crate::server::core::ExecuteWrite;
 use sqlx::{any::AnyRow, Any, Row, Transaction};
 
 use crate::{
     error::AppError,
     model::{AlertKind, AlertRule, DeviceStatus, EventBody, Metrics, RulePatch, Severity},
-    server::core::{change::check_version, Db},
+    server::core::{change::check_version, Db, ExecuteWrite},
 };
 
 /// How far back below (temperature) or above (storage) the threshold a reading

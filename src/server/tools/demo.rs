@@ -2,7 +2,6 @@
 //! once), device groups and, with `--demo`, a fleet of displays in several groups
 //! and time zones with varied statuses, so every page shows something real.
 
-use crate::server::core::ExecuteWrite;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
 use super::simulator;
@@ -10,7 +9,7 @@ use crate::{
     model::{Device, DeviceStatus, Role},
     server::{
         auth::passwords::create_user,
-        core::{ids::random_token, new_id, now_ms, Core, Db},
+        core::{ids::random_token, new_id, now_ms, Core, Db, ExecuteWrite},
         devices::store as devices,
         library::{content, playlists},
         orgs::{self, create_organization},
