@@ -302,6 +302,56 @@ async fn history_keeps_the_names_it_was_played_under() {
 }
 
 #[tokio::test]
+async fn a_rename_relabels_reports_at_the_writers_next_play_even_a_backlogged_one() {
+    let f = fixture().await;
+    let core = &f.state.core;
+    let org = f.editor.org_id.clone();
+    let d = display(&f, "Lobby").await;
+    let c = page(&f, "Menu").await;
+    // Through one writer, which remembers the names it stored.
+    let writer = ingest::Ingest::default();
+    let play = |id: &str, at: i64| ingest::Play {
+        org_id: org.clone(),
+        device_id: d.clone(),
+        id: id.into(),
+        content_id: c.clone(),
+        playlist_id: None,
+        started_at: at,
+        duration_ms: 10_000,
+    };
+    let label = || async {
+        let r = report::plays(
+            &core.db,
+            &org,
+            utc(T0 - HOUR_MS, T0 + 2 * HOUR_MS),
+            GroupBy::Display,
+            &Filter::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.rows.len(), 1);
+        (r.rows[0].label.clone(), r.rows[0].plays)
+    };
+    assert!(writer.record(core, play("a", T0)).await.unwrap());
+    assert!(writer.record(core, play("b", T0 + 60_000)).await.unwrap());
+    assert_eq!(label().await, ("Lobby".to_string(), 2));
+    let version: i64 = sqlx::query_scalar("SELECT version FROM devices WHERE id = $1")
+        .bind(&d)
+        .fetch_one(&core.db.pool)
+        .await
+        .unwrap();
+    change::apply(core, &f.editor, rename(&d, version, "Lobby Main"))
+        .await
+        .unwrap();
+    // A play from before the rename, sent late, is stored under the name the
+    // display has now, and the label follows it.
+    assert!(writer.record(core, play("c", T0 - 60_000)).await.unwrap());
+    assert_eq!(label().await, ("Lobby Main".to_string(), 3));
+    assert!(writer.record(core, play("d", T0 + 120_000)).await.unwrap());
+    assert_eq!(label().await, ("Lobby Main".to_string(), 4));
+}
+
+#[tokio::test]
 async fn days_follow_the_zone_across_a_dst_change() {
     let f = fixture().await;
     let org = f.editor.org_id.clone();

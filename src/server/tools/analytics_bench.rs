@@ -157,6 +157,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     let span = (now - start) as u64;
     let loaded = Instant::now();
     let mut batch = Vec::with_capacity(1000);
+    let mut recent = ingest::RecentNames::default();
     for n in 0..args.plays {
         // Evenly spread in time, each on a random display.
         let at = start + (span as u128 * n as u128 / args.plays.max(1) as u128) as Millis;
@@ -176,7 +177,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         });
         if batch.len() == 1000 || n + 1 == args.plays {
             let refs: Vec<&Play> = batch.iter().collect();
-            ingest::write_batch(&core, &org_id, &refs)
+            ingest::write_batch(&core, &org_id, &refs, &mut recent)
                 .await
                 .map_err(e)?;
             batch.clear();
