@@ -334,23 +334,38 @@ fn Users(users: Vec<User>, ui: Ui) -> impl IntoView {
             <tbody>
                 {users.into_iter().map(|u| {
                     let user = StoredValue::new(u.clone());
+                    // A change to this account is on its way: its controls
+                    // wait for the list read after it, whose version the
+                    // next change is based on (a deactivation sent meanwhile
+                    // would carry the version before the role change and be
+                    // refused as a conflict).
+                    let saving = RwSignal::new(false);
+                    let after = move |ok: bool| {
+                        if !ok {
+                            let _ = saving.try_set(false);
+                        }
+                        reload.run(())
+                    };
                     let change_role = move |ev: leptos::ev::Event| {
                         let u = user.get_value();
                         if let Ok(r) = event_target_value(&ev).parse::<Role>() {
                             if r != u.role {
-                                send(sync, Change::ChangeRole { user_id: u.id.clone(), role: r }, Some(u.version), move |_| reload.run(()));
+                                saving.set(true);
+                                send(sync, Change::ChangeRole { user_id: u.id.clone(), role: r }, Some(u.version), after);
                             }
                         }
                     };
                     let reactivate = move |_| {
                         let u = user.get_value();
-                        send(sync, Change::ReactivateUser { user_id: u.id.clone() }, Some(u.version), move |_| reload.run(()));
+                        saving.set(true);
+                        send(sync, Change::ReactivateUser { user_id: u.id.clone() }, Some(u.version), after);
                     };
+                    let active = u.active();
                     view! {
-                        <tr data-user=u.email.clone() class:inactive=!u.active()>
+                        <tr data-user=u.email.clone() class:inactive=!active aria-busy=move || saving.get().to_string()>
                             <th scope="row">{u.email.clone()}</th>
                             <td>
-                                <select aria-label=format!("Role of {}", u.email) on:change=change_role prop:disabled=!u.active()>
+                                <select aria-label=format!("Role of {}", u.email) on:change=change_role prop:disabled=move || !active || saving.get()>
                                     {role_options(u.role)}
                                 </select>
                             </td>
@@ -360,11 +375,11 @@ fn Users(users: Vec<User>, ui: Ui) -> impl IntoView {
                                     view! { <span class="badge">"You"</span> }.into_any()
                                 } else if u.active() {
                                     view! {
-                                        <button type="button" class="button danger"
+                                        <button type="button" class="button danger" prop:disabled=move || saving.get()
                                             on:click=move |_| ui.deactivating.set(Some(user.get_value()))>"Deactivate"</button>
                                     }.into_any()
                                 } else {
-                                    view! { <button type="button" class="button" on:click=reactivate>"Reactivate"</button> }.into_any()
+                                    view! { <button type="button" class="button" prop:disabled=move || saving.get() on:click=reactivate>"Reactivate"</button> }.into_any()
                                 }}
                             </td>
                         </tr>
