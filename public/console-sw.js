@@ -79,15 +79,19 @@ async function keepCodeOf(html) {
   }
 }
 
-// Fetches a console page into the kept pages (and the code it names),
-// unless the answer is not that page (a redirect to sign in, an error).
+// Keeps `response` as the console page at `key` (and the code it names),
+// unless it is not that page (a redirect to sign in, an error).
+async function keep(key, response) {
+  if (!response.ok || !(response.headers.get('content-type') || '').startsWith('text/html')) return;
+  const html = await response.clone().text();
+  await (await caches.open(PAGES)).put(key, response);
+  await keepCodeOf(html);
+}
+
+// Fetches a console page into the kept pages.
 async function keepPage(key) {
   try {
-    const response = await fetch(key, { credentials: 'same-origin', redirect: 'manual' });
-    if (!response.ok || !(response.headers.get('content-type') || '').startsWith('text/html')) return;
-    const html = await response.clone().text();
-    await (await caches.open(PAGES)).put(key, response);
-    await keepCodeOf(html);
+    await keep(key, await fetch(key, { credentials: 'same-origin', redirect: 'manual' }));
   } catch (e) {
     // Offline: the page is kept at its next load.
   }
@@ -117,13 +121,8 @@ async function page(event) {
     // signed-out browser to /login. Nothing of the last session stays.
     if (response.type === 'opaqueredirect' || response.status === 401) {
       event.waitUntil(forgetPages());
-    } else if (response.ok && (response.headers.get('content-type') || '').startsWith('text/html')) {
-      const copy = response.clone();
-      event.waitUntil((async () => {
-        const html = await copy.clone().text();
-        await pages.put(key, copy);
-        await keepCodeOf(html);
-      })());
+    } else {
+      event.waitUntil(keep(key, response.clone()));
     }
     return response;
   } catch (e) {
