@@ -184,8 +184,8 @@ const NAMES_KEPT: usize = 100_000;
 
 /// The names one writer stored lately, so a batch writes only the names
 /// that changed: a fleet's plays name the same displays, groups, content
-/// and playlists batch after batch, and rewriting a thousand unchanged
-/// names cost a sixth of each write.
+/// and playlists batch after batch, and their unchanged names were a sixth
+/// of the rows each write touched.
 #[derive(Default)]
 pub struct RecentNames {
     names: HashMap<(String, &'static str, String), (String, Instant)>,
