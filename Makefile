@@ -74,7 +74,8 @@ size: build
 	cd end2end && npm ci --no-audit --no-fund --loglevel=error && npx playwright test -c playwright.size.config.ts
 	python3 scripts/wasm_profile.py --top 20
 
-## Browser benchmarks (click to DOM, click to confirmation, outbox replay); prints figures.
+## Browser benchmarks (click to DOM, click to confirmation, outbox replay, /devices
+## hydration with 1,000 displays at 4x CPU); prints figures.
 bench: build
 	@scripts/bootstrap.sh --browser
 	cd end2end && npm ci --no-audit --no-fund --loglevel=error && npx playwright test -c playwright.bench.config.ts
