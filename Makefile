@@ -12,7 +12,7 @@ setup:
 	@scripts/bootstrap.sh
 
 build: setup
-	cargo leptos build --release --precompress --split
+	cargo leptos build --release --precompress
 
 ## Serve at http://127.0.0.1:3000 on SQLite under ./data, with a demo fleet on first start.
 run: build

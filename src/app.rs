@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Outlet, ParentRoute, Route, Router, Routes},
-    lazy_route, path, Lazy, LazyRoute, SsrMode,
+    path, SsrMode,
 };
 
 use crate::{
@@ -56,17 +56,17 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/login") view=LoginPage/>
-                <Route path=path!("/player") view={Lazy::<PlayerRoute>::new()}/>
+                <Route path=path!("/player") view=PlayerPage/>
                 <ParentRoute path=path!("") view=Console ssr=SsrMode::Async>
-                    <Route path=path!("") view={Lazy::<OverviewRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("devices") view={Lazy::<DevicesRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("devices/:id") view={Lazy::<DeviceRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("content") view={Lazy::<ContentRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("playlists") view={Lazy::<PlaylistsRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("schedules") view={Lazy::<SchedulesRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("health") view={Lazy::<HealthRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("analytics") view={Lazy::<AnalyticsRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("settings") view={Lazy::<SettingsRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("") view=OverviewPage ssr=SsrMode::Async/>
+                    <Route path=path!("devices") view=DevicesPage ssr=SsrMode::Async/>
+                    <Route path=path!("devices/:id") view=DevicePage ssr=SsrMode::Async/>
+                    <Route path=path!("content") view=ContentPage ssr=SsrMode::Async/>
+                    <Route path=path!("playlists") view=PlaylistsPage ssr=SsrMode::Async/>
+                    <Route path=path!("schedules") view=SchedulesPage ssr=SsrMode::Async/>
+                    <Route path=path!("health") view=HealthPage ssr=SsrMode::Async/>
+                    <Route path=path!("analytics") view=AnalyticsPage ssr=SsrMode::Async/>
+                    <Route path=path!("settings") view=SettingsPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>
@@ -155,145 +155,5 @@ fn NotFound() -> impl IntoView {
             <h1>"Page not found"</h1>
             <p><a href="/">"Back to the overview"</a></p>
         </main>
-    }
-}
-
-/// The OverviewPage route, fetched as its own part of the wasm.
-pub struct OverviewRoute;
-
-#[lazy_route]
-impl LazyRoute for OverviewRoute {
-    fn data() -> Self {
-        OverviewRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <OverviewPage/> }.into_any()
-    }
-}
-
-/// The DevicesPage route, fetched as its own part of the wasm.
-pub struct DevicesRoute;
-
-#[lazy_route]
-impl LazyRoute for DevicesRoute {
-    fn data() -> Self {
-        DevicesRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <DevicesPage/> }.into_any()
-    }
-}
-
-/// The DevicePage route, fetched as its own part of the wasm.
-pub struct DeviceRoute;
-
-#[lazy_route]
-impl LazyRoute for DeviceRoute {
-    fn data() -> Self {
-        DeviceRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <DevicePage/> }.into_any()
-    }
-}
-
-/// The ContentPage route, fetched as its own part of the wasm.
-pub struct ContentRoute;
-
-#[lazy_route]
-impl LazyRoute for ContentRoute {
-    fn data() -> Self {
-        ContentRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <ContentPage/> }.into_any()
-    }
-}
-
-/// The PlaylistsPage route, fetched as its own part of the wasm.
-pub struct PlaylistsRoute;
-
-#[lazy_route]
-impl LazyRoute for PlaylistsRoute {
-    fn data() -> Self {
-        PlaylistsRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <PlaylistsPage/> }.into_any()
-    }
-}
-
-/// The SchedulesPage route, fetched as its own part of the wasm.
-pub struct SchedulesRoute;
-
-#[lazy_route]
-impl LazyRoute for SchedulesRoute {
-    fn data() -> Self {
-        SchedulesRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <SchedulesPage/> }.into_any()
-    }
-}
-
-/// The HealthPage route, fetched as its own part of the wasm.
-pub struct HealthRoute;
-
-#[lazy_route]
-impl LazyRoute for HealthRoute {
-    fn data() -> Self {
-        HealthRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <HealthPage/> }.into_any()
-    }
-}
-
-/// The AnalyticsPage route, fetched as its own part of the wasm.
-pub struct AnalyticsRoute;
-
-#[lazy_route]
-impl LazyRoute for AnalyticsRoute {
-    fn data() -> Self {
-        AnalyticsRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <AnalyticsPage/> }.into_any()
-    }
-}
-
-/// The SettingsPage route, fetched as its own part of the wasm.
-pub struct SettingsRoute;
-
-#[lazy_route]
-impl LazyRoute for SettingsRoute {
-    fn data() -> Self {
-        SettingsRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <SettingsPage/> }.into_any()
-    }
-}
-
-/// The PlayerPage route, fetched as its own part of the wasm.
-pub struct PlayerRoute;
-
-#[lazy_route]
-impl LazyRoute for PlayerRoute {
-    fn data() -> Self {
-        PlayerRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <PlayerPage/> }.into_any()
     }
 }

@@ -19,19 +19,12 @@ pub mod sync;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    let Some(body) = web_sys::window()
+    leptos::mount::hydrate_body(app::App);
+    // Playwright waits for this marker before it clicks.
+    if let Some(body) = web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.body())
-    else {
-        return;
-    };
-    // Each page's code is a part of the wasm fetched when its route is
-    // first shown, so hydration waits for the page's part before it ends.
-    wasm_bindgen_futures::spawn_local(async move {
-        leptos::mount::hydrate_from_async(body.clone(), app::App)
-            .await
-            .forget();
-        // Playwright waits for this marker before it clicks.
+    {
         let _ = body.set_attribute("data-hydrated", "true");
-    });
+    }
 }
