@@ -373,7 +373,7 @@ fn Users(users: Vec<User>, ui: Ui) -> impl IntoView {
                             <td class="actions">
                                 {if me().as_deref() == Some(u.email.as_str()) {
                                     view! { <span class="badge">"You"</span> }.into_any()
-                                } else if u.active() {
+                                } else if active {
                                     view! {
                                         <button type="button" class="button danger" prop:disabled=move || saving.get()
                                             on:click=move |_| ui.deactivating.set(Some(user.get_value()))>"Deactivate"</button>
