@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     day_start, local_date, zone, GroupBy, Millis, PlayRow, PlayTally, PlaysReport, UptimeReport,
+    Zone,
 };
 
 /// The longest custom range the page offers, in days.
@@ -42,10 +43,8 @@ pub struct Span {
 impl AnalyticsQuery {
     /// The local days the range covers, seen at `now`, or why it cannot be read.
     pub fn span(&self, now: Millis) -> Result<Span, String> {
-        let tz = self
-            .tz
-            .parse::<chrono_tz::Tz>()
-            .map_err(|_| format!("Unknown time zone '{}'.", self.tz))?;
+        let tz =
+            Zone::named(&self.tz).ok_or_else(|| format!("Unknown time zone '{}'.", self.tz))?;
         let today = local_date(tz, now);
         let (first, last) = match self.range.as_str() {
             "" | "today" => (today, today),

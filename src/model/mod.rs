@@ -14,6 +14,7 @@ pub mod playlist;
 pub mod schedule;
 pub mod token;
 pub mod user;
+pub mod zone;
 
 pub use activity::*;
 pub use alert::*;
@@ -28,6 +29,7 @@ pub use playlist::*;
 pub use schedule::*;
 pub use token::*;
 pub use user::*;
+pub use zone::*;
 
 /// Milliseconds since the Unix epoch, UTC. Every instant Vizora stores is one of these.
 pub type Millis = i64;

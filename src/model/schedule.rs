@@ -11,11 +11,13 @@
 
 use std::{cmp::Ordering, collections::BinaryHeap, fmt};
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
-use chrono_tz::Tz;
+use chrono::{Datelike, Duration, NaiveDate, NaiveTime};
 use serde::{Deserialize, Serialize};
 
-use super::Millis;
+use super::{
+    zone::{local_date, resolve_local, zone, Zone},
+    Millis,
+};
 
 /// A day of the week, as the REST API spells it (`"mon"` … `"sun"`).
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -617,66 +619,8 @@ pub struct Plan<'a> {
     pub takeovers: &'a [Takeover],
 }
 
-/// The zone a display's windows are evaluated in (UTC if the name is unknown).
-pub fn zone(name: &str) -> Tz {
-    name.parse().unwrap_or(Tz::UTC)
-}
-
-/// The instant a local wall-clock time names in `tz`: in a spring-forward
-/// gap, the first instant after the gap; in a fall-back hour, the first
-/// occurrence.
-pub fn resolve_local(tz: Tz, local: NaiveDateTime) -> Millis {
-    if let Some(t) = tz.from_local_datetime(&local).earliest() {
-        return t.timestamp_millis();
-    }
-    // In a gap: the first minute after it that exists. Gaps end on a whole
-    // minute in the tz database, so this finds the transition itself.
-    let mut probe = local;
-    for _ in 0..(48 * 60) {
-        probe += Duration::minutes(1);
-        if let Some(t) = tz.from_local_datetime(&probe).earliest() {
-            return t.timestamp_millis();
-        }
-    }
-    local.and_utc().timestamp_millis()
-}
-
-/// The local date of an instant in `tz`.
-pub fn local_date(tz: Tz, at: Millis) -> NaiveDate {
-    match tz.timestamp_millis_opt(at).single() {
-        Some(t) => t.date_naive(),
-        None => NaiveDate::MIN,
-    }
-}
-
-/// An instant as RFC 3339 in `tz` (`2027-03-28T03:00:00+02:00`).
-pub fn local_rfc3339(tz: Tz, at: Millis) -> String {
-    match tz.timestamp_millis_opt(at).single() {
-        Some(t) => t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        None => String::new(),
-    }
-}
-
-/// An instant's wall-clock time in `tz`, `HH:MM`.
-pub fn local_hm(tz: Tz, at: Millis) -> String {
-    match tz.timestamp_millis_opt(at).single() {
-        Some(t) => t.format("%H:%M").to_string(),
-        None => String::new(),
-    }
-}
-
-/// The first instant of local date `day` in `tz`.
-pub fn day_start(tz: Tz, day: NaiveDate) -> Millis {
-    resolve_local(tz, day.and_time(NaiveTime::MIN))
-}
-
-/// An instant as RFC 3339 in UTC (`2027-03-28T01:00:00Z`).
-pub fn utc_rfc3339(at: Millis) -> String {
-    local_rfc3339(Tz::UTC, at)
-}
-
 /// The `[start, end)` instants a schedule's window occupies on local date `day`.
-fn occurrence(tz: Tz, day: NaiveDate, window: Option<Window>) -> (Millis, Millis) {
+fn occurrence(tz: Zone, day: NaiveDate, window: Option<Window>) -> (Millis, Millis) {
     let next = day.succ_opt().unwrap_or(day);
     match window {
         None => (

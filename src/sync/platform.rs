@@ -27,7 +27,7 @@ pub fn browser_zone() -> Option<String> {
         js_sys::Reflect::get(&format.resolved_options(), &"timeZone".into())
             .ok()?
             .as_string()
-            .filter(|z| z.parse::<chrono_tz::Tz>().is_ok())
+            .filter(|z| crate::model::is_zone(z))
     }
     #[cfg(not(feature = "hydrate"))]
     None

@@ -4,6 +4,7 @@
 //! range exactly.
 
 use super::*;
+use crate::model::utc_rfc3339;
 
 fn date(s: &str) -> NaiveDate {
     s.parse().unwrap()

@@ -40,7 +40,7 @@ fn named(cookies: &str) -> Option<String> {
         .filter_map(|c| c.trim().split_once('='))
         .find(|(k, _)| *k == COOKIE)
         .map(|(_, v)| v.replace("%2F", "/"))
-        .filter(|v| v.parse::<chrono_tz::Tz>().is_ok())
+        .filter(|v| crate::model::is_zone(v))
 }
 
 /// The zone reports are read in: the cookie's (UTC without one) while the

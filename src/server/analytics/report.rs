@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 
-use chrono_tz::Tz;
 use serde::Deserialize;
 use sqlx::{AnyConnection, Row};
 
@@ -14,7 +13,7 @@ use crate::{
     error::AppError,
     model::{
         cover, day_start, local_date, local_rfc3339, Grain, GroupBy, Millis, PlayRow, PlayTotals,
-        PlaysReport, UptimeReport, UptimeRow, DAY_MS, HOUR_MS,
+        PlaysReport, UptimeReport, UptimeRow, Zone, DAY_MS, HOUR_MS,
     },
     server::core::Db,
 };
@@ -34,14 +33,14 @@ pub struct Filter {
 pub struct Range {
     pub from: Millis,
     pub to: Millis,
-    pub tz: Tz,
+    pub tz: Zone,
 }
 
 /// The longest range a report covers.
 pub const MAX_RANGE_MS: Millis = 3 * 366 * DAY_MS;
 
 /// The local start of the bucket `t` falls in.
-fn bucket_start(tz: Tz, by: GroupBy, t: Millis) -> Millis {
+fn bucket_start(tz: Zone, by: GroupBy, t: Millis) -> Millis {
     match by {
         GroupBy::Day => day_start(tz, local_date(tz, t)),
         _ => {
@@ -56,7 +55,7 @@ fn bucket_start(tz: Tz, by: GroupBy, t: Millis) -> Millis {
 }
 
 /// The key and label a time bucket is shown under.
-fn bucket_key(tz: Tz, by: GroupBy, start: Millis) -> String {
+fn bucket_key(tz: Zone, by: GroupBy, start: Millis) -> String {
     let local = local_rfc3339(tz, start);
     match by {
         GroupBy::Day => local[..10].to_string(),

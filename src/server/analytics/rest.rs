@@ -15,8 +15,8 @@ use super::{
 use crate::{
     error::AppError,
     model::{
-        csv, zone, ActivityItem, ActivityPage, GroupBy, PlayRow, PlayTotals, PlaysReport,
-        UptimeReport, UptimeRow, DAY_MS,
+        csv, ActivityItem, ActivityPage, GroupBy, PlayRow, PlayTotals, PlaysReport, UptimeReport,
+        UptimeRow, Zone, DAY_MS,
     },
     server::core::{
         http::{in_range, rfc3339_param, Json, Query},
@@ -61,16 +61,12 @@ fn range(q: &ReportQuery) -> Result<Range, AppError> {
         ));
     }
     let tz = match q.tz.as_deref() {
-        None | Some("") => chrono_tz::Tz::UTC,
-        Some(name) => {
-            let tz = zone(name);
-            if tz.name() != name {
-                return Err(AppError::bad_request(format!(
-                    "`tz` must be an IANA time zone such as Europe/Paris; “{name}” is not one."
-                )));
-            }
-            tz
-        }
+        None | Some("") => Zone::UTC,
+        Some(name) => Zone::named(name).ok_or_else(|| {
+            AppError::bad_request(format!(
+                "`tz` must be an IANA time zone such as Europe/Paris; “{name}” is not one."
+            ))
+        })?,
     };
     Ok(Range { from, to, tz })
 }

@@ -16,7 +16,7 @@ use crate::{
     error::AppError,
     model::{
         local_rfc3339, schedule as model, utc_rfc3339, zone, Change, Daypart, Deploy, EventBody,
-        Execution, Millis, OpAck, Schedule, ScheduleSpec, Source, Takeover, TimeOfDay,
+        Execution, Millis, OpAck, Schedule, ScheduleSpec, Source, Takeover, TimeOfDay, Zone,
     },
     server::{
         core::{
@@ -481,8 +481,13 @@ pub(super) async fn device_timeline(
         device_timeline_of::of_device(&core.db, &user.org_id, &device, from, to).await?;
     let tz = zone(&device.timezone);
     Ok(Json(Timeline {
+        // The zone the windows were evaluated in: UTC for an unknown name.
+        timezone: if tz == Zone::UTC {
+            "UTC".to_string()
+        } else {
+            device.timezone.clone()
+        },
         device_id: device.id,
-        timezone: tz.name().to_string(),
         segments: segments
             .into_iter()
             .map(|s| TimelineSegment {

@@ -86,7 +86,7 @@ fn utc(from: i64, to: i64) -> Range {
     Range {
         from,
         to,
-        tz: chrono_tz::Tz::UTC,
+        tz: crate::model::Zone::UTC,
     }
 }
 
@@ -357,7 +357,7 @@ async fn days_follow_the_zone_across_a_dst_change() {
     let org = f.editor.org_id.clone();
     let d = display(&f, "Berlin").await;
     let c = page(&f, "Menu").await;
-    let tz: chrono_tz::Tz = "Europe/Berlin".parse().unwrap();
+    let tz = crate::model::zone("Europe/Berlin");
     // 2027-03-28: clocks go from 02:00 to 03:00, a 23-hour day.
     let day = |date: &str| {
         crate::model::day_start(
@@ -395,7 +395,7 @@ async fn days_follow_the_zone_across_a_dst_change() {
         vec![("2027-03-27", 0), ("2027-03-28", 2), ("2027-03-29", 1)]
     );
     // A zone with a 45-minute offset splits days at :15 past the hour.
-    let nepal: chrono_tz::Tz = "Asia/Kathmandu".parse().unwrap();
+    let nepal = crate::model::zone("Asia/Kathmandu");
     let r = report::plays(
         &f.state.core.db,
         &org,

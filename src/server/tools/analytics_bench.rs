@@ -264,7 +264,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     );
 
     // Reports over whole UTC days ending today, as the page asks for them.
-    let tz = chrono_tz::Tz::UTC;
+    let tz = crate::model::Zone::UTC;
     let tomorrow = day_start(tz, local_date(tz, now)) + DAY_MS;
     let range = |days: i64| Range {
         from: tomorrow - days * DAY_MS,

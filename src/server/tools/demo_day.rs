@@ -266,7 +266,8 @@ pub async fn seed(core: &Core, org_id: &str, email: &str) -> Result<(), String> 
     // Schedules: the menu boards follow the dayparts, the retail floor has
     // its weekend sale, the lobbies greet on weekday mornings.
     // They began a month ago: the backfilled history (`demo_history`) follows them.
-    let today = crate::model::local_date(chrono_tz::Tz::UTC, now_ms()) - chrono::Duration::days(30);
+    let today =
+        crate::model::local_date(crate::model::Zone::UTC, now_ms()) - chrono::Duration::days(30);
     let schedules = [
         (
             "Breakfast menu",
