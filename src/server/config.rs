@@ -81,6 +81,10 @@ pub struct Settings {
     /// Seconds between an open stream's checks that its session or token
     /// still holds (it also checks at once on a sign-out or revocation).
     pub credential_check_seconds: u64,
+    /// An address (`127.0.0.1:9464`) where `/metrics` is served to whoever
+    /// can reach it, for a Prometheus on the same host or network; empty for
+    /// none (then only admins read `/metrics` on the console's address).
+    pub metrics_address: String,
 }
 
 impl Default for Settings {
@@ -110,6 +114,7 @@ impl Default for Settings {
             public_url: String::new(),
             secure_cookies: None,
             credential_check_seconds: 30,
+            metrics_address: String::new(),
         }
     }
 }

@@ -107,6 +107,9 @@ pub async fn serve(args: Serve) -> Result<(), String> {
     if args.demo && std::env::var("VIZORA_SIMULATE").map_or(true, |v| v != "off") {
         tools::demo::start_fleet(&state.core, addr).await;
     }
+    if !state.core.settings.metrics_address.is_empty() {
+        serve_metrics(&state.core.settings.metrics_address, state.core.db.clone()).await?;
+    }
     let bounds = listen::Bounds {
         per_address: state.core.settings.connections_per_address.max(1),
         header_timeout: std::time::Duration::from_secs(
@@ -121,4 +124,25 @@ pub async fn serve(args: Serve) -> Result<(), String> {
     )
     .await
     .map_err(|e| e.to_string())
+}
+
+/// `/metrics` for anyone who can reach `address` (and nothing else there).
+async fn serve_metrics(address: &str, db: core::Db) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| format!("cannot listen on {address} for metrics: {e}"))?;
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let db = db.clone();
+            async move { core::metrics::exposition(&db) }
+        }),
+    );
+    println!("Metrics at http://{address}/metrics");
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::warn!(error = %e, "the metrics listener stopped");
+        }
+    });
+    Ok(())
 }

@@ -10,7 +10,10 @@ use axum::{
     Json, Router,
 };
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use tower_http::trace::TraceLayer;
+use tower_http::{
+    request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
+    trace::TraceLayer,
+};
 use utoipa::{
     openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme},
     Modify, OpenApi,
@@ -42,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/{*rest}", any(core::http::api_not_found))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(core::metrics::handler))
         .leptos_routes_with_context(&state, routes, headers::provide_request_nonce, move || {
             shell(options.clone())
         })
@@ -55,12 +59,51 @@ pub fn router(state: AppState) -> Router {
             state.core.clone(),
             auth::gate::gate,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(log_slow),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(RequestIds))
         .layer(middleware::from_fn(compress::compress))
         .layer(middleware::from_fn(move |req, next| {
             headers::headers(https, req, next)
         }))
         .with_state(state)
+}
+
+/// Each request's id: the caller's `x-request-id` if it sent one, else a new
+/// one; answered in the same header, and on every log line the request makes.
+#[derive(Clone, Copy)]
+struct RequestIds;
+
+impl MakeRequestId for RequestIds {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        axum::http::HeaderValue::from_str(&core::new_id())
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+fn request_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!("request", id, method = %req.method(), path = %req.uri().path())
+}
+
+/// A request that took over a second is worth a line of its own.
+fn log_slow<B>(res: &axum::http::Response<B>, latency: std::time::Duration, _span: &tracing::Span) {
+    if latency >= std::time::Duration::from_secs(1) {
+        tracing::warn!(
+            status = res.status().as_u16(),
+            ms = latency.as_millis() as u64,
+            "slow request"
+        );
+    }
 }
 
 async fn readyz(State(core): State<core::Core>) -> impl IntoResponse {

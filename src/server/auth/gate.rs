@@ -88,8 +88,9 @@ pub async fn gate(State(core): State<Core>, mut req: Request, next: Next) -> Res
         .map(|v| v.trim().to_string());
     let cookie = session_token(req.headers(), core.settings.session_cookie_name());
     let user = match (bearer, cookie) {
-        // API tokens are for the REST API only, never for pages or server functions.
-        (Some(secret), _) if path.starts_with("/api/v1/") => {
+        // API tokens are for the REST API (and the metrics) only, never for
+        // pages or server functions.
+        (Some(secret), _) if path.starts_with("/api/v1/") || path == "/metrics" => {
             match tokens::authenticate(&core.db, &secret, true)
                 .await
                 .ok()
@@ -137,7 +138,9 @@ pub async fn gate(State(core): State<Core>, mut req: Request, next: Next) -> Res
             next.run(req).await
         }
         None if is_public(&path) => next.run(req).await,
-        None if path.starts_with("/api/") => AppError::unauthenticated().into_response(),
+        None if path.starts_with("/api/") || path == "/metrics" => {
+            AppError::unauthenticated().into_response()
+        }
         None => {
             let target = req
                 .uri()

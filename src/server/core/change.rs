@@ -99,7 +99,12 @@ pub async fn apply(core: &Core, user: &CurrentUser, op: Op) -> Result<OpAck, App
     if let Some(how) = op.change.server_only() {
         return Err(AppError::validation(how));
     }
-    apply_trusted(core, user, op).await
+    let started = std::time::Instant::now();
+    let answer = apply_trusted(core, user, op).await;
+    super::metrics::METRICS
+        .op_seconds
+        .observe_duration(started.elapsed());
+    answer
 }
 
 /// Applies an op the server made itself (an upload becoming a library item).

@@ -115,6 +115,7 @@ async fn follow(
             match log::read_since(&db, &org_id, cursor, 500).await {
                 Ok(events) if events.is_empty() => break,
                 Ok(events) => {
+                    super::metrics::METRICS.events.add(events.len() as u64);
                     for event in events {
                         cursor = event.seq;
                         // No subscriber is fine: sockets read the log when they connect.

@@ -1,6 +1,6 @@
 //! What every domain stands on, naming none of them: the database, ids, the
 //! change path, op receipts, system events, the event log, the stream hub,
-//! the operator stream, and the HTTP request context. Everything above
+//! the operator stream, the HTTP request context, and the process's metrics. Everything above
 //! (`auth`, `library`, `devices`, `displays`, `health`, and the composition
 //! files) may import from here; nothing here imports from above.
 
@@ -13,6 +13,7 @@ pub mod http;
 pub mod hub;
 pub mod ids;
 pub mod log;
+pub mod metrics;
 pub mod receipts;
 pub mod stream;
 pub mod system;

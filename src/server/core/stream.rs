@@ -27,7 +27,9 @@ use super::{
     db::now_ms,
     http::{CurrentUser, Json, Query},
     hub::Shared,
-    log, Core,
+    log,
+    metrics::{Held, METRICS},
+    Core,
 };
 use crate::{
     error::AppError,
@@ -171,7 +173,11 @@ where
 {
     match tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await {
         Ok(Ok(())) => Ok(()),
-        _ => Err(()),
+        Ok(Err(_)) => Err(()),
+        Err(_) => {
+            METRICS.slow_operators_dropped.inc();
+            Err(())
+        }
     }
 }
 
@@ -219,7 +225,12 @@ where
         return catch_up(sink, core, org_id, last).await; // fill the gap from the log
     }
     *last = shared.event.seq;
-    push(sink, Message::Text(shared.frame.clone().into())).await
+    push(sink, Message::Text(shared.frame.clone().into())).await?;
+    METRICS.deliveries.inc();
+    METRICS
+        .delivery_seconds
+        .observe((now_ms() - shared.event.at).max(0) as f64 / 1000.0);
+    Ok(())
 }
 
 /// Whether the stream's credential still holds; when it has ended, says so
@@ -258,6 +269,7 @@ pub async fn serve<S, R, E>(
     R: Stream<Item = Result<Message, E>> + Unpin,
 {
     let org = user.org_id.as_str();
+    let _open = Held::new(&METRICS.operator_connections);
     let Ok(mut live) = core.hub.subscribe(org).await else {
         return;
     };
@@ -311,12 +323,15 @@ pub async fn serve<S, R, E>(
     loop {
         let step = tokio::select! {
             received = live.recv() => match received {
-                Ok(event) => match forward(&mut sink, &core, org, &mut last, &event).await {
-                    Ok(()) if event.event.body.touches_credentials() => {
-                        still_signed_in(&mut sink, &recheck).await
+                Ok(event) => {
+                    METRICS.operator_queue_depth.observe(live.len() as f64);
+                    match forward(&mut sink, &core, org, &mut last, &event).await {
+                        Ok(()) if event.event.body.touches_credentials() => {
+                            still_signed_in(&mut sink, &recheck).await
+                        }
+                        done => done,
                     }
-                    done => done,
-                },
+                }
                 Err(RecvError::Lagged(_)) => catch_up(&mut sink, &core, org, &mut last).await,
                 Err(RecvError::Closed) => Err(()),
             },

@@ -422,6 +422,55 @@ async fn the_stream_resumes_from_since_with_no_gap_and_no_duplicate() {
         .unwrap();
 }
 
+/// An operator whose socket takes nothing is dropped after the send timeout;
+/// meanwhile another operator of the same organization gets every event, so
+/// the slow one never holds the others up.
+#[tokio::test]
+async fn a_slow_operator_socket_is_dropped_without_slowing_the_others() {
+    let f = fixture().await;
+    let dropped_before = super::core::metrics::METRICS.slow_operators_dropped.get();
+    // A socket nobody reads: its first frame never completes.
+    let (stuck_sink, _unread) = mpsc::channel::<Message>(0);
+    let (_keep_open, stuck_incoming) =
+        mpsc::unbounded::<Result<Message, std::convert::Infallible>>();
+    let slow = tokio::spawn(stream::serve(
+        stuck_sink,
+        stuck_incoming,
+        f.state.core.clone(),
+        f.editor.clone(),
+        Recheck::always(f.editor.clone()),
+        StreamQuery {
+            since: None,
+            epoch: None,
+        },
+    ));
+    let (mut frames, _close, _task) = open_stream(&f.state, &f.editor, None, None);
+    assert!(matches!(
+        next_frame(&mut frames).await,
+        StreamFrame::Hello { .. }
+    ));
+    for i in 0..30 {
+        change::apply(&f.state.core, &f.editor, create(&format!("S{i}")))
+            .await
+            .unwrap();
+    }
+    let mut seen = 0;
+    while seen < 30 {
+        if let StreamFrame::Event { .. } = next_frame(&mut frames).await {
+            seen += 1;
+        }
+    }
+    assert!(
+        !slow.is_finished(),
+        "the fast socket had everything before the slow one's timeout"
+    );
+    tokio::time::timeout(stream::SEND_TIMEOUT * 2, slow)
+        .await
+        .expect("the slow socket is dropped after the send timeout")
+        .unwrap();
+    assert!(super::core::metrics::METRICS.slow_operators_dropped.get() > dropped_before);
+}
+
 #[tokio::test]
 async fn the_stream_sends_a_reset_when_the_position_cannot_be_resumed() {
     let f = fixture().await;
