@@ -13,10 +13,9 @@ use super::{
     state::AppState,
 };
 
-/// Derives every tracked display's status once a second (an event when it
-/// changes; a heartbeat that changes one wakes it sooner), writes last-seen
-/// times every ten seconds and metric samples every `metrics-sample-seconds`,
-/// and evaluates the alert rules.
+/// Starts the status writer ([`status_writer`]), then once a second: writes
+/// last-seen times every ten seconds and metric samples every
+/// `metrics-sample-seconds`, and evaluates the alert rules.
 pub async fn fleet_ticker(state: AppState) {
     let (core, gateway) = (&state.core, &state.gateway);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -27,18 +26,11 @@ pub async fn fleet_ticker(state: AppState) {
         tracing::warn!(error = %e, "could not start the displays' status intervals");
     }
     fleet::track_paired(core, gateway).await;
+    tokio::spawn(status_writer(state.clone()));
+    let interval_ms = (core.settings.heartbeat_seconds.max(1) * 1000) as i64;
     loop {
-        // A heartbeat that changes a status wakes only the status write
-        // below; everything else here runs once a second.
-        let ticked = tokio::select! {
-            _ = tick.tick() => { n += 1; true }
-            _ = gateway.status_changed() => false,
-        };
-        let interval_ms = (core.settings.heartbeat_seconds.max(1) * 1000) as i64;
-        fleet::write_statuses(core, gateway, interval_ms).await;
-        if !ticked {
-            continue;
-        }
+        tick.tick().await;
+        n += 1;
         if n.is_multiple_of(10) {
             fleet::save_last_seen(core, gateway).await;
             gateway.renew_due(now_ms());
@@ -53,6 +45,23 @@ pub async fn fleet_ticker(state: AppState) {
         if let Err(e) = evaluator::evaluate(core, &mut alerts, &beats, interval_ms).await {
             tracing::warn!(error = %e, "could not evaluate alert rules");
         }
+    }
+}
+
+/// Writes derived status changes as they happen: a heartbeat that changes a
+/// status wakes it at once, and a tick each second catches displays that
+/// went quiet. A task of its own, so a status never waits for the once-a-
+/// second work of the fleet ticker (rules, samples).
+async fn status_writer(state: AppState) {
+    let (core, gateway) = (&state.core, &state.gateway);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = gateway.status_changed() => {}
+        }
+        let interval_ms = (core.settings.heartbeat_seconds.max(1) * 1000) as i64;
+        fleet::write_statuses(core, gateway, interval_ms).await;
     }
 }
 

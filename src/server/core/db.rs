@@ -36,7 +36,14 @@ pub enum Backend {
 
 #[derive(Clone)]
 pub struct Db {
+    /// Reads (and PostgreSQL's writes).
     pub pool: AnyPool,
+    /// Writes, in their turn. On SQLite a pool of its own with the one
+    /// connection that writes, so a writer that has its turn never waits
+    /// for a connection behind a crowd of readers (a fleet connecting at
+    /// once reads a great deal) while everyone else waits for the turn.
+    /// On PostgreSQL the same pool as reads.
+    write_pool: AnyPool,
     pub backend: Backend,
     /// Kept for connections outside the pool (the PostgreSQL listener).
     pub url: String,
@@ -50,6 +57,18 @@ pub struct Db {
 #[must_use]
 pub struct Turn {
     _guard: Option<OwnedMutexGuard<()>>,
+    /// When the turn began (its hold time goes to the metrics).
+    since: std::time::Instant,
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        if self._guard.is_some() {
+            super::metrics::METRICS
+                .write_turn_held_seconds
+                .observe_duration(self.since.elapsed());
+        }
+    }
 }
 
 /// A write transaction and the turn it holds until it commits or rolls back
@@ -102,7 +121,7 @@ impl<'q> ExecuteWrite<'q> for Query<'q, Any, AnyArguments<'q>> {
     {
         Box::pin(async move {
             let _turn = db.turn().await;
-            self.execute(&db.pool).await
+            self.execute(&db.write_pool).await
         })
     }
 }
@@ -112,18 +131,29 @@ impl Db {
     /// across a single write statement; a transaction takes it with
     /// [`Db::begin_write`].
     pub async fn turn(&self) -> Turn {
+        let asked = std::time::Instant::now();
         match &self.writes {
-            Some(queue) => Turn {
-                _guard: Some(queue.clone().lock_owned().await),
+            Some(queue) => {
+                let guard = queue.clone().lock_owned().await;
+                super::metrics::METRICS
+                    .write_turn_wait_seconds
+                    .observe_duration(asked.elapsed());
+                Turn {
+                    _guard: Some(guard),
+                    since: std::time::Instant::now(),
+                }
+            }
+            None => Turn {
+                _guard: None,
+                since: asked,
             },
-            None => Turn { _guard: None },
         }
     }
 
     /// Opens a transaction that writes, in its turn.
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
         let turn = self.turn().await;
-        let tx = self.pool.begin().await?;
+        let tx = self.write_pool.begin().await?;
         Ok(WriteTx { tx, _turn: turn })
     }
 
@@ -172,27 +202,41 @@ impl Db {
         };
         let options =
             AnyConnectOptions::from_str(&url).map_err(|e| format!("database URL: {e}"))?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+        let pool_of = |connections: u32| {
+            AnyPoolOptions::new()
+                .max_connections(connections)
+                .after_connect(move |conn, _| {
+                    Box::pin(async move {
+                        if backend == Backend::Sqlite {
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                              PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
                              PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY;",
-                        )
-                        .await?;
-                    }
-                    Ok(())
+                            )
+                            .await?;
+                        }
+                        Ok(())
+                    })
                 })
-            })
-            .connect_with(options)
-            .await
-            .map_err(|e| format!("cannot open the database: {e}"))?;
+        };
+        let open = |e: sqlx::Error| format!("cannot open the database: {e}");
+        let (pool, write_pool) = match backend {
+            Backend::Sqlite => (
+                pool_of(8)
+                    .connect_with(options.clone())
+                    .await
+                    .map_err(open)?,
+                pool_of(1).connect_with(options).await.map_err(open)?,
+            ),
+            Backend::Postgres => {
+                let pool = pool_of(16).connect_with(options).await.map_err(open)?;
+                (pool.clone(), pool)
+            }
+        };
         let writes = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
         Ok(Db {
             pool,
+            write_pool,
             backend,
             url,
             writes,

@@ -27,10 +27,7 @@ pub async fn commit(
         tx.rollback().await?;
         return Ok(());
     }
-    for body in bodies {
-        let seq = log::next_seq(&mut tx, org_id).await?;
-        log::append(&mut tx, org_id, seq, None, None, body).await?;
-    }
+    log::append_system(&mut tx, org_id, bodies).await?;
     log::notify(&mut tx, core.db.backend, org_id).await?;
     tx.commit().await?;
     core.hub.wake(org_id).await;

@@ -2,6 +2,8 @@
 //! organization, and the validated writes the change path calls inside its
 //! transaction (operators' edits, pairing, derived statuses).
 
+use std::collections::HashMap;
+
 use sqlx::{any::AnyRow, Any, Row, Transaction};
 
 use crate::{
@@ -120,21 +122,6 @@ pub async fn update_group(
     .execute(&mut **tx)
     .await?;
     Ok(EventBody::GroupUpserted { group })
-}
-
-async fn find(
-    tx: &mut Transaction<'_, Any>,
-    org_id: &str,
-    id: &str,
-) -> Result<Option<Device>, AppError> {
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM devices WHERE org_id = $1 AND id = $2"
-    ))
-    .bind(org_id)
-    .bind(id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    row.as_ref().map(device_from_row).transpose()
 }
 
 /// A display about to be changed by an operator, with the version of the
@@ -417,7 +404,7 @@ pub async fn unpair(
     Ok(EventBody::DeviceUpserted { device })
 }
 
-/// A status the fleet derived from heartbeats (a system change: no operator).
+/// A display's derived status changed: see [`set_statuses`].
 pub async fn set_status(
     tx: &mut Transaction<'_, Any>,
     org_id: &str,
@@ -425,26 +412,80 @@ pub async fn set_status(
     status: crate::model::DeviceStatus,
     last_seen: Option<i64>,
 ) -> Result<Option<EventBody>, AppError> {
-    let Some(mut device) = find(tx, org_id, id).await? else {
-        return Ok(None);
-    };
-    if device.status == status {
-        return Ok(None);
-    }
-    device.status = status;
-    device.last_seen = last_seen.or(device.last_seen);
-    device.version += 1;
-    sqlx::query(
-        "UPDATE devices SET status = $1, last_seen = $2, version = $3 WHERE org_id = $4 AND id = $5",
+    Ok(
+        set_statuses(tx, org_id, &[(id.to_string(), status, last_seen)])
+            .await?
+            .pop(),
     )
-    .bind(status.as_str())
-    .bind(device.last_seen)
-    .bind(device.version)
-    .bind(org_id)
-    .bind(id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(Some(EventBody::DeviceUpserted { device }))
+}
+
+/// Displays' derived statuses (and when each was last heard from), each
+/// display once: read and written a hundred to a statement. Returns the
+/// event of each display whose status changed.
+pub async fn set_statuses(
+    tx: &mut Transaction<'_, Any>,
+    org_id: &str,
+    changes: &[(String, crate::model::DeviceStatus, Option<i64>)],
+) -> Result<Vec<EventBody>, AppError> {
+    let mut bodies = Vec::new();
+    for chunk in changes.chunks(100) {
+        let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM devices WHERE org_id = $1 AND id IN ({})",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(org_id);
+        for (id, ..) in chunk {
+            q = q.bind(id);
+        }
+        let mut held: HashMap<String, Device> = HashMap::new();
+        for row in q.fetch_all(&mut **tx).await? {
+            let device = device_from_row(&row)?;
+            held.insert(device.id.clone(), device);
+        }
+        let mut changed = Vec::new();
+        for (id, status, last_seen) in chunk {
+            let Some(mut device) = held.remove(id) else {
+                continue;
+            };
+            if device.status == *status {
+                continue;
+            }
+            device.status = *status;
+            device.last_seen = last_seen.or(device.last_seen);
+            device.version += 1;
+            changed.push(device);
+        }
+        if changed.is_empty() {
+            continue;
+        }
+        let values: Vec<String> = (0..changed.len())
+            .map(|r| {
+                let m = 2 + 4 * r;
+                format!("(${m}, ${}, ${}, ${})", m + 1, m + 2, m + 3)
+            })
+            .collect();
+        let sql = format!(
+            "UPDATE devices SET status = v.column2, last_seen = v.column3, version = v.column4 \
+             FROM (VALUES {}) AS v WHERE devices.org_id = $1 AND devices.id = v.column1",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(org_id);
+        for d in &changed {
+            q = q
+                .bind(&d.id)
+                .bind(d.status.as_str())
+                .bind(d.last_seen)
+                .bind(d.version);
+        }
+        q.execute(&mut **tx).await?;
+        bodies.extend(
+            changed
+                .into_iter()
+                .map(|device| EventBody::DeviceUpserted { device }),
+        );
+    }
+    Ok(bodies)
 }
 
 /// The display a player's token belongs to, with its organization.
@@ -490,13 +531,22 @@ pub async fn write_last_seen(db: &Db, seen: &[(String, i64)]) -> Result<(), AppE
     if seen.is_empty() {
         return Ok(());
     }
+    // A fleet's worth every few seconds: two hundred displays to a
+    // statement keeps the write turn short for everyone waiting behind it.
     let mut tx = db.begin_write().await?;
-    for (id, at) in seen {
-        sqlx::query("UPDATE devices SET last_seen = $1 WHERE id = $2")
-            .bind(at)
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
+    for chunk in seen.chunks(200) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|r| format!("(${}, ${})", 1 + 2 * r, 2 + 2 * r))
+            .collect();
+        let sql = format!(
+            "UPDATE devices SET last_seen = v.column2 FROM (VALUES {}) AS v WHERE devices.id = v.column1",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (id, at) in chunk {
+            q = q.bind(id).bind(*at);
+        }
+        q.execute(&mut **tx).await?;
     }
     tx.commit().await?;
     Ok(())

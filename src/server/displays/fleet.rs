@@ -14,7 +14,7 @@ use crate::{
     model::{DeviceStatus, EventBody, Metrics},
     server::{
         analytics::uptime,
-        core::{now_ms, system, Core},
+        core::{metrics::METRICS, now_ms, system, Core},
         devices::store as devices,
     },
 };
@@ -117,6 +117,7 @@ impl Gateway {
         has_content: bool,
         playing: Option<String>,
     ) {
+        METRICS.heartbeats.inc();
         if let Some(b) = self.beats.lock().unwrap().get_mut(device_id) {
             let now = now_ms();
             b.last_beat = Some(now);
@@ -136,6 +137,10 @@ impl Gateway {
         if let Some(b) = self.beats.lock().unwrap().get_mut(device_id) {
             let now = now_ms();
             b.last_error = Some(now);
+            // An error shows at once, not on the next tick.
+            if b.status != DeviceStatus::Error && b.connected {
+                self.status_changed.notify_one();
+            }
             b.errors.push_back(now);
             // Enough for any rule's window (a week at most) without growing forever.
             while b.errors.len() > 1_000
@@ -269,19 +274,19 @@ pub async fn record_statuses(
     changes: &[StatusChange],
 ) -> Result<(), AppError> {
     let mut tx = system::begin(core, org_id).await?;
-    let mut bodies: Vec<EventBody> = Vec::new();
-    let now = now_ms();
-    for (device_id, status, last_seen) in changes {
-        if let Some(body) =
-            devices::set_status(&mut tx, org_id, device_id, *status, *last_seen).await?
-        {
-            if let EventBody::DeviceUpserted { device } = &body {
-                let group = device.group_id.as_deref().unwrap_or("");
-                uptime::status_changed(&mut tx, org_id, device_id, group, *status, now).await?;
-            }
-            bodies.push(body);
-        }
-    }
+    let bodies = devices::set_statuses(&mut tx, org_id, changes).await?;
+    let moved: Vec<uptime::StatusAt> = bodies
+        .iter()
+        .filter_map(|body| match body {
+            EventBody::DeviceUpserted { device } => Some((
+                device.id.as_str(),
+                device.group_id.as_deref().unwrap_or(""),
+                device.status,
+            )),
+            _ => None,
+        })
+        .collect();
+    uptime::statuses_changed(&mut tx, org_id, &moved, now_ms()).await?;
     system::commit(core, org_id, tx, bodies).await
 }
 

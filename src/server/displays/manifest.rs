@@ -48,6 +48,26 @@ pub struct Watch {
 }
 
 impl Watch {
+    /// Whether an event of this kind can change what any display plays at
+    /// all: a fleet's own traffic (statuses, deploy states, plays, alerts)
+    /// cannot, so routing it looks at no connection.
+    pub fn may_concern_displays(body: &EventBody) -> bool {
+        !matches!(
+            body,
+            EventBody::DeviceDeleted { .. }
+                | EventBody::AlertUpserted { .. }
+                | EventBody::AlertRuleUpserted { .. }
+                | EventBody::ScreenshotTaken { .. }
+                | EventBody::UserUpserted { .. }
+                | EventBody::SessionEnded { .. }
+                | EventBody::TokenRevoked { .. }
+                | EventBody::PasswordChanged { .. }
+                | EventBody::ExecutionRecorded { .. }
+                | EventBody::DeployUpdated { .. }
+                | EventBody::PlaysRecorded { .. }
+        )
+    }
+
     /// Whether `body` can change what display `device_id` plays. A display's
     /// own status changes cannot; a new group, zone, playlist, schedule or
     /// takeover for it can.

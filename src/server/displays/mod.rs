@@ -107,6 +107,8 @@ pub struct Gateway {
     reports: Arc<dyn Reports>,
     /// Proof of play goes through this node's play writer (batched).
     plays: crate::server::analytics::ingest::Ingest,
+    /// Deploy states and switches go through this node's writer (batched).
+    deploys: crate::server::schedules::deploys::Writer,
 }
 
 impl Gateway {
@@ -120,6 +122,7 @@ impl Gateway {
             status_changed: Notify::new(),
             reports,
             plays: Default::default(),
+            deploys: Default::default(),
         }
     }
 
@@ -240,6 +243,7 @@ impl Gateway {
                 );
                 return 0;
             }
+            body if !Watch::may_concern_displays(body) => return 0,
             _ => {}
         }
         let mut connections = self.connections.lock().unwrap();

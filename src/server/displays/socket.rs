@@ -33,7 +33,11 @@ use crate::{
     player::OnAir,
     server::{
         analytics::ingest,
-        core::{ids::sha256_hex, now_ms, Core},
+        core::{
+            ids::sha256_hex,
+            metrics::{Held, METRICS},
+            now_ms, Core,
+        },
         devices::store as devices,
         schedules::deploys,
     },
@@ -52,9 +56,6 @@ const IN_FLIGHT: usize = 256;
 /// How often a display showing a code looks for its claim (a claim made on
 /// this node wakes it at once).
 const CLAIM_CHECK: Duration = Duration::from_secs(2);
-/// How often the server looks at a connected display's timeline, to record
-/// the switches of a player that does not report them itself.
-const SWITCH_CHECK: Duration = Duration::from_secs(1);
 /// How long after a due switch the server waits for the player's own
 /// `switched` before recording one of its own (`reported: false`).
 const SWITCH_GRACE_MS: i64 = 5_000;
@@ -64,11 +65,14 @@ pub async fn handler(
     State(gateway): State<Arc<Gateway>>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    // Display messages are small: modest buffers keep ten thousand sockets cheap.
+    // Display messages are small (a heartbeat is about 300 bytes): a small
+    // read buffer, allocated up front for every socket, keeps twenty
+    // thousand of them cheap; a large message is read in more steps. What
+    // the server writes goes out at once, with no buffer held back.
     ws.max_message_size(MAX_MESSAGE)
         .max_frame_size(MAX_MESSAGE)
-        .read_buffer_size(8 * 1024)
-        .write_buffer_size(8 * 1024)
+        .read_buffer_size(2 * 1024)
+        .write_buffer_size(0)
         .max_write_buffer_size(64 * 1024)
         .on_upgrade(move |socket| async move {
             let (sink, stream) = socket.split();
@@ -103,14 +107,54 @@ pub(super) struct Session {
     due: Option<(i64, OnAir)>,
 }
 
+impl Session {
+    /// When the server must next look at the timeline for a player that
+    /// does not report its switches: when a due switch's grace ends, else
+    /// at the timeline's next boundary. `None` for a player that reports
+    /// them. A connection wakes for this only when something can change,
+    /// never on a fleet-wide tick.
+    fn next_switch_check(&self, now: i64) -> Option<i64> {
+        if self.reports {
+            return None;
+        }
+        if let Some((since, _)) = &self.due {
+            let grace_ends = since + SWITCH_GRACE_MS;
+            // Past it, the record failed: try again in a second.
+            return Some(if grace_ends > now {
+                grace_ends
+            } else {
+                now + 1_000
+            });
+        }
+        // On air now is not what it last played (a new session or manifest).
+        let playing = self.manifest.playing_at(now);
+        if playing.segment.is_some() && playing.playlist_id != self.playing.as_deref() {
+            return Some(now);
+        }
+        self.manifest
+            .timeline
+            .iter()
+            .flat_map(|s| [s.start, s.end])
+            .filter(|at| *at > now)
+            .min()
+    }
+}
+
 /// The queue to the display's writer. `say` is false when the display is
 /// not keeping up (or gone): the caller hangs up rather than buffer more.
-struct Outgoing(mpsc::Sender<ServerMsg>);
+/// Messages wait as their text (and whether it is the last), so the queue
+/// every connection holds is a few bytes a slot, not a manifest's size.
+struct Outgoing(mpsc::Sender<(String, bool)>);
 
 impl Outgoing {
     #[must_use]
     fn say(&self, msg: ServerMsg) -> bool {
-        self.0.try_send(msg).is_ok()
+        METRICS
+            .display_queue_depth
+            .observe((OUTGOING - self.0.capacity()) as f64);
+        let last = matches!(msg, ServerMsg::Unpaired { .. });
+        let text = serde_json::to_string(&msg).unwrap_or_default();
+        self.0.try_send((text, last)).is_ok()
     }
 }
 
@@ -140,12 +184,11 @@ where
     I: Stream<Item = String> + Unpin + Send,
     O: Sink<String> + Unpin + Send + 'static,
 {
-    let (out_tx, mut out_rx) = mpsc::channel::<ServerMsg>(OUTGOING);
+    let _open = Held::new(&METRICS.display_connections);
+    let (out_tx, mut out_rx) = mpsc::channel::<(String, bool)>(OUTGOING);
     let writer = tokio::spawn(async move {
         let mut outgoing = outgoing;
-        while let Some(msg) = out_rx.recv().await {
-            let last = matches!(msg, ServerMsg::Unpaired { .. });
-            let text = serde_json::to_string(&msg).unwrap_or_default();
+        while let Some((text, last)) = out_rx.recv().await {
             match tokio::time::timeout(WRITE_TIMEOUT, outgoing.send(text)).await {
                 Ok(Ok(())) if !last => {}
                 _ => break,
@@ -162,9 +205,15 @@ where
         since: Instant::now(),
     };
     let mut claim_check = tokio::time::interval(CLAIM_CHECK);
-    let mut switch_check = tokio::time::interval(SWITCH_CHECK);
+    // The next look at the timeline (see `Session::next_switch_check`).
+    let switch_check = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(switch_check);
+    let mut switch_at: Option<i64> = None;
     // Plays in the writer's hands: a display sending its backlog has up to
     // `IN_FLIGHT` of them in one write, then reading waits for answers.
+    // What handling a message awaits (queries, a manifest) is boxed where
+    // it is awaited, so the loop itself, which every connection holds for
+    // as long as it lives, stays small while it waits.
     let mut acks: FuturesUnordered<BoxFuture<'static, (String, Result<bool, AppError>)>> =
         FuturesUnordered::new();
     loop {
@@ -189,7 +238,7 @@ where
                 let outcome = match serde_json::from_str::<DisplayMsg>(&text) {
                     Err(_) if text == "\0" => Outcome::Refused("Messages are JSON text.".into()),
                     Err(e) => Outcome::Refused(format!("Not a protocol message: {e}")),
-                    Ok(msg) => handle(&core, &gateway, &out, &control_tx, &mut session, &mut offer, msg).await,
+                    Ok(msg) => Box::pin(handle(&core, &gateway, &out, &control_tx, &mut session, &mut offer, msg)).await,
                 };
                 match outcome {
                     Outcome::Done => true,
@@ -209,7 +258,7 @@ where
             }
             Some(control) = control_rx.recv() => match control {
                 Control::Claimed => {
-                    check_claim(&core, &gateway, &out, &control_tx, &mut session, &mut offer).await
+                    Box::pin(check_claim(&core, &gateway, &out, &control_tx, &mut session, &mut offer)).await
                 }
                 Control::Unpair(reason) => {
                     let _ = out.say(ServerMsg::Unpaired { reason });
@@ -217,22 +266,31 @@ where
                 }
                 Control::Command { id, command } => out.say(ServerMsg::Command { id, command }),
                 Control::Refresh => match session.as_mut() {
-                    Some(s) => refresh_manifest(&core, &gateway, &out, s).await,
+                    Some(s) => Box::pin(refresh_manifest(&core, &gateway, &out, s)).await,
                     None => true,
                 },
             },
             _ = claim_check.tick(), if offer.is_some() => {
-                check_claim(&core, &gateway, &out, &control_tx, &mut session, &mut offer).await
+                Box::pin(check_claim(&core, &gateway, &out, &control_tx, &mut session, &mut offer)).await
             }
-            _ = switch_check.tick(), if session.as_ref().is_some_and(|s| !s.reports) => {
+            _ = &mut switch_check, if switch_at.is_some() => {
                 if let Some(s) = session.as_mut() {
-                    derive_switch(&core, s).await;
+                    Box::pin(derive_switch(&core, &gateway, s)).await;
                 }
                 true
             }
         };
         if !keep_going {
             break;
+        }
+        let now = now_ms();
+        let next = session.as_ref().and_then(|s| s.next_switch_check(now));
+        if next != switch_at {
+            switch_at = next;
+            if let Some(at) = next {
+                let wait = Duration::from_millis((at - now).max(0) as u64);
+                switch_check.as_mut().reset(Instant::now() + wait);
+            }
         }
     }
     if let Some(o) = offer {
@@ -319,7 +377,11 @@ async fn handle(
             if version.is_empty() || version.len() > 64 {
                 return Outcome::Refused("A manifest version is 1 to 64 characters.".into());
             }
-            match deploys::received(core, &s.org_id, &s.device_id, &version).await {
+            match gateway
+                .deploys
+                .received(core, &s.org_id, &s.device_id, &version)
+                .await
+            {
                 Ok(()) => Outcome::Done,
                 Err(e) => Outcome::Refused(e.to_string()),
             }
@@ -349,7 +411,7 @@ async fn handle(
                 previous_playlist_id,
                 reported: true,
             };
-            match deploys::executed(core, &s.org_id, &execution).await {
+            match gateway.deploys.executed(core, &s.org_id, &execution).await {
                 Ok(()) => Outcome::said(out.say(ServerMsg::Acked { ids: vec![id] })),
                 Err(e) => Outcome::Refused(e.to_string()),
             }
@@ -527,7 +589,7 @@ async fn start_session(
         .await
         .unwrap_or_default();
     gateway.watch(&device_id, conn_id, watch);
-    sent(core, &org_id, &device_id, &manifest).await;
+    sent(core, gateway, &org_id, &device_id, &manifest).await;
     let _ = out.say(ServerMsg::Manifest(manifest.clone()));
     let playing = deploys::playing(&core.db, &org_id, &device_id)
         .await
@@ -546,7 +608,7 @@ async fn start_session(
 /// For a player that does not report its switches: when its timeline has
 /// put another playlist on air and no `switched` came within the grace
 /// period, the server records the switch itself (`reported: false`).
-async fn derive_switch(core: &Core, s: &mut Session) {
+async fn derive_switch(core: &Core, gateway: &Gateway, s: &mut Session) {
     let now = now_ms();
     let on_air = OnAir::of(&s.manifest, now);
     if on_air.source.is_none() || on_air.playlist_id == s.playing {
@@ -574,7 +636,7 @@ async fn derive_switch(core: &Core, s: &mut Session) {
         previous_playlist_id: s.playing.clone(),
         reported: false,
     };
-    match deploys::executed(core, &s.org_id, &execution).await {
+    match gateway.deploys.executed(core, &s.org_id, &execution).await {
         Ok(()) => {
             s.playing = on_air.playlist_id;
             s.due = None;
@@ -592,7 +654,7 @@ async fn refresh_manifest(core: &Core, gateway: &Gateway, out: &Outgoing, s: &mu
     if let Ok((manifest, watch)) = manifest_for(core, &s.org_id, &s.device_id).await {
         gateway.watch(&s.device_id, s.conn_id, watch);
         if manifest != s.manifest {
-            sent(core, &s.org_id, &s.device_id, &manifest).await;
+            sent(core, gateway, &s.org_id, &s.device_id, &manifest).await;
             s.manifest = manifest.clone();
             return out.say(ServerMsg::Manifest(manifest));
         }
@@ -602,8 +664,12 @@ async fn refresh_manifest(core: &Core, gateway: &Gateway, out: &Outgoing, s: &mu
 
 /// Records that `manifest` goes out to the display (its deploy: "sent").
 /// A failure to record never keeps the manifest from the display.
-async fn sent(core: &Core, org_id: &str, device_id: &str, manifest: &Manifest) {
-    if let Err(e) = deploys::sent(core, org_id, device_id, &manifest.version).await {
+async fn sent(core: &Core, gateway: &Gateway, org_id: &str, device_id: &str, manifest: &Manifest) {
+    if let Err(e) = gateway
+        .deploys
+        .sent(core, org_id, device_id, &manifest.version)
+        .await
+    {
         tracing::warn!(device = %device_id, error = %e, "could not record a deploy");
     }
 }

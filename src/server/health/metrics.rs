@@ -30,21 +30,39 @@ pub async fn sample(
     if fresh.is_empty() {
         return Ok(());
     }
+    // A hundred displays to a statement: the write turn a whole fleet's
+    // samples hold stays short.
     let mut tx = db.begin_write().await?;
-    for (device_id, b) in fresh {
-        sqlx::query(
+    for chunk in fresh.chunks(100) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let m = 2 + 6 * r;
+                format!(
+                    "(${m}, $1, ${}, ${}, ${}, ${}, ${})",
+                    m + 1,
+                    m + 2,
+                    m + 3,
+                    m + 4,
+                    m + 5
+                )
+            })
+            .collect();
+        let sql = format!(
             "INSERT INTO device_metrics (device_id, at, org_id, cpu_pct, memory_pct, temperature_c, storage_free_pct) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (device_id, at) DO NOTHING",
-        )
-        .bind(device_id)
-        .bind(now)
-        .bind(&b.org_id)
-        .bind(b.metrics.cpu_pct)
-        .bind(b.metrics.memory_pct)
-        .bind(b.metrics.temperature_c)
-        .bind(b.metrics.storage_free_pct)
-        .execute(&mut **tx)
-        .await?;
+             VALUES {} ON CONFLICT (device_id, at) DO NOTHING",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(now);
+        for (device_id, b) in chunk {
+            q = q
+                .bind(device_id)
+                .bind(&b.org_id)
+                .bind(b.metrics.cpu_pct)
+                .bind(b.metrics.memory_pct)
+                .bind(b.metrics.temperature_c)
+                .bind(b.metrics.storage_free_pct);
+        }
+        q.execute(&mut **tx).await?;
     }
     tx.commit().await?;
     Ok(())

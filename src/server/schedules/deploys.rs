@@ -3,7 +3,10 @@
 //! the log, so every operator's console shows them live; a state that did
 //! not change (a player reconnecting to the same manifest) writes nothing.
 
+use std::{collections::HashMap, sync::OnceLock};
+
 use sqlx::{any::AnyRow, Any, Row, Transaction};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::{
     error::AppError,
@@ -64,135 +67,268 @@ async fn find<'e>(
     Ok(row.as_ref().map(deploy_of))
 }
 
-async fn write(
-    tx: &mut Transaction<'_, Any>,
-    org_id: &str,
-    d: &Deploy,
-    insert: bool,
-) -> Result<(), AppError> {
-    let sql = if insert {
-        "INSERT INTO manifest_deploys (org_id, device_id, sent_version, sent_at, received_version, received_at, playing_playlist_id, playing_since, version) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-    } else {
-        "UPDATE manifest_deploys SET sent_version = $3, sent_at = $4, received_version = $5, received_at = $6, \
-         playing_playlist_id = $7, playing_since = $8, version = $9 WHERE org_id = $1 AND device_id = $2"
-    };
-    sqlx::query(sql)
-        .bind(org_id)
-        .bind(&d.id)
-        .bind(&d.sent_version)
-        .bind(d.sent_at)
-        .bind(&d.received_version)
-        .bind(d.received_at)
-        .bind(&d.playing_playlist_id)
-        .bind(d.playing_since)
-        .bind(d.version)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+/// What one display's socket asks to record.
+#[derive(Debug, Clone)]
+enum Edit {
+    /// The server sent manifest `version` to the display.
+    Sent { version: String, at: Millis },
+    /// The display's player acknowledged manifest `version`.
+    Received { version: String, at: Millis },
+    /// A switch the display made (or the server derived for it).
+    Executed(Execution),
 }
 
-/// Changes a display's deploy state with `edit`; appends `DeployUpdated`
-/// only when something changed.
-async fn update(
-    tx: &mut Transaction<'_, Any>,
-    org_id: &str,
-    device_id: &str,
-    edit: impl FnOnce(&mut Deploy),
-) -> Result<Option<EventBody>, AppError> {
-    let current = find(&mut **tx, org_id, device_id).await?;
-    let insert = current.is_none();
-    let before = current.unwrap_or_else(|| Deploy {
-        id: device_id.to_string(),
-        ..Deploy::default()
-    });
-    let mut after = before.clone();
-    edit(&mut after);
-    if after == before {
-        return Ok(None);
-    }
-    after.version = before.version + 1;
-    write(tx, org_id, &after, insert).await?;
-    Ok(Some(EventBody::DeployUpdated { deploy: after }))
-}
-
-/// Most calls change nothing (a player reconnecting to the manifest it
-/// has), so the state is read first and the organization's write lock taken
-/// only when `edit` changes it; then it is read again under the lock.
-async fn commit_one(
-    core: &Core,
-    org_id: &str,
-    device_id: &str,
-    edit: impl Fn(&mut Deploy),
-) -> Result<(), AppError> {
-    if let Some(before) = find(&core.db.pool, org_id, device_id).await? {
-        let mut after = before.clone();
-        edit(&mut after);
-        if after == before {
-            return Ok(());
+impl Edit {
+    /// The deploy state after this edit (the time moves only when the
+    /// version does).
+    fn apply(&self, d: &mut Deploy) {
+        let reached = |v: &mut Option<String>, at: &mut Option<Millis>, version: &str, now| {
+            if v.as_deref() != Some(version) {
+                *v = Some(version.to_string());
+                *at = Some(now);
+            }
+        };
+        match self {
+            Edit::Sent { version, at } => {
+                reached(&mut d.sent_version, &mut d.sent_at, version, *at)
+            }
+            Edit::Received { version, at } => {
+                reached(&mut d.received_version, &mut d.received_at, version, *at)
+            }
+            Edit::Executed(e) => {
+                if d.playing_since.is_none_or(|since| since <= e.at) {
+                    d.playing_playlist_id = e.playlist_id.clone();
+                    d.playing_since = Some(e.at);
+                }
+            }
         }
     }
-    let mut tx = system::begin(core, org_id).await?;
-    let body = update(&mut tx, org_id, device_id, edit).await?;
-    system::commit(core, org_id, tx, body.into_iter().collect()).await
 }
 
-/// The server sent manifest `version` to the display.
-pub async fn sent(
-    core: &Core,
-    org_id: &str,
-    device_id: &str,
-    version: &str,
-) -> Result<(), AppError> {
-    reached(core, org_id, device_id, version, |d| {
-        (&mut d.sent_version, &mut d.sent_at)
-    })
-    .await
+/// The most edits written in one transaction.
+const BATCH: usize = 2_000;
+
+/// Where the writer answers one edit.
+type Done = oneshot::Sender<Result<(), AppError>>;
+type Waiting = (String, String, Edit, Done);
+
+/// Deploy states and switches go through one writer per node, like proof
+/// of play: it takes what queued while its last write ran and writes it
+/// per organization in one system transaction. A fleet connecting at once
+/// (every display is sent its manifest and acknowledges it) or switching
+/// at the same boundary is then a few disk flushes, not two per display,
+/// and a lone edit in a quiet fleet is written at once.
+#[derive(Default)]
+pub struct Writer {
+    queue: OnceLock<mpsc::UnboundedSender<Waiting>>,
 }
 
-/// The display's player acknowledged manifest `version`.
-pub async fn received(
-    core: &Core,
-    org_id: &str,
-    device_id: &str,
-    version: &str,
-) -> Result<(), AppError> {
-    reached(core, org_id, device_id, version, |d| {
-        (&mut d.received_version, &mut d.received_at)
-    })
-    .await
-}
-
-/// Manifest `version` reached one end of the deploy (`leg`: its version and
-/// time fields); the time moves only when the version does.
-async fn reached(
-    core: &Core,
-    org_id: &str,
-    device_id: &str,
-    version: &str,
-    leg: fn(&mut Deploy) -> (&mut Option<String>, &mut Option<Millis>),
-) -> Result<(), AppError> {
-    let now = now_ms();
-    commit_one(core, org_id, device_id, |d| {
-        let (v, at) = leg(d);
-        if v.as_deref() != Some(version) {
-            *v = Some(version.to_string());
-            *at = Some(now);
-        }
-    })
-    .await
-}
-
-/// A switch the display made (or that the server derived for it): stored
-/// once by its id, streamed, and the display's deploy state says what it
-/// plays now. A replayed id changes nothing.
-pub async fn executed(core: &Core, org_id: &str, e: &Execution) -> Result<(), AppError> {
-    if e.id.is_empty() || e.id.len() > 64 {
-        return Err(AppError::validation(
-            "An execution id is 1 to 64 characters.",
-        ));
+impl Writer {
+    /// The server sent manifest `version` to the display.
+    pub async fn sent(
+        &self,
+        core: &Core,
+        org_id: &str,
+        device_id: &str,
+        version: &str,
+    ) -> Result<(), AppError> {
+        let edit = Edit::Sent {
+            version: version.to_string(),
+            at: now_ms(),
+        };
+        self.unless_unchanged(core, org_id, device_id, edit).await
     }
+
+    /// The display's player acknowledged manifest `version`.
+    pub async fn received(
+        &self,
+        core: &Core,
+        org_id: &str,
+        device_id: &str,
+        version: &str,
+    ) -> Result<(), AppError> {
+        let edit = Edit::Received {
+            version: version.to_string(),
+            at: now_ms(),
+        };
+        self.unless_unchanged(core, org_id, device_id, edit).await
+    }
+
+    /// A switch the display made (or that the server derived for it):
+    /// stored once by its id, streamed, and the display's deploy state says
+    /// what it plays now. A replayed id changes nothing.
+    pub async fn executed(&self, core: &Core, org_id: &str, e: &Execution) -> Result<(), AppError> {
+        if e.id.is_empty() || e.id.len() > 64 {
+            return Err(AppError::validation(
+                "An execution id is 1 to 64 characters.",
+            ));
+        }
+        self.write(core, org_id, &e.device_id, Edit::Executed(e.clone()))
+            .await
+    }
+
+    /// Most deploy edits change nothing (a player reconnecting to the
+    /// manifest it has): the state is read first, and only a change queues.
+    async fn unless_unchanged(
+        &self,
+        core: &Core,
+        org_id: &str,
+        device_id: &str,
+        edit: Edit,
+    ) -> Result<(), AppError> {
+        if let Some(before) = find(&core.db.pool, org_id, device_id).await? {
+            let mut after = before.clone();
+            edit.apply(&mut after);
+            if after == before {
+                return Ok(());
+            }
+        }
+        self.write(core, org_id, device_id, edit).await
+    }
+
+    async fn write(
+        &self,
+        core: &Core,
+        org_id: &str,
+        device_id: &str,
+        edit: Edit,
+    ) -> Result<(), AppError> {
+        let queue = self.queue.get_or_init(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(writer(core.clone(), rx));
+            tx
+        });
+        let (done, answer) = oneshot::channel();
+        queue
+            .send((org_id.to_string(), device_id.to_string(), edit, done))
+            .map_err(|_| AppError::internal())?;
+        answer.await.map_err(|_| AppError::internal())?
+    }
+}
+
+async fn writer(core: Core, mut queue: mpsc::UnboundedReceiver<Waiting>) {
+    while let Some(first) = queue.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match queue.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let mut by_org: HashMap<String, Vec<(String, Edit, Done)>> = HashMap::new();
+        for (org_id, device_id, edit, done) in batch {
+            by_org
+                .entry(org_id)
+                .or_default()
+                .push((device_id, edit, done));
+        }
+        for (org_id, edits) in by_org {
+            let (work, waiting): (Vec<_>, Vec<_>) = edits
+                .into_iter()
+                .map(|(device_id, edit, done)| ((device_id, edit), done))
+                .unzip();
+            let answer = write_batch(&core, &org_id, &work).await;
+            for done in waiting {
+                let _ = done.send(answer.clone());
+            }
+        }
+    }
+}
+
+/// Applies `edits` in order in one system transaction: the displays'
+/// deploy states are read and written a hundred to a statement, and each
+/// one that changed is one `DeployUpdated` event (the last state of it).
+async fn write_batch(core: &Core, org_id: &str, edits: &[(String, Edit)]) -> Result<(), AppError> {
     let mut tx = system::begin(core, org_id).await?;
+    let mut ids: Vec<&str> = edits.iter().map(|(id, _)| id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut held: HashMap<String, Deploy> = HashMap::new();
+    for chunk in ids.chunks(100) {
+        let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT {DEPLOY_COLUMNS} FROM manifest_deploys WHERE org_id = $1 AND device_id IN ({})",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(org_id);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for row in q.fetch_all(&mut **tx).await? {
+            let d = deploy_of(&row);
+            held.insert(d.id.clone(), d);
+        }
+    }
+    let before = held.clone();
+    let mut bodies = Vec::new();
+    for (device_id, edit) in edits {
+        if let Edit::Executed(e) = edit {
+            if !insert_execution(&mut tx, org_id, e).await? {
+                continue;
+            }
+            bodies.push(EventBody::ExecutionRecorded {
+                execution: e.clone(),
+            });
+        }
+        let deploy = held.entry(device_id.clone()).or_insert_with(|| Deploy {
+            id: device_id.clone(),
+            ..Deploy::default()
+        });
+        let was = deploy.clone();
+        edit.apply(deploy);
+        if *deploy != was {
+            deploy.version = was.version + 1;
+        }
+    }
+    let changed: Vec<&Deploy> = held
+        .values()
+        .filter(|d| before.get(&d.id) != Some(*d))
+        .collect();
+    for chunk in changed.chunks(100) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let m = 2 + 8 * r;
+                let marks: Vec<String> = (m..m + 8).map(|i| format!("${i}")).collect();
+                format!("($1, {})", marks.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO manifest_deploys (org_id, device_id, sent_version, sent_at, received_version, received_at, \
+             playing_playlist_id, playing_since, version) VALUES {} \
+             ON CONFLICT (device_id) DO UPDATE SET sent_version = excluded.sent_version, sent_at = excluded.sent_at, \
+             received_version = excluded.received_version, received_at = excluded.received_at, \
+             playing_playlist_id = excluded.playing_playlist_id, playing_since = excluded.playing_since, \
+             version = excluded.version",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(org_id);
+        for d in chunk {
+            q = q
+                .bind(&d.id)
+                .bind(&d.sent_version)
+                .bind(d.sent_at)
+                .bind(&d.received_version)
+                .bind(d.received_at)
+                .bind(&d.playing_playlist_id)
+                .bind(d.playing_since)
+                .bind(d.version);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    bodies.extend(
+        changed
+            .into_iter()
+            .map(|d| EventBody::DeployUpdated { deploy: d.clone() }),
+    );
+    system::commit(core, org_id, tx, bodies).await
+}
+
+/// Stores a switch once by its id; `false` when its id was stored before.
+async fn insert_execution(
+    tx: &mut Transaction<'_, Any>,
+    org_id: &str,
+    e: &Execution,
+) -> Result<bool, AppError> {
     let inserted = sqlx::query(
         "INSERT INTO schedule_executions (id, org_id, device_id, at, playlist_id, source, schedule_id, takeover_id, previous_playlist_id, reported, received_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING",
@@ -211,21 +347,7 @@ pub async fn executed(core: &Core, org_id: &str, e: &Execution) -> Result<(), Ap
     .execute(&mut **tx)
     .await?
     .rows_affected();
-    let mut bodies = Vec::new();
-    if inserted > 0 {
-        bodies.push(EventBody::ExecutionRecorded {
-            execution: e.clone(),
-        });
-        let deploy = update(&mut tx, org_id, &e.device_id, |d| {
-            if d.playing_since.is_none_or(|since| since <= e.at) {
-                d.playing_playlist_id = e.playlist_id.clone();
-                d.playing_since = Some(e.at);
-            }
-        })
-        .await?;
-        bodies.extend(deploy);
-    }
-    system::commit(core, org_id, tx, bodies).await
+    Ok(inserted > 0)
 }
 
 fn execution_of(r: &AnyRow) -> Execution {

@@ -423,11 +423,7 @@ async fn simulated_displays_speak_the_real_protocol_to_a_real_socket() {
     let stats = crate::server::tools::simulator::spawn(
         &format!("http://{addr}"),
         displays,
-        crate::server::tools::simulator::SimOptions {
-            disconnects_per_hour: 0.0,
-            errors_per_hour: 0.0,
-            long_drop_share: 0.0,
-        },
+        crate::server::tools::simulator::SimOptions::quiet(),
     );
     // Every display connects with its token and its heartbeats arrive.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -1096,4 +1092,24 @@ async fn a_backlog_of_plays_is_written_together_and_each_acked_once() {
     // writes (one event each), not one write per play.
     let writes = events_count(&f, &f.editor.org_id).await - before;
     assert!((1..30).contains(&writes), "{n} plays took {writes} writes");
+}
+
+/// What a connection's loop holds while it waits for the next message is
+/// a fixed part of every display's memory: the future stays small because
+/// handling a message (its queries, the manifest) lives on the heap only
+/// while it runs.
+#[tokio::test]
+async fn a_display_connection_waiting_for_its_next_message_is_small() {
+    let f = fixture().await;
+    let (_to_server, incoming) = fmpsc::unbounded::<String>();
+    let (outgoing, _from_server) = fmpsc::unbounded::<String>();
+    let run = socket::run(
+        f.state.core.clone(),
+        f.state.gateway.clone(),
+        incoming,
+        Box::pin(outgoing.sink_map_err(|_| ())),
+    );
+    let size = std::mem::size_of_val(&run);
+    println!("a display connection's loop: {size} bytes");
+    assert!(size <= 1_536, "{size} bytes");
 }
