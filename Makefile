@@ -6,7 +6,7 @@ TOOLS_DIR ?= $(HOME)/.cache/vizora-tools
 export PATH := $(TOOLS_DIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export VIZORA_TOOLS_DIR := $(TOOLS_DIR)
 
-.PHONY: run dev test setup build lint unit unit-postgres e2e attacks api-fuzz kill9 soak bench bench-library bench-timeline bench-analytics demo-videos clean-data size
+.PHONY: run dev test setup build lint unit unit-postgres e2e attacks api-fuzz kill9 soak bench bench-library bench-timeline bench-analytics demo-videos clean-data size metrics-check loadtest
 
 setup:
 	@scripts/bootstrap.sh
@@ -54,6 +54,15 @@ e2e: build
 attacks: build
 	python3 scripts/attacks.py
 
+## /metrics parses as Prometheus text and its counters move under a small load test.
+metrics-check: build
+	$(TOOLS_DIR)/promclient/bin/python scripts/metrics_check.py
+
+## The fleet figures: the connect storm, a quiet fleet's status changes,
+## heartbeat ingest and memory per display (LOAD_DISPLAYS, default 1000).
+loadtest: build
+	./target/release/vizora loadtest --displays $${LOAD_DISPLAYS:-1000} $(LOAD_ARGS)
+
 ## schemathesis against /api/v1/openapi.json of a fresh server, every check; must find nothing.
 api-fuzz: build
 	scripts/api-fuzz.sh
@@ -93,7 +102,7 @@ bench-timeline: build
 ## fails; a table of their times and results ends the output.
 test: setup
 	@scripts/bootstrap.sh --browser
-	@scripts/stages.sh lint unit e2e size attacks api-fuzz kill9
+	@scripts/stages.sh lint unit e2e size attacks metrics-check api-fuzz kill9
 
 ## Analytics figures: a year of proof of play (10 M plays, 1,000 displays) on
 ## SQLite, then reports, the page's server render and ingest under reads.

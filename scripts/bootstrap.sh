@@ -5,13 +5,15 @@
 # Pinned versions (see ../shared/TOOLCHAIN.md for why each one):
 #   cargo-leptos 0.3.11, wasm-bindgen-cli 0.2.130 (= the wasm-bindgen crate),
 #   binaryen (wasm-opt) 123 from npm, Debian chromium for Playwright,
-#   schemathesis 4.32.5 from PyPI in a venv (make api-fuzz).
+#   schemathesis 4.32.5 from PyPI in a venv (make api-fuzz),
+#   prometheus-client 0.21.1 from PyPI in a venv (make metrics-check).
 set -euo pipefail
 
 CARGO_LEPTOS_VERSION=0.3.11
 WASM_BINDGEN_VERSION=0.2.130
 BINARYEN_VERSION=123.0.0
 SCHEMATHESIS_VERSION=4.32.5
+PROMETHEUS_CLIENT_VERSION=0.21.1
 TOOLS_DIR="${VIZORA_TOOLS_DIR:-$HOME/.cache/vizora-tools}"
 WANT_BROWSER=0
 for arg in "$@"; do
@@ -70,6 +72,15 @@ if ! "$st_venv/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_
   mkdir -p "$TOOLS_DIR"
   python3 -m venv "$st_venv"
   "$st_venv/bin/pip" install --quiet "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+
+# The reference Prometheus text parser, for `make metrics-check`.
+pc_venv="$TOOLS_DIR/promclient"
+if ! "$pc_venv/bin/python" -c 'import prometheus_client' 2>/dev/null; then
+  step "installing prometheus-client $PROMETHEUS_CLIENT_VERSION (PyPI, in $pc_venv)"
+  mkdir -p "$TOOLS_DIR"
+  python3 -m venv "$pc_venv"
+  "$pc_venv/bin/pip" install --quiet "prometheus-client==$PROMETHEUS_CLIENT_VERSION"
 fi
 
 if [ "$WANT_BROWSER" = 1 ] && [ ! -x /usr/bin/chromium ]; then

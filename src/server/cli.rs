@@ -65,8 +65,10 @@ pub enum Command {
     /// Run simulated displays over the real device protocol against a server.
     /// Enrolls them in the database given by --data-dir / --database-url.
     Simulate(SimulateArgs),
-    /// Start a server on a fresh database, connect N simulated displays and M
-    /// operator streams, and print throughput, latency and memory.
+    /// Start a server on a fresh database, connect N simulated displays (in
+    /// processes of their own) and M operator streams, and print the connect
+    /// storm's and a quiet fleet's status latency, heartbeats per second and
+    /// the server's memory per display connection.
     Loadtest {
         #[arg(long, default_value_t = 1000)]
         displays: usize,
@@ -74,8 +76,37 @@ pub enum Command {
         operators: usize,
         #[arg(long, default_value_t = 3199)]
         port: u16,
+        /// The interval the server asks displays to beat at.
         #[arg(long, default_value_t = 10)]
         heartbeat_seconds: u64,
+        /// Displays beat this often instead (milliseconds), to load ingest.
+        #[arg(long)]
+        beat_ms: Option<u64>,
+        /// Processes the simulated displays are spread over.
+        #[arg(long, default_value_t = 2)]
+        processes: usize,
+        /// Single status changes timed once the fleet is quiet.
+        #[arg(long, default_value_t = 50)]
+        quiet_samples: usize,
+        /// The storm's first connections are spread over this many milliseconds.
+        #[arg(long, default_value_t = 3000)]
+        spread_ms: u64,
+        /// Write the server's /metrics before and after the load here
+        /// (before.prom, after.prom).
+        #[arg(long)]
+        metrics_dir: Option<std::path::PathBuf>,
+    },
+    /// One process's share of a load test's displays (run by `loadtest`).
+    #[command(hide = true)]
+    LoadtestDisplays {
+        #[arg(long)]
+        server: String,
+        #[arg(long)]
+        tokens: std::path::PathBuf,
+        #[arg(long)]
+        beat_ms: Option<u64>,
+        #[arg(long, default_value_t = 3000)]
+        spread_ms: u64,
     },
     /// Time the schedule rule for a synthetic fleet (no database, no server).
     TimelineBench {
@@ -205,15 +236,31 @@ pub async fn main() -> ExitCode {
             operators,
             port,
             heartbeat_seconds,
+            beat_ms,
+            processes,
+            quiet_samples,
+            spread_ms,
+            metrics_dir,
         } => {
             loadtest::run(loadtest::LoadArgs {
                 displays,
                 operators,
                 port,
                 heartbeat_seconds,
+                beat_ms,
+                processes,
+                quiet_samples,
+                spread_ms,
+                metrics_dir,
             })
             .await
         }
+        Command::LoadtestDisplays {
+            server,
+            tokens,
+            beat_ms,
+            spread_ms,
+        } => loadtest::displays(&server, &tokens, beat_ms, spread_ms).await,
         Command::TimelineBench {
             displays,
             schedules,

@@ -20,6 +20,7 @@ use std::{
 use futures::{SinkExt, StreamExt};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use sqlx::Row;
+use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::{
@@ -47,6 +48,21 @@ pub struct SimOptions {
     pub errors_per_hour: f64,
     /// Share of drops that stay away long enough to show offline.
     pub long_drop_share: f64,
+    /// Beat this often instead of the interval the server asks for (a load
+    /// test's short interval, below the server's whole seconds).
+    pub beat_ms: Option<u64>,
+}
+
+impl SimOptions {
+    /// No disconnects and no errors but those asked for: a load test's fleet.
+    pub fn quiet() -> Self {
+        Self {
+            disconnects_per_hour: 0.0,
+            errors_per_hour: 0.0,
+            long_drop_share: 0.0,
+            beat_ms: None,
+        }
+    }
 }
 
 impl Default for SimOptions {
@@ -55,6 +71,7 @@ impl Default for SimOptions {
             disconnects_per_hour: 2.0,
             errors_per_hour: 1.0,
             long_drop_share: 0.3,
+            beat_ms: None,
         }
     }
 }
@@ -68,6 +85,21 @@ pub struct SimStats {
     pub reconnects: AtomicU64,
     /// When each display sent its first heartbeat (the load test's clock start).
     pub first_beat: std::sync::Mutex<std::collections::HashMap<String, i64>>,
+    /// When each error asked for by [`SimCommand::Error`] was sent, by display.
+    pub errors_sent: std::sync::Mutex<Vec<(String, i64)>>,
+}
+
+/// What a load test asks one simulated display to do at once.
+#[derive(Debug, Clone, Copy)]
+pub enum SimCommand {
+    /// Report a player error (its status turns to error).
+    Error,
+}
+
+/// A running simulated fleet: its figures, and a line to each display.
+pub struct SimFleet {
+    pub stats: Arc<SimStats>,
+    pub commands: std::collections::HashMap<String, mpsc::Sender<SimCommand>>,
 }
 
 /// Tokens for `n` simulated displays of the organization: the ones tagged
@@ -124,7 +156,19 @@ pub async fn enroll(db: &Db, org_id: &str, n: usize) -> Result<Vec<SimDisplay>, 
 
 /// Starts one task per display against `server` (`http://host:port`).
 pub fn spawn(server: &str, displays: Vec<SimDisplay>, opts: SimOptions) -> Arc<SimStats> {
+    spawn_fleet(server, displays, opts, Duration::from_millis(3_000)).stats
+}
+
+/// `spawn`, with the fleet's first connections spread over `spread`, and a
+/// command line to every display.
+pub fn spawn_fleet(
+    server: &str,
+    displays: Vec<SimDisplay>,
+    opts: SimOptions,
+    spread: Duration,
+) -> SimFleet {
     let stats = Arc::new(SimStats::default());
+    let mut commands = std::collections::HashMap::with_capacity(displays.len());
     let url = format!(
         "{}/device/ws",
         server
@@ -132,17 +176,30 @@ pub fn spawn(server: &str, displays: Vec<SimDisplay>, opts: SimOptions) -> Arc<S
             .replacen("https://", "wss://", 1)
             .replacen("http://", "ws://", 1)
     );
+    let spread_ms = spread.as_millis().max(1) as u64;
     for (i, d) in displays.into_iter().enumerate() {
         let url = url.clone();
         let stats = stats.clone();
+        let (command_tx, mut command_rx) = mpsc::channel(4);
+        commands.insert(d.device_id.clone(), command_tx);
         tokio::spawn(async move {
             let mut rng =
                 StdRng::seed_from_u64(now_ms() as u64 ^ (i as u64).wrapping_mul(0x9e37_79b9));
-            // Spread the fleet's first connections over a few seconds.
-            tokio::time::sleep(Duration::from_millis(rng.gen_range(0..3_000))).await;
+            // Spread the fleet's first connections.
+            tokio::time::sleep(Duration::from_millis(rng.gen_range(0..spread_ms))).await;
             let mut metrics = Drift::new(&mut rng);
             loop {
-                match display(&url, &d, opts, &stats, &mut rng, &mut metrics).await {
+                let ended = display(
+                    &url,
+                    &d,
+                    opts,
+                    &stats,
+                    &mut rng,
+                    &mut metrics,
+                    &mut command_rx,
+                )
+                .await;
+                match ended {
                     Ended::Unpaired => return,
                     Ended::Dropped { long } => {
                         stats.reconnects.fetch_add(1, Ordering::Relaxed);
@@ -157,7 +214,7 @@ pub fn spawn(server: &str, displays: Vec<SimDisplay>, opts: SimOptions) -> Arc<S
             }
         });
     }
-    stats
+    SimFleet { stats, commands }
 }
 
 /// What a simulated screen "shows": a 320×180 PNG in a colour of the item's
@@ -248,6 +305,7 @@ async fn display(
     stats: &SimStats,
     rng: &mut StdRng,
     metrics: &mut Drift,
+    commands: &mut mpsc::Receiver<SimCommand>,
 ) -> Ended {
     let Ok((socket, _)) = tokio_tungstenite::connect_async(url).await else {
         return Ended::Dropped { long: false };
@@ -261,7 +319,16 @@ async fn display(
         return Ended::Dropped { long: false };
     }
     stats.connected.fetch_add(1, Ordering::Relaxed);
-    let ended = session(&mut tx, &mut rx, &d.device_id, opts, stats, rng, metrics).await;
+    let ended = session(
+        (&mut tx, &mut rx),
+        &d.device_id,
+        opts,
+        stats,
+        rng,
+        metrics,
+        commands,
+    )
+    .await;
     stats.connected.fetch_sub(1, Ordering::Relaxed);
     let _ = tx.close().await;
     ended
@@ -272,19 +339,19 @@ fn text(msg: &DisplayMsg) -> Message {
 }
 
 async fn session<S, R>(
-    tx: &mut S,
-    rx: &mut R,
+    (tx, rx): (&mut S, &mut R),
     device_id: &str,
     opts: SimOptions,
     stats: &SimStats,
     rng: &mut StdRng,
     metrics: &mut Drift,
+    commands: &mut mpsc::Receiver<SimCommand>,
 ) -> Ended
 where
     S: futures::Sink<Message> + Unpin,
     R: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
 {
-    let mut interval = Duration::from_secs(10);
+    let mut interval = Duration::from_millis(opts.beat_ms.unwrap_or(10_000));
     let mut manifest = Manifest::default();
     // What the timeline put on air, as the browser player keeps it.
     let mut on_air: Option<crate::player::OnAir> = None;
@@ -303,7 +370,10 @@ where
                 };
                 match serde_json::from_str::<ServerMsg>(&t) {
                     Ok(ServerMsg::Welcome { heartbeat_seconds, .. }) => {
-                        interval = Duration::from_secs(heartbeat_seconds.max(1));
+                        interval = opts.beat_ms.map_or(
+                            Duration::from_secs(heartbeat_seconds.max(1)),
+                            Duration::from_millis,
+                        );
                         beat = tokio::time::interval(interval);
                     }
                     Ok(ServerMsg::Manifest(m)) => {
@@ -327,6 +397,13 @@ where
                     }
                     _ => {}
                 }
+            }
+            Some(SimCommand::Error) = commands.recv() => {
+                let err = DisplayMsg::Error { id: new_id(), at: now_ms(), message: "Simulated decoder hiccup".into() };
+                if tx.send(text(&err)).await.is_err() {
+                    return Ended::Dropped { long: false };
+                }
+                stats.errors_sent.lock().unwrap().push((device_id.to_string(), now_ms()));
             }
             _ = beat.tick() => {
                 seq += 1;
