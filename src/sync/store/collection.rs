@@ -2,7 +2,10 @@
 //! deleted ones, and the stream position the collection is current to; and
 //! the fold of pending ops on top of it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap},
+    sync::Mutex,
+};
 
 use super::{
     entity::{Confirmed, Entity, Projection},
@@ -19,6 +22,9 @@ pub struct Collection<E> {
     /// Events at or below this seq are already in `confirmed`.
     as_of_seq: i64,
     seeded: bool,
+    /// The last fold, kept so the next one redoes only the entities that
+    /// changed since (see [`Collection::fold`]).
+    view: View<E>,
 }
 
 impl<E> Default for Collection<E> {
@@ -28,6 +34,74 @@ impl<E> Default for Collection<E> {
             tombstones: HashMap::new(),
             as_of_seq: 0,
             seeded: false,
+            view: View::default(),
+        }
+    }
+}
+
+/// A collection's last fold: the view, the pending changes it was folded
+/// with (entity id and change, in order), and the entities whose confirmed
+/// state moved since. A cache: a copy of a collection starts without one, and
+/// two collections are equal whatever their caches hold.
+struct View<E>(Mutex<Folded<E>>);
+
+struct Folded<E> {
+    /// `None` until the first fold, and after a snapshot replaced everything.
+    view: Option<BTreeMap<String, E>>,
+    pending: Vec<(String, Change)>,
+    touched: BTreeSet<String>,
+    /// Pending changes projected onto an entity, over the collection's life
+    /// (what a fold costs, for the tests).
+    projected: usize,
+}
+
+impl<E> Default for View<E> {
+    fn default() -> Self {
+        View(Mutex::new(Folded {
+            view: None,
+            pending: Vec::new(),
+            touched: BTreeSet::new(),
+            projected: 0,
+        }))
+    }
+}
+
+impl<E> Clone for View<E> {
+    fn clone(&self) -> Self {
+        View::default()
+    }
+}
+
+impl<E> PartialEq for View<E> {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl<E> std::fmt::Debug for View<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("View")
+    }
+}
+
+impl<E> View<E> {
+    fn folded(&self) -> std::sync::MutexGuard<'_, Folded<E>> {
+        // A panic mid-fold leaves a cache that is simply rebuilt.
+        self.0.lock().unwrap_or_else(|poisoned| {
+            let mut folded = poisoned.into_inner();
+            folded.view = None;
+            folded
+        })
+    }
+    /// Everything must be folded again (a snapshot replaced the collection).
+    fn forget(&mut self) {
+        self.folded().view = None;
+    }
+    /// `id`'s confirmed state moved.
+    fn touch(&mut self, id: &str) {
+        let mut folded = self.folded();
+        if folded.view.is_some() {
+            folded.touched.insert(id.to_string());
         }
     }
 }
@@ -70,6 +144,7 @@ impl<E: Entity> Collection<E> {
         self.tombstones.clear();
         self.as_of_seq = seq;
         self.seeded = true;
+        self.view.forget();
         true
     }
 
@@ -103,10 +178,12 @@ impl<E: Entity> Collection<E> {
                 };
                 let version = entity.version();
                 self.confirmed.insert(id.clone(), entity);
+                self.view.touch(&id);
                 Some((id, version, fields))
             }
             Confirmed::Removed { id, version } => {
                 self.confirmed.remove(&id);
+                self.view.touch(&id);
                 self.tombstones.insert(id.clone(), version);
                 Some((id, version, vec!["*"]))
             }
@@ -138,6 +215,7 @@ impl<E: Entity> Collection<E> {
             .get(entity.id())
             .is_none_or(|held| held.version() < entity.version());
         if newer {
+            self.view.touch(entity.id());
             self.confirmed.insert(entity.id().to_string(), entity);
         }
     }
@@ -162,25 +240,112 @@ impl<E: Entity> Collection<E> {
     }
 
     /// Confirmed state with `pending` replayed on top, in order.
+    ///
+    /// An entity's view depends only on its confirmed state and the pending
+    /// changes about it, so after the first fold only the entities whose
+    /// confirmed state moved, or whose pending changes differ from the last
+    /// fold's, are folded again; the rest is the last fold's view as it was.
     pub fn fold<'a>(&self, pending: impl IntoIterator<Item = &'a PendingOp>) -> BTreeMap<String, E>
     where
         E: 'a,
     {
-        let mut view = self.confirmed.clone();
-        for op in pending {
-            let id = op.op.change.entity_id();
-            match E::project(&op.op.change, view.get(id)) {
-                Some(Projection::Upsert(e)) => {
-                    view.insert(id.to_string(), e);
+        let pending: Vec<(&str, &Change)> = pending
+            .into_iter()
+            .map(|op| &op.op.change)
+            .filter(|change| change.target() == E::TARGET)
+            .map(|change| (change.entity_id(), change))
+            .collect();
+        let mut guard = self.view.folded();
+        let folded = &mut *guard;
+        let stale: BTreeSet<String> = match &folded.view {
+            None => {
+                let mut view = self.confirmed.clone();
+                for (id, change) in &pending {
+                    folded.projected += 1;
+                    project_into(&mut view, id, change);
                 }
-                Some(Projection::Remove) => {
-                    view.remove(id);
-                }
-                None => {}
+                folded.view = Some(view);
+                folded.touched.clear();
+                BTreeSet::new()
+            }
+            Some(_) => {
+                let mut stale = std::mem::take(&mut folded.touched);
+                stale.extend(changed_entities(&folded.pending, &pending));
+                stale
+            }
+        };
+        let view = folded.view.get_or_insert_with(BTreeMap::new);
+        for id in &stale {
+            match self.confirmed.get(id) {
+                Some(e) => view.insert(id.clone(), e.clone()),
+                None => view.remove(id),
+            };
+            for (_, change) in pending.iter().filter(|(of, _)| of == id) {
+                folded.projected += 1;
+                project_into(view, id, change);
             }
         }
-        view
+        folded.pending = pending
+            .iter()
+            .map(|(id, change)| (id.to_string(), (*change).clone()))
+            .collect();
+        view.clone()
     }
+
+    /// One entity as [`Collection::fold`] would show it.
+    pub fn fold_one<'a>(
+        &self,
+        pending: impl IntoIterator<Item = &'a PendingOp>,
+        id: &str,
+    ) -> Option<E>
+    where
+        E: 'a,
+    {
+        let mut view = BTreeMap::new();
+        if let Some(e) = self.confirmed.get(id) {
+            view.insert(id.to_string(), e.clone());
+        }
+        for op in pending {
+            let change = &op.op.change;
+            if change.target() == E::TARGET && change.entity_id() == id {
+                project_into(&mut view, id, change);
+            }
+        }
+        view.remove(id)
+    }
+
+    /// Pending changes projected onto an entity so far, by every fold.
+    #[cfg(test)]
+    pub(super) fn projected(&self) -> usize {
+        self.view.folded().projected
+    }
+}
+
+fn project_into<E: Entity>(view: &mut BTreeMap<String, E>, id: &str, change: &Change) {
+    match E::project(change, view.get(id)) {
+        Some(Projection::Upsert(e)) => {
+            view.insert(id.to_string(), e);
+        }
+        Some(Projection::Remove) => {
+            view.remove(id);
+        }
+        None => {}
+    }
+}
+
+/// The entities whose pending changes (in order) differ between two folds.
+fn changed_entities(before: &[(String, Change)], now: &[(&str, &Change)]) -> BTreeSet<String> {
+    let mut of: HashMap<&str, (Vec<&Change>, Vec<&Change>)> = HashMap::new();
+    for (id, change) in before {
+        of.entry(id.as_str()).or_default().0.push(change);
+    }
+    for (id, change) in now {
+        of.entry(id).or_default().1.push(change);
+    }
+    of.into_iter()
+        .filter(|(_, (was, is))| was != is)
+        .map(|(id, _)| id.to_string())
+        .collect()
 }
 
 #[cfg(test)]

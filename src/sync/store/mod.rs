@@ -201,7 +201,7 @@ impl Store {
     }
 
     pub fn device(&self, id: &str) -> Option<Device> {
-        self.devices.fold(self.pending.iter()).remove(id)
+        self.devices.fold_one(self.pending.iter(), id)
     }
 
     pub fn groups(&self) -> Vec<DeviceGroup> {
@@ -305,6 +305,78 @@ mod tests {
         s.push(rename("o2", "a", 1, "Second"), 0.0).unwrap();
         assert_eq!(s.device("a").unwrap().name, "Second");
         assert_eq!(s.devices.confirmed("a").unwrap().name, "Lobby");
+    }
+
+    /// A fleet of `n` displays, read at seq 10.
+    fn fleet(n: usize) -> Store {
+        let mut s = Store::default();
+        let devices = (0..n)
+            .map(|i| device(&format!("d{i:05}"), &format!("Display {i}"), 1))
+            .collect();
+        s.devices.seed(devices, 10);
+        s.reset_seq(10);
+        s
+    }
+
+    #[test]
+    fn a_fold_after_one_event_redoes_only_the_entity_it_changed() {
+        let mut s = fleet(10_000);
+        for (i, id) in ["d00001", "d00002", "d00003"].iter().enumerate() {
+            s.push(rename(&format!("o{i}"), id, 1, "Renamed"), 0.0)
+                .unwrap();
+        }
+        assert_eq!(s.devices().len(), 10_000);
+        let first = s.devices.projected();
+        assert_eq!(first, 3, "the first fold replays every pending op once");
+
+        // Another operator's change to a display with nothing pending: no
+        // pending op is replayed again.
+        s.apply_event(&upserted(11, None, device("d09999", "Far", 2)));
+        let view = s.devices();
+        assert_eq!(view.last().unwrap().name, "Far");
+        assert_eq!(s.devices.projected(), first);
+
+        // A change to a display with an op pending replays that op alone.
+        s.apply_event(&upserted(12, None, device("d00002", "Theirs", 2)));
+        let view = s.devices();
+        assert_eq!(s.devices.projected(), first + 1);
+        assert_eq!(view[2].name, "Renamed");
+
+        // A new pending op replays only its own display's ops.
+        s.push(rename("o9", "d05000", 1, "Mine"), 0.0).unwrap();
+        assert_eq!(s.devices()[5000].name, "Mine");
+        assert_eq!(s.devices.projected(), first + 2);
+        // Reading again with nothing changed replays nothing.
+        s.devices();
+        assert_eq!(s.devices.projected(), first + 2);
+    }
+
+    #[test]
+    fn an_incremental_fold_shows_what_a_fresh_fold_shows() {
+        let mut s = fleet(50);
+        let fresh = |s: &Store| s.devices.clone().fold(s.pending.iter());
+        let check = |s: &Store| {
+            assert_eq!(s.devices.fold(s.pending.iter()), fresh(s));
+        };
+        check(&s);
+        s.push(rename("o1", "d00001", 1, "One"), 0.0).unwrap();
+        check(&s);
+        s.push(retag("o2", "d00001", 1, "4k"), 0.0).unwrap();
+        s.push(rename("o3", "d00007", 1, "Seven"), 0.0).unwrap();
+        check(&s);
+        s.apply_event(&upserted(11, Some("o1"), device("d00001", "One", 2)));
+        check(&s);
+        s.apply_event(&upserted(12, None, device("d00007", "Theirs", 2)));
+        check(&s);
+        s.rollback("o3");
+        check(&s);
+        s.apply_event(&upserted(13, None, device("d00049", "New", 5)));
+        check(&s);
+        s.devices
+            .seed(vec![device("d00001", "Again", 9), device("x", "X", 1)], 20);
+        check(&s);
+        assert_eq!(s.device("d00001"), fresh(&s).remove("d00001"));
+        assert_eq!(s.devices().len(), 2);
     }
 
     #[test]
