@@ -59,14 +59,24 @@ pub struct Turn {
     _guard: Option<OwnedMutexGuard<()>>,
     /// When the turn began (its hold time goes to the metrics).
     since: std::time::Instant,
+    /// The code that asked for it, named in the log when it held the turn long.
+    by: &'static std::panic::Location<'static>,
 }
+
+/// A write turn held this long is logged with the code that held it: every
+/// other writer of the node waited that long.
+const LONG_TURN: std::time::Duration = std::time::Duration::from_millis(250);
 
 impl Drop for Turn {
     fn drop(&mut self) {
         if self._guard.is_some() {
+            let held = self.since.elapsed();
             super::metrics::METRICS
                 .write_turn_held_seconds
-                .observe_duration(self.since.elapsed());
+                .observe_duration(held);
+            if held >= LONG_TURN {
+                tracing::warn!(held_ms = held.as_millis() as u64, by = %self.by, "a write turn was held long");
+            }
         }
     }
 }
@@ -115,12 +125,14 @@ pub trait ExecuteWrite<'q> {
 }
 
 impl<'q> ExecuteWrite<'q> for Query<'q, Any, AnyArguments<'q>> {
+    #[track_caller]
     fn execute_write<'a>(self, db: &'a Db) -> BoxFuture<'a, Result<AnyQueryResult, sqlx::Error>>
     where
         'q: 'a,
     {
+        let turn = db.turn();
         Box::pin(async move {
-            let _turn = db.turn().await;
+            let _turn = turn.await;
             self.execute(&db.write_pool).await
         })
     }
@@ -130,31 +142,45 @@ impl Db {
     /// Waits for this node's turn to write (at once on PostgreSQL). Hold it
     /// across a single write statement; a transaction takes it with
     /// [`Db::begin_write`].
-    pub async fn turn(&self) -> Turn {
-        let asked = std::time::Instant::now();
-        match &self.writes {
-            Some(queue) => {
-                let guard = queue.clone().lock_owned().await;
-                super::metrics::METRICS
-                    .write_turn_wait_seconds
-                    .observe_duration(asked.elapsed());
-                Turn {
-                    _guard: Some(guard),
-                    since: std::time::Instant::now(),
+    /// (Not an `async fn`, so the caller it records is the one that asked.)
+    #[track_caller]
+    pub fn turn(&self) -> impl std::future::Future<Output = Turn> + Send + 'static {
+        let by = std::panic::Location::caller();
+        let queue = self.writes.clone();
+        async move {
+            let asked = std::time::Instant::now();
+            match queue {
+                Some(queue) => {
+                    let guard = queue.lock_owned().await;
+                    super::metrics::METRICS
+                        .write_turn_wait_seconds
+                        .observe_duration(asked.elapsed());
+                    Turn {
+                        _guard: Some(guard),
+                        since: std::time::Instant::now(),
+                        by,
+                    }
                 }
+                None => Turn {
+                    _guard: None,
+                    since: asked,
+                    by,
+                },
             }
-            None => Turn {
-                _guard: None,
-                since: asked,
-            },
         }
     }
 
     /// Opens a transaction that writes, in its turn.
-    pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
-        let turn = self.turn().await;
-        let tx = self.write_pool.begin().await?;
-        Ok(WriteTx { tx, _turn: turn })
+    #[track_caller]
+    pub fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<WriteTx, sqlx::Error>> + Send + '_ {
+        let turn = self.turn();
+        async move {
+            let turn = turn.await;
+            let tx = self.write_pool.begin().await?;
+            Ok(WriteTx { tx, _turn: turn })
+        }
     }
 
     /// A read-only transaction whose every query sees one committed state

@@ -136,10 +136,13 @@ pub(super) async fn start_server(
     if let Some(config) = config {
         cmd.arg("--config").arg(config);
     }
+    // Its log (warnings and worse) goes to `dir/server.log`.
+    let log = std::fs::File::create(dir.join("server.log"))
+        .map_err(|e| format!("cannot write the server's log: {e}"))?;
     let server = cmd
         .env("VIZORA_LOG", "warn")
         .envs(env.iter().copied())
-        .stdout(std::process::Stdio::null())
+        .stdout(log)
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| format!("cannot start the server: {e}"))?;
@@ -407,6 +410,18 @@ pub async fn run(args: LoadArgs) -> Result<(), String> {
         let _ = child.kill().await;
     }
     let _ = server.kill().await;
+    let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+    let warnings = log.lines().filter(|l| l.contains("WARN")).count();
+    match args.metrics_dir.as_deref() {
+        Some(keep) => {
+            let _ = std::fs::write(keep.join("server.log"), &log);
+            println!(
+                "server log:             {warnings} warnings ({})",
+                keep.join("server.log").display()
+            );
+        }
+        None => println!("server log:             {warnings} warnings (--metrics-dir keeps it)"),
+    }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
