@@ -2,19 +2,7 @@
 
 use crate::error::AppError;
 
-/// Rows a multi-row statement writes (plays, rollups, names). Few enough
-/// that binding stays cheap: sqlx's SQLite driver looks each `$n` up among
-/// all of a statement's parameters, so a statement's bind time grows with
-/// the square of its parameters (400 rows of 8 spent most of a backfill
-/// there; 32 rows cost next to nothing). Many enough that a burst of a
-/// thousand plays costs a few dozen round trips instead of a thousand.
-pub const ROWS_PER_STATEMENT: usize = 32;
-
-/// `($first, …, $first+n-1)`: one row's marks in a multi-row statement.
-pub fn marks(first: usize, n: usize) -> String {
-    let marks: Vec<String> = (first..first + n).map(|i| format!("${i}")).collect();
-    format!("({})", marks.join(", "))
-}
+pub use crate::server::core::db::{marks, ROWS_PER_STATEMENT};
 
 /// A bound value of a query being built.
 pub enum Bind {

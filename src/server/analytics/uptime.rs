@@ -10,7 +10,7 @@ use super::sql::ROWS_PER_STATEMENT;
 use crate::{
     error::AppError,
     model::{split_by_hour, DeviceStatus, Grain, Millis},
-    server::core::{Db, ExecuteWrite},
+    server::core::{db, Db, ExecuteWrite},
 };
 
 fn column(status: &str) -> &'static str {
@@ -40,16 +40,16 @@ pub type StatusAt<'a> = (&'a str, &'a str, DeviceStatus);
 
 /// Many displays' statuses from `at` (each display once): their open
 /// intervals are read, closed into history and rollups, and moved on a
-/// hundred displays to a statement, so a fleet coming up at once costs a
-/// few statements per hundred displays, not several per display.
+/// few dozen displays to a statement, so a fleet coming up at once costs a
+/// few statements per few dozen displays, not several per display.
 pub async fn statuses_changed(
     tx: &mut Transaction<'_, Any>,
     org_id: &str,
     changes: &[StatusAt<'_>],
     at: Millis,
 ) -> Result<(), AppError> {
-    for chunk in changes.chunks(100) {
-        let marks = numbered(2, chunk.len());
+    for chunk in changes.chunks(db::FLEET_ROWS_PER_STATEMENT) {
+        let marks = db::list(2, chunk.len());
         let sql = format!(
             "SELECT device_id, group_id, status, since FROM status_intervals \
              WHERE org_id = $1 AND device_id IN ({marks})"
@@ -109,16 +109,10 @@ pub async fn statuses_changed(
         }
         close(tx, org_id, &closed).await?;
         if !moved.is_empty() {
-            let values: Vec<String> = (0..moved.len())
-                .map(|r| {
-                    let m = 2 + 4 * r;
-                    format!("(${m}, ${}, ${}, ${})", m + 1, m + 2, m + 3)
-                })
-                .collect();
             let sql = format!(
                 "UPDATE status_intervals SET group_id = v.column2, status = v.column3, since = v.column4 \
                  FROM (VALUES {}) AS v WHERE status_intervals.org_id = $1 AND status_intervals.device_id = v.column1",
-                values.join(", ")
+                db::rows(2, moved.len(), 4)
             );
             let mut q = sqlx::query(&sql).bind(org_id);
             for ((device_id, group_id, status), since) in &moved {
@@ -132,14 +126,6 @@ pub async fn statuses_changed(
         }
     }
     Ok(())
-}
-
-/// `$first, $first+1, …`: `n` numbered marks.
-fn numbered(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// An interval `[since, until)` of one display in one status, closing.

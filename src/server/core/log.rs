@@ -22,7 +22,7 @@ pub async fn next_seq(tx: &mut Transaction<'_, Any>, org_id: &str) -> Result<i64
 }
 
 /// Appends system events (no op, no operator) in order: their seqs are
-/// handed out in one statement and the rows written a hundred to a
+/// handed out in one statement and the rows written many to a
 /// statement, so a burst of thousands (a fleet's statuses) is a few
 /// statements, not two per event. Must come first in the transaction, as
 /// [`next_seq`] must.
@@ -44,19 +44,13 @@ pub async fn append_system(
     let last: i64 = row.get(0);
     let first = last - bodies.len() as i64 + 1;
     let at = now_ms();
-    const ROWS: usize = 100;
+    const ROWS: usize = super::db::FLEET_ROWS_PER_STATEMENT;
     for (chunk_index, chunk) in bodies.chunks(ROWS).enumerate() {
         let values: Vec<String> = (0..chunk.len())
             .map(|r| {
                 let m = 2 + 5 * r;
-                format!(
-                    "($1, ${}, ${}, ${}, ${}, NULL, NULL, ${}, NULL)",
-                    m,
-                    m + 1,
-                    m + 2,
-                    m + 3,
-                    m + 4
-                )
+                let (seq_to_kind, entity, payload) = (super::db::list(m, 3), m + 3, m + 4);
+                format!("($1, {seq_to_kind}, ${entity}, NULL, NULL, ${payload}, NULL)")
             })
             .collect();
         let sql = format!(

@@ -10,7 +10,7 @@ use crate::{
     error::AppError,
     model::{validate_device_name, validate_tags, Device, DeviceGroup, DevicePatch, EventBody},
     server::{
-        core::{change::check_version, ids::validate_id, now_ms, Db},
+        core::{change::check_version, db, ids::validate_id, now_ms, Db},
         library::playlists,
     },
 };
@@ -420,7 +420,7 @@ pub async fn set_status(
 }
 
 /// Displays' derived statuses (and when each was last heard from), each
-/// display once: read and written a hundred to a statement. Returns the
+/// display once: read and written many to a statement. Returns the
 /// event of each display whose status changed.
 pub async fn set_statuses(
     tx: &mut Transaction<'_, Any>,
@@ -428,11 +428,10 @@ pub async fn set_statuses(
     changes: &[(String, crate::model::DeviceStatus, Option<i64>)],
 ) -> Result<Vec<EventBody>, AppError> {
     let mut bodies = Vec::new();
-    for chunk in changes.chunks(100) {
-        let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+    for chunk in changes.chunks(db::FLEET_ROWS_PER_STATEMENT) {
         let sql = format!(
             "SELECT {COLUMNS} FROM devices WHERE org_id = $1 AND id IN ({})",
-            marks.join(", ")
+            db::list(2, chunk.len())
         );
         let mut q = sqlx::query(&sql).bind(org_id);
         for (id, ..) in chunk {
@@ -459,16 +458,10 @@ pub async fn set_statuses(
         if changed.is_empty() {
             continue;
         }
-        let values: Vec<String> = (0..changed.len())
-            .map(|r| {
-                let m = 2 + 4 * r;
-                format!("(${m}, ${}, ${}, ${})", m + 1, m + 2, m + 3)
-            })
-            .collect();
         let sql = format!(
             "UPDATE devices SET status = v.column2, last_seen = v.column3, version = v.column4 \
              FROM (VALUES {}) AS v WHERE devices.org_id = $1 AND devices.id = v.column1",
-            values.join(", ")
+            db::rows(2, changed.len(), 4)
         );
         let mut q = sqlx::query(&sql).bind(org_id);
         for d in &changed {
@@ -531,16 +524,13 @@ pub async fn write_last_seen(db: &Db, seen: &[(String, i64)]) -> Result<(), AppE
     if seen.is_empty() {
         return Ok(());
     }
-    // A fleet's worth every few seconds: two hundred displays to a
-    // statement keeps the write turn short for everyone waiting behind it.
+    // A fleet's worth every few seconds, many displays to a statement, in
+    // one transaction.
     let mut tx = db.begin_write().await?;
-    for chunk in seen.chunks(200) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|r| format!("(${}, ${})", 1 + 2 * r, 2 + 2 * r))
-            .collect();
+    for chunk in seen.chunks(db::FLEET_ROWS_PER_STATEMENT) {
         let sql = format!(
             "UPDATE devices SET last_seen = v.column2 FROM (VALUES {}) AS v WHERE devices.id = v.column1",
-            values.join(", ")
+            db::rows(1, chunk.len(), 2)
         );
         let mut q = sqlx::query(&sql);
         for (id, at) in chunk {

@@ -30,31 +30,19 @@ pub async fn sample(
     if fresh.is_empty() {
         return Ok(());
     }
-    // A hundred displays to a statement: the write turn a whole fleet's
-    // samples hold stays short.
+    // Many displays to a statement: the write turn a whole fleet's samples
+    // hold stays short.
     let mut tx = db.begin_write().await?;
-    for chunk in fresh.chunks(100) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|r| {
-                let m = 2 + 6 * r;
-                format!(
-                    "(${m}, $1, ${}, ${}, ${}, ${}, ${})",
-                    m + 1,
-                    m + 2,
-                    m + 3,
-                    m + 4,
-                    m + 5
-                )
-            })
-            .collect();
+    for chunk in fresh.chunks(crate::server::core::db::FLEET_ROWS_PER_STATEMENT) {
         let sql = format!(
-            "INSERT INTO device_metrics (device_id, at, org_id, cpu_pct, memory_pct, temperature_c, storage_free_pct) \
+            "INSERT INTO device_metrics (at, device_id, org_id, cpu_pct, memory_pct, temperature_c, storage_free_pct) \
              VALUES {} ON CONFLICT (device_id, at) DO NOTHING",
-            values.join(", ")
+            crate::server::core::db::rows(1, chunk.len(), 7)
         );
-        let mut q = sqlx::query(&sql).bind(now);
+        let mut q = sqlx::query(&sql);
         for (device_id, b) in chunk {
             q = q
+                .bind(now)
                 .bind(device_id)
                 .bind(&b.org_id)
                 .bind(b.metrics.cpu_pct)

@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::{
     error::AppError,
     model::{Deploy, EventBody, Execution, Millis, Source},
-    server::core::{now_ms, system, Core, Db},
+    server::core::{db, now_ms, system, Core, Db},
 };
 
 fn deploy_of(r: &AnyRow) -> Deploy {
@@ -236,7 +236,7 @@ async fn writer(core: Core, mut queue: mpsc::UnboundedReceiver<Waiting>) {
 }
 
 /// Applies `edits` in order in one system transaction: the displays'
-/// deploy states are read and written a hundred to a statement, and each
+/// deploy states are read and written many to a statement, and each
 /// one that changed is one `DeployUpdated` event (the last state of it).
 async fn write_batch(core: &Core, org_id: &str, edits: &[(String, Edit)]) -> Result<(), AppError> {
     let mut tx = system::begin(core, org_id).await?;
@@ -244,11 +244,10 @@ async fn write_batch(core: &Core, org_id: &str, edits: &[(String, Edit)]) -> Res
     ids.sort_unstable();
     ids.dedup();
     let mut held: HashMap<String, Deploy> = HashMap::new();
-    for chunk in ids.chunks(100) {
-        let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+    for chunk in ids.chunks(db::FLEET_ROWS_PER_STATEMENT) {
         let sql = format!(
             "SELECT {DEPLOY_COLUMNS} FROM manifest_deploys WHERE org_id = $1 AND device_id IN ({})",
-            marks.join(", ")
+            db::list(2, chunk.len())
         );
         let mut q = sqlx::query(&sql).bind(org_id);
         for id in chunk {
@@ -284,13 +283,9 @@ async fn write_batch(core: &Core, org_id: &str, edits: &[(String, Edit)]) -> Res
         .values()
         .filter(|d| before.get(&d.id) != Some(*d))
         .collect();
-    for chunk in changed.chunks(100) {
+    for chunk in changed.chunks(db::FLEET_ROWS_PER_STATEMENT) {
         let values: Vec<String> = (0..chunk.len())
-            .map(|r| {
-                let m = 2 + 8 * r;
-                let marks: Vec<String> = (m..m + 8).map(|i| format!("${i}")).collect();
-                format!("($1, {})", marks.join(", "))
-            })
+            .map(|r| format!("($1, {})", db::list(2 + 8 * r, 8)))
             .collect();
         let sql = format!(
             "INSERT INTO manifest_deploys (org_id, device_id, sent_version, sent_at, received_version, received_at, \
