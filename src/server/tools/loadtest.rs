@@ -291,12 +291,16 @@ pub async fn run(args: LoadArgs) -> Result<(), String> {
         args.beat_ms
             .unwrap_or(args.heartbeat_seconds.max(1) * 1_000),
     );
-    let window = (beat * 3).max(Duration::from_secs(5));
+    let window = (beat * 3).max(Duration::from_secs(10));
     let before = reported.lock().unwrap().heartbeats();
+    let received_before = heartbeats_received(&addr, &admin).await?;
     let window_start = Instant::now();
     tokio::time::sleep(window).await;
+    let received = heartbeats_received(&addr, &admin).await? - received_before;
+    let seconds = window_start.elapsed().as_secs_f64();
     let beats = reported.lock().unwrap().heartbeats() - before;
-    let beats_per_s = beats as f64 / window_start.elapsed().as_secs_f64();
+    let beats_per_s = beats as f64 / seconds;
+    let received_per_s = received / seconds;
     let idle = rss_kib(pid).unwrap_or_default();
 
     // The quiet fleet: one display at a time reports an error.
@@ -393,8 +397,7 @@ pub async fn run(args: LoadArgs) -> Result<(), String> {
     );
     println!("operator op, answered (ms): {}", summary(&mut ops));
     println!(
-        "heartbeats per second:  {beats_per_s:.0} (over {:.1} s; every {} ms per display)",
-        window.as_secs_f64(),
+        "heartbeats per second:  {received_per_s:.0} received by the server, {beats_per_s:.0} sent (over {seconds:.1} s; every {} ms per display)",
         beat.as_millis()
     );
     let per_conn = |rss: u64| rss.saturating_sub(baseline) as f64 / (connected.max(1) as f64);
@@ -440,6 +443,18 @@ async fn scrape(
     }
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     std::fs::write(dir.join(name), text).map_err(|e| e.to_string())
+}
+
+/// The server's count of heartbeats received (`vizora_heartbeats_total`).
+async fn heartbeats_received(addr: &str, admin: &str) -> Result<f64, String> {
+    let (status, text) = http(addr, "GET", "/metrics", admin, "").await?;
+    if status != 200 {
+        return Err(format!("/metrics answered {status}: {text}"));
+    }
+    text.lines()
+        .find_map(|line| line.strip_prefix("vizora_heartbeats_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| "/metrics has no vizora_heartbeats_total".into())
 }
 
 /// An operator stream that notes when it first sees each display come up
