@@ -2,8 +2,6 @@
 //! organization, and the validated writes the change path calls inside its
 //! transaction (operators' edits, pairing, derived statuses).
 
-use std::collections::HashMap;
-
 use sqlx::{any::AnyRow, Any, Row, Transaction};
 
 use crate::{
@@ -420,8 +418,9 @@ pub async fn set_status(
 }
 
 /// Displays' derived statuses (and when each was last heard from), each
-/// display once: read and written many to a statement. Returns the
-/// event of each display whose status changed.
+/// display once: many to a statement, one statement that updates the
+/// displays whose status moved and returns them. Returns the event of each
+/// display whose status changed.
 pub async fn set_statuses(
     tx: &mut Transaction<'_, Any>,
     org_id: &str,
@@ -430,53 +429,23 @@ pub async fn set_statuses(
     let mut bodies = Vec::new();
     for chunk in changes.chunks(db::FLEET_ROWS_PER_STATEMENT) {
         let sql = format!(
-            "SELECT {COLUMNS} FROM devices WHERE org_id = $1 AND id IN ({})",
-            db::list(2, chunk.len())
+            "UPDATE devices SET status = v.column2, \
+             last_seen = COALESCE(CAST(v.column3 AS BIGINT), devices.last_seen), \
+             version = devices.version + 1 \
+             FROM (VALUES {}) AS v \
+             WHERE devices.org_id = $1 AND devices.id = v.column1 AND devices.status <> v.column2 \
+             RETURNING {COLUMNS}",
+            db::rows(2, chunk.len(), 3)
         );
         let mut q = sqlx::query(&sql).bind(org_id);
-        for (id, ..) in chunk {
-            q = q.bind(id);
-        }
-        let mut held: HashMap<String, Device> = HashMap::new();
-        for row in q.fetch_all(&mut **tx).await? {
-            let device = device_from_row(&row)?;
-            held.insert(device.id.clone(), device);
-        }
-        let mut changed = Vec::new();
         for (id, status, last_seen) in chunk {
-            let Some(mut device) = held.remove(id) else {
-                continue;
-            };
-            if device.status == *status {
-                continue;
-            }
-            device.status = *status;
-            device.last_seen = last_seen.or(device.last_seen);
-            device.version += 1;
-            changed.push(device);
+            q = q.bind(id).bind(status.as_str()).bind(*last_seen);
         }
-        if changed.is_empty() {
-            continue;
+        for row in q.fetch_all(&mut **tx).await? {
+            bodies.push(EventBody::DeviceUpserted {
+                device: device_from_row(&row)?,
+            });
         }
-        let sql = format!(
-            "UPDATE devices SET status = v.column2, last_seen = v.column3, version = v.column4 \
-             FROM (VALUES {}) AS v WHERE devices.org_id = $1 AND devices.id = v.column1",
-            db::rows(2, changed.len(), 4)
-        );
-        let mut q = sqlx::query(&sql).bind(org_id);
-        for d in &changed {
-            q = q
-                .bind(&d.id)
-                .bind(d.status.as_str())
-                .bind(d.last_seen)
-                .bind(d.version);
-        }
-        q.execute(&mut **tx).await?;
-        bodies.extend(
-            changed
-                .into_iter()
-                .map(|device| EventBody::DeviceUpserted { device }),
-        );
     }
     Ok(bodies)
 }
