@@ -402,21 +402,6 @@ pub async fn unpair(
     Ok(EventBody::DeviceUpserted { device })
 }
 
-/// A display's derived status changed: see [`set_statuses`].
-pub async fn set_status(
-    tx: &mut Transaction<'_, Any>,
-    org_id: &str,
-    id: &str,
-    status: crate::model::DeviceStatus,
-    last_seen: Option<i64>,
-) -> Result<Option<EventBody>, AppError> {
-    Ok(
-        set_statuses(tx, org_id, &[(id.to_string(), status, last_seen)])
-            .await?
-            .pop(),
-    )
-}
-
 /// Displays' derived statuses (and when each was last heard from), each
 /// display once: many to a statement, one statement that updates the
 /// displays whose status moved and returns them. Returns the event of each
