@@ -7,13 +7,31 @@ use crate::{
 
 /// Displays and groups of the operator's organization, with the stream position
 /// they were read at, so the page can subscribe from there and miss nothing.
+///
+/// Called while the server renders the Devices page itself, it reads only
+/// the first screen of a big fleet (`server::devices::first_screen`, with
+/// the page's query string); the page then fetches the whole snapshot as
+/// data. Every other caller, the browser's included, gets it whole.
 #[server(endpoint = "devices/snapshot")]
 pub async fn fetch_devices() -> Result<DevicesSnapshot, AppError> {
     use super::ssr::*;
+    use crate::server::devices;
     respond(
         async {
             let user = current_user()?;
-            crate::server::devices::snapshot(&state()?.core, &user.org_id).await
+            let core = &state()?.core;
+            let page = use_context::<axum::http::request::Parts>()
+                .filter(|parts| parts.uri.path() == "/devices");
+            match page {
+                Some(parts) => {
+                    let filters =
+                        axum::extract::Query::<devices::store::Filters>::try_from_uri(&parts.uri)
+                            .map(|q| q.0)
+                            .unwrap_or_default();
+                    devices::first_screen(core, &user.org_id, &filters).await
+                }
+                None => devices::snapshot(core, &user.org_id).await,
+            }
         }
         .await,
     )

@@ -237,6 +237,22 @@ pub struct DevicesSnapshot {
     pub groups: Vec<DeviceGroup>,
     pub seq: i64,
     pub epoch: String,
+    /// Set when `devices` holds only the first screen of a big fleet: what
+    /// the server render of the Devices page sends, the rest following as
+    /// data once the page runs. Absent for every full snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_screen: Option<FirstScreen>,
+}
+
+/// How much of the fleet a first-screen snapshot leaves out.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirstScreen {
+    /// Displays in the organization.
+    pub total: usize,
+    /// Displays the page's search and filters let through (as the database
+    /// reads them; the page's own search has the last word).
+    pub matching: usize,
 }
 
 #[cfg(test)]

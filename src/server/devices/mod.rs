@@ -13,7 +13,7 @@ pub use rest::DevicesDoc;
 
 use crate::{
     error::AppError,
-    model::{Change, DevicesSnapshot},
+    model::{Change, DevicesSnapshot, FirstScreen},
     server::core::{
         change::{Applied, ChangeCtx},
         log, Core,
@@ -87,5 +87,35 @@ pub async fn snapshot(core: &Core, org_id: &str) -> Result<DevicesSnapshot, AppE
         groups: store::list_groups(&core.db, org_id).await?,
         seq,
         epoch,
+        first_screen: None,
+    })
+}
+
+/// Up to this many displays the Devices page is rendered whole.
+pub const WHOLE_FLEET: usize = 250;
+/// How many displays a first screen holds.
+pub const FIRST_SCREEN: usize = 60;
+
+/// What the server render of the Devices page reads: the whole snapshot for
+/// a fleet of up to [`WHOLE_FLEET`], else the first [`FIRST_SCREEN`]
+/// displays the page's search and filters (its query string) let through,
+/// in name order, with the counts, so a page for 20,000 displays is a
+/// screenful of markup and the rest arrives as data once it runs.
+pub async fn first_screen(
+    core: &Core,
+    org_id: &str,
+    query: &store::Filters,
+) -> Result<DevicesSnapshot, AppError> {
+    let (epoch, seq) = log::position(&core.db, org_id).await?;
+    let (total, matching) = store::count(&core.db, org_id, query).await?;
+    if total <= WHOLE_FLEET {
+        return snapshot(core, org_id).await;
+    }
+    Ok(DevicesSnapshot {
+        devices: store::first(&core.db, org_id, query, FIRST_SCREEN).await?,
+        groups: store::list_groups(&core.db, org_id).await?,
+        seq,
+        epoch,
+        first_screen: Some(FirstScreen { total, matching }),
     })
 }

@@ -642,6 +642,83 @@ async fn the_long_poll_answers_at_once_with_what_is_there_and_waits_for_the_next
     assert!(reset.reset.is_some());
 }
 
+/// The server render of Devices for a big fleet reads a first screen, with
+/// the page's search and filters applied in the database, on both databases.
+#[tokio::test]
+async fn a_big_fleet_renders_a_first_screen_with_its_counts() {
+    use crate::model::{Device, DeviceStatus};
+    let f = fixture().await;
+    let org = f.editor.org_id.clone();
+    let mut tx = f.state.core.db.begin_write().await.unwrap();
+    for i in 0..300u32 {
+        let device = Device {
+            id: new_id(),
+            name: format!("Screen {i:03}"),
+            group_id: None,
+            tags: vec![if i.is_multiple_of(10) {
+                "100%_sale"
+            } else {
+                "lobby"
+            }
+            .into()],
+            timezone: if i.is_multiple_of(2) {
+                "Asia/Tokyo"
+            } else {
+                "Europe/Berlin"
+            }
+            .into(),
+            status: if i.is_multiple_of(3) {
+                DeviceStatus::Error
+            } else {
+                DeviceStatus::Online
+            },
+            last_seen: None,
+            playlist_id: None,
+            paired: false,
+            version: 1,
+        };
+        devices::insert(&mut tx, &org, &device, now_ms())
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let core = &f.state.core;
+    let first = |q: &str, status: &str| devices::Filters {
+        q: q.into(),
+        group: String::new(),
+        status: status.into(),
+    };
+    let all = super::devices::first_screen(core, &org, &first("", ""))
+        .await
+        .unwrap();
+    let counts = all.first_screen.unwrap();
+    assert_eq!((counts.total, counts.matching), (300, 300));
+    assert_eq!(all.devices.len(), super::devices::FIRST_SCREEN);
+    assert_eq!(all.devices[0].name, "Screen 000");
+    let tokyo_errors = super::devices::first_screen(core, &org, &first(" TOKYO ", "error"))
+        .await
+        .unwrap();
+    assert_eq!(tokyo_errors.first_screen.unwrap().matching, 50);
+    assert!(tokyo_errors
+        .devices
+        .iter()
+        .all(|d| d.status == DeviceStatus::Error && d.timezone == "Asia/Tokyo"));
+    // LIKE's wildcards in a search are the characters themselves.
+    let sale = super::devices::first_screen(core, &org, &first("0%_s", ""))
+        .await
+        .unwrap();
+    assert_eq!(sale.first_screen.unwrap().matching, 30);
+    let none = super::devices::first_screen(core, &org, &first("%", ""))
+        .await
+        .unwrap();
+    assert_eq!(none.first_screen.unwrap().matching, 30);
+    // Another organization's fleet is small, and gets the whole snapshot.
+    let other = super::devices::first_screen(core, &f.stranger.org_id, &first("", ""))
+        .await
+        .unwrap();
+    assert_eq!(other.first_screen, None);
+}
+
 mod accounts;
 mod analytics;
 mod attacks;
