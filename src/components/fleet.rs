@@ -10,17 +10,22 @@ use crate::{
 /// Displays by status, live from the store; each links to the filtered list.
 #[component]
 pub fn FleetCounts() -> impl IntoView {
-    let devices = use_devices().devices;
+    let devices = use_devices();
+    // Counted in the store's own view: nothing is copied per change.
     let counts = Memo::new(move |_| {
-        devices.with(|devices| {
-            let count = |st: DeviceStatus| devices.iter().filter(|d| d.status == st).count();
-            [
-                devices.len(),
-                count(DeviceStatus::Online),
-                count(DeviceStatus::Idle),
-                count(DeviceStatus::Offline),
-                count(DeviceStatus::Error),
-            ]
+        devices.with_store(|store| {
+            store
+                .read_devices(None, |view, _| {
+                    let count = |st: DeviceStatus| view.values().filter(|d| d.status == st).count();
+                    [
+                        view.len(),
+                        count(DeviceStatus::Online),
+                        count(DeviceStatus::Idle),
+                        count(DeviceStatus::Offline),
+                        count(DeviceStatus::Error),
+                    ]
+                })
+                .1
         })
     });
     let kpi = move |label: &'static str, i: usize, href: &'static str| {

@@ -244,6 +244,10 @@ impl SyncHandle {
     /// Seeds the store's collections from a snapshot unless it holds them at
     /// this position or newer (the store's seed rules do the rest).
     pub(in crate::sync) fn seed<T: Snapshot>(&self, snapshot: &T) {
+        // Part of a collection is not the collection.
+        if snapshot.partial() {
+            return;
+        }
         let fresh = self
             .state
             .store

@@ -49,13 +49,13 @@ fn time_zone_list() -> impl IntoView {
 #[component]
 pub(super) fn DialogHost(dialogs: Dialogs) -> impl IntoView {
     let sync = use_sync();
-    let devices = use_devices().devices;
+    let devices = use_devices();
     move || {
         let close = move || dialogs.close();
         let target = dialogs
             .target
             .get()
-            .and_then(|id| devices.with_untracked(|all| all.iter().find(|d| d.id == id).cloned()));
+            .and_then(|id| untrack(|| devices.with_store(|s| s.device(&id))));
         match (dialogs.open.get(), target) {
             (Showing::Add, _) => view! { <DeviceForm device=None on_done=close/> }.into_any(),
             (Showing::Edit, Some(d)) => {

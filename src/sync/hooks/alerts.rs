@@ -68,9 +68,9 @@ pub fn use_alerts() -> UseAlertsReturn {
         |sync| {
             let source = Source::<AlertsSnapshot>::new(sync);
             UseAlertsReturn {
-                alerts: source.view(Store::alerts),
-                open_alerts: source.view(Store::open_alerts),
-                rules: source.view(Store::rules),
+                alerts: source.view(Store::alerts, |s| &s.alerts),
+                open_alerts: source.view(Store::open_alerts, |s| &s.alerts),
+                rules: source.view(Store::rules, |s| &s.rules),
                 ready: source.ready(),
                 loading: source.loading(),
                 error: source.error(),

@@ -6,7 +6,7 @@ use super::{shared, Snapshot, Source};
 use crate::{
     api::devices::fetch_devices,
     error::AppError,
-    model::{Device, DeviceGroup, DevicesSnapshot},
+    model::{Device, DeviceGroup, DevicesSnapshot, FirstScreen},
     sync::store::Store,
 };
 
@@ -27,6 +27,9 @@ impl Snapshot for DevicesSnapshot {
         store.seed_devices(self.devices.clone(), self.seq);
         store.seed_groups(self.groups.clone(), self.seq);
     }
+    fn partial(&self) -> bool {
+        self.first_screen.is_some()
+    }
 }
 
 /// What `use_devices` returns. Every field is a signal; the struct is `Copy`.
@@ -44,7 +47,20 @@ pub struct UseDevicesReturn {
     pub loading: Signal<bool>,
     /// The latest snapshot fetch's error, if it failed; `None` otherwise.
     pub error: Signal<Option<AppError>>,
+    /// While the signals show only the first screen of a big fleet (the
+    /// server render of Devices, and the page until the whole snapshot is
+    /// in): how many displays there are. `None` once they are all here.
+    pub first_screen: Signal<Option<FirstScreen>>,
     pub(in crate::sync) source: Source<DevicesSnapshot>,
+}
+
+impl UseDevicesReturn {
+    /// Reads the store the signals show (the snapshot's until the real one is
+    /// seeded), tracked and without copying anything: for views over
+    /// thousands of displays, with [`Store::read_devices`].
+    pub fn with_store<R>(&self, read: impl FnOnce(&Store) -> R) -> R {
+        self.source.with_store(read)
+    }
 }
 
 /// The displays and their groups, for any component of a console page.
@@ -67,11 +83,12 @@ pub fn use_devices() -> UseDevicesReturn {
         |sync| {
             let source = Source::<DevicesSnapshot>::new(sync);
             UseDevicesReturn {
-                devices: source.view(Store::devices),
-                groups: source.view(Store::groups),
+                devices: source.view(Store::devices, |s| &s.devices),
+                groups: source.view(Store::groups, |s| &s.groups),
                 ready: source.ready(),
                 loading: source.loading(),
                 error: source.error(),
+                first_screen: source.until_seeded(|s: &DevicesSnapshot| s.first_screen),
                 source,
             }
         },

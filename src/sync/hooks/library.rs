@@ -68,8 +68,8 @@ pub fn use_library() -> UseLibraryReturn {
         |sync| {
             let source = Source::<LibrarySnapshot>::new(sync);
             UseLibraryReturn {
-                content: source.view(Store::content),
-                playlists: source.view(Store::playlists),
+                content: source.view(Store::content, |s| &s.content),
+                playlists: source.view(Store::playlists, |s| &s.playlists),
                 storage_quota: source.of_snapshot(|s| s.storage_quota),
                 ready: source.ready(),
                 loading: source.loading(),

@@ -31,7 +31,11 @@ pub use devices::{use_devices, UseDevicesReturn};
 pub use library::{use_library, UseLibraryReturn};
 pub use schedules::{use_executions, use_schedules, UseSchedulesReturn, EXECUTIONS_SHOWN};
 
-use super::{context::SyncHandle, store::Store, use_sync};
+use super::{
+    context::SyncHandle,
+    store::{Collection, Entity, Store},
+    use_sync,
+};
 use crate::error::AppError;
 
 /// `false` while the page is rendered on the server and hydrated, `true`
@@ -58,6 +62,11 @@ pub(in crate::sync) trait Snapshot:
     fn held_at(store: &Store) -> i64;
     /// Seeds those collections with the store's own rules.
     fn seed_into(&self, store: &mut Store);
+    /// Whether it holds only part of its collections (a first screen the
+    /// server rendered with): never seeded; the whole one is fetched.
+    fn partial(&self) -> bool {
+        false
+    }
 }
 
 /// One kind's snapshot resource and what the hook's signals are made from.
@@ -103,7 +112,11 @@ impl<T: Snapshot> Source<T> {
         });
         Effect::new(move |_| {
             if let Some(Ok(snapshot)) = resource.get() {
-                sync.seed(&snapshot);
+                if snapshot.partial() {
+                    leptos::task::spawn_local(fetch_whole::<T>(sync));
+                } else {
+                    sync.seed(&snapshot);
+                }
             }
         });
         Self {
@@ -124,23 +137,41 @@ impl<T: Snapshot> Source<T> {
     }
 
     /// What `read` shows of the store once seeded, of the snapshot before.
-    fn view<U>(self, read: fn(&Store) -> U) -> Signal<U>
+    /// `read` runs again only when `of`, the collection it reads, changed:
+    /// an event about anything else costs the view one incremental fold.
+    fn view<U, E>(self, read: fn(&Store) -> U, of: fn(&Store) -> &Collection<E>) -> Signal<U>
     where
         U: Clone + PartialEq + Default + Send + Sync + 'static,
+        E: Entity + 'static,
     {
+        let mark = Memo::new(move |_| self.with_shown(move |s| s.mark(of(s))));
         let shown = Memo::new(move |_| {
-            if self.seeded.get() {
-                self.sync.store.with(read)
-            } else {
-                self.fallback
-                    .with(|s| s.as_ref().map(read))
-                    .unwrap_or_default()
-            }
+            // Read, not only tracked: tracking alone never computes the mark.
+            mark.get();
+            untrack(move || self.with_shown(read))
         });
         Signal::derive(move || {
             self.wait();
             shown.get()
         })
+    }
+
+    /// `read` of the store once seeded, of the snapshot before (tracked).
+    fn with_shown<R>(self, read: impl FnOnce(&Store) -> R) -> R {
+        if self.seeded.get() {
+            self.sync.store.with(read)
+        } else {
+            self.fallback.with(|s| match s {
+                Some(store) => read(store),
+                None => read(&Store::default()),
+            })
+        }
+    }
+
+    /// `with_shown` for a component, which waits for the snapshot in a `Suspense`.
+    fn with_store<R>(self, read: impl FnOnce(&Store) -> R) -> R {
+        self.wait();
+        self.with_shown(read)
     }
 
     /// A value the snapshot carries besides the store's collections (say, a
@@ -150,6 +181,26 @@ impl<T: Snapshot> Source<T> {
         U: Clone + PartialEq + Send + Sync + 'static,
     {
         let value = Memo::new(move |_| self.resource.map(|r| r.as_ref().ok().map(read)).flatten());
+        Signal::derive(move || {
+            self.wait();
+            value.get()
+        })
+    }
+
+    /// `read` of the snapshot while the store is not seeded; `None` after.
+    fn until_seeded<U>(self, read: fn(&T) -> Option<U>) -> Signal<Option<U>>
+    where
+        U: Clone + PartialEq + Send + Sync + 'static,
+    {
+        let value = Memo::new(move |_| {
+            if self.seeded.get() {
+                None
+            } else {
+                self.resource
+                    .map(|r| r.as_ref().ok().and_then(read))
+                    .flatten()
+            }
+        });
         Signal::derive(move || {
             self.wait();
             value.get()
@@ -192,6 +243,32 @@ impl<T: Snapshot> Source<T> {
             self.sync.seed(&snapshot);
         }
     }
+}
+
+/// Fetches the whole snapshot after a partial one and seeds the store with
+/// it, trying again (with backoff) until it arrives.
+async fn fetch_whole<T: Snapshot>(sync: SyncHandle) {
+    #[cfg(feature = "hydrate")]
+    {
+        let mut failures = 0u32;
+        loop {
+            match T::fetch().await {
+                Ok(whole) if !whole.partial() => {
+                    sync.seed(&whole);
+                    return;
+                }
+                _ => {
+                    failures += 1;
+                    let backoff = super::backoff::Backoff::default();
+                    let unit = super::platform::random_unit();
+                    super::platform::sleep(backoff.delay_ms(failures, unit)).await;
+                }
+            }
+        }
+    }
+    // Effects, and so this, never run on the server.
+    #[cfg(not(feature = "hydrate"))]
+    let _ = sync;
 }
 
 /// The hooks' shared state: each kind's signals, made on first use under the

@@ -57,6 +57,15 @@ pub struct UseSchedulesReturn {
     pub(in crate::sync) source: Source<SchedulesSnapshot>,
 }
 
+impl UseSchedulesReturn {
+    /// Reads the store the signals show, tracked and without copying (see
+    /// `UseDevicesReturn::with_store`): one display's deploy state in a
+    /// fleet of thousands.
+    pub fn with_store<R>(&self, read: impl FnOnce(&Store) -> R) -> R {
+        self.source.with_store(read)
+    }
+}
+
 /// Schedules, dayparts, takeovers and deploys (Schedules, Devices' deploy
 /// flags, a display's detail view), with the same life as the other hooks:
 /// the snapshot on the server and until the store is seeded, then the store
@@ -68,10 +77,10 @@ pub fn use_schedules() -> UseSchedulesReturn {
         |sync| {
             let source = Source::<SchedulesSnapshot>::new(sync);
             UseSchedulesReturn {
-                schedules: source.view(Store::schedules),
-                dayparts: source.view(Store::dayparts),
-                takeovers: source.view(Store::takeovers),
-                deploys: source.view(Store::deploys),
+                schedules: source.view(Store::schedules, |s| &s.schedules),
+                dayparts: source.view(Store::dayparts, |s| &s.dayparts),
+                takeovers: source.view(Store::takeovers, |s| &s.takeovers),
+                deploys: source.view(Store::deploys, |s| &s.deploys),
                 ready: source.ready(),
                 loading: source.loading(),
                 error: source.error(),

@@ -3,8 +3,11 @@
 //! the fold of pending ops on top of it.
 
 use std::{
-    collections::{BTreeMap, BTreeSet, HashMap},
-    sync::Mutex,
+    collections::{BTreeMap, BTreeSet, HashMap, VecDeque},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Mutex,
+    },
 };
 
 use super::{
@@ -53,6 +56,46 @@ struct Folded<E> {
     /// Pending changes projected onto an entity, over the collection's life
     /// (what a fold costs, for the tests).
     projected: usize,
+    /// Which cache this is: a reader that kept a revision of another one
+    /// (a copy, the store that replaced a snapshot's) must read everything.
+    instance: u64,
+    /// Bumped by every fold that changed the view, from one counter shared by
+    /// all caches.
+    revision: u64,
+    /// The revision of the last fold that rebuilt the whole view.
+    rebuilt_at: u64,
+    /// The entities each fold since then redid, as (revision, id), oldest
+    /// first; at most [`CHANGE_LOG`] of them.
+    log: VecDeque<(u64, String)>,
+    /// The newest revision whose entries were dropped from `log`.
+    forgotten: u64,
+}
+
+/// How many refolded entities a view remembers for [`Collection::read`];
+/// a reader further behind reads everything.
+const CHANGE_LOG: usize = 4_096;
+
+/// Revisions and instances, unique across every view of the process.
+static NEXT_REVISION: AtomicU64 = AtomicU64::new(1);
+
+fn next_revision() -> u64 {
+    NEXT_REVISION.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Where a reader of a view is: the cache it read and the revision it saw.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadMark {
+    instance: u64,
+    revision: u64,
+}
+
+/// What changed in a view since a reader's [`ReadMark`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Changed {
+    /// Read everything: the first read, a new snapshot, or too far behind.
+    All,
+    /// Only these entities may differ (deleted ones too); empty if none.
+    Only(BTreeSet<String>),
 }
 
 impl<E> Default for View<E> {
@@ -62,6 +105,11 @@ impl<E> Default for View<E> {
             pending: Vec::new(),
             touched: BTreeSet::new(),
             projected: 0,
+            instance: next_revision(),
+            revision: 0,
+            rebuilt_at: 0,
+            log: VecDeque::new(),
+            forgotten: 0,
         }))
     }
 }
@@ -249,6 +297,23 @@ impl<E: Entity> Collection<E> {
     where
         E: 'a,
     {
+        self.read(pending, None, |view, _| view.clone()).1
+    }
+
+    /// The fold, lent rather than copied, with what changed in it since
+    /// `since` (a mark an earlier read returned; `None` for everything).
+    /// Returns the mark to pass next time. Reading costs what the fold
+    /// redoes plus what `read` does: nothing in proportion to the
+    /// collection unless the reader asks for it.
+    pub fn read<'a, R>(
+        &self,
+        pending: impl IntoIterator<Item = &'a PendingOp>,
+        since: Option<ReadMark>,
+        read: impl FnOnce(&BTreeMap<String, E>, Changed) -> R,
+    ) -> (ReadMark, R)
+    where
+        E: 'a,
+    {
         let pending: Vec<(&str, &Change)> = pending
             .into_iter()
             .map(|op| &op.op.change)
@@ -266,6 +331,10 @@ impl<E: Entity> Collection<E> {
                 }
                 folded.view = Some(view);
                 folded.touched.clear();
+                folded.revision = next_revision();
+                folded.rebuilt_at = folded.revision;
+                folded.log.clear();
+                folded.forgotten = 0;
                 BTreeSet::new()
             }
             Some(_) => {
@@ -275,6 +344,9 @@ impl<E: Entity> Collection<E> {
             }
         };
         let view = folded.view.get_or_insert_with(BTreeMap::new);
+        if !stale.is_empty() {
+            folded.revision = next_revision();
+        }
         for id in &stale {
             match self.confirmed.get(id) {
                 Some(e) => view.insert(id.clone(), e.clone()),
@@ -284,12 +356,40 @@ impl<E: Entity> Collection<E> {
                 folded.projected += 1;
                 project_into(view, id, change);
             }
+            folded.log.push_back((folded.revision, id.clone()));
+        }
+        while folded.log.len() > CHANGE_LOG {
+            if let Some((revision, _)) = folded.log.pop_front() {
+                folded.forgotten = revision;
+            }
         }
         folded.pending = pending
             .iter()
             .map(|(id, change)| (id.to_string(), (*change).clone()))
             .collect();
-        view.clone()
+        let changed = match since {
+            Some(mark)
+                if mark.instance == folded.instance
+                    && mark.revision >= folded.rebuilt_at
+                    && mark.revision >= folded.forgotten =>
+            {
+                Changed::Only(
+                    folded
+                        .log
+                        .iter()
+                        .rev()
+                        .take_while(|(revision, _)| *revision > mark.revision)
+                        .map(|(_, id)| id.clone())
+                        .collect(),
+                )
+            }
+            _ => Changed::All,
+        };
+        let mark = ReadMark {
+            instance: folded.instance,
+            revision: folded.revision,
+        };
+        (mark, read(view, changed))
     }
 
     /// One entity as [`Collection::fold`] would show it.
@@ -359,5 +459,29 @@ mod tests {
         assert!(c.seed(vec![device("a", "new", 2)], 20));
         assert!(!c.seed(vec![device("a", "old", 1)], 15));
         assert_eq!(c.confirmed("a").unwrap().name, "new");
+    }
+
+    #[test]
+    fn a_read_says_what_changed_since_the_readers_mark() {
+        let mut c: Collection<Device> = Collection::default();
+        c.seed(vec![device("a", "A", 1), device("b", "B", 1)], 10);
+        let (mark, changed) = c.read([], None, |view, changed| {
+            assert_eq!(view.len(), 2);
+            changed
+        });
+        assert_eq!(changed, Changed::All);
+        let (same, changed) = c.read([], Some(mark), |_, changed| changed);
+        assert_eq!((same, changed), (mark, Changed::Only(BTreeSet::new())));
+        c.observe(device("b", "B2", 2));
+        let (next, changed) = c.read([], Some(mark), |view, changed| {
+            assert_eq!(view["b"].name, "B2");
+            changed
+        });
+        assert_eq!(changed, Changed::Only(["b".to_string()].into()));
+        // A copy is another cache, and a new snapshot replaces everything.
+        let copy = c.clone();
+        assert_eq!(copy.read([], Some(next), |_, c| c).1, Changed::All);
+        c.seed(vec![device("a", "A", 1)], 20);
+        assert_eq!(c.read([], Some(next), |_, c| c).1, Changed::All);
     }
 }

@@ -49,10 +49,10 @@ mod conflict;
 mod entity;
 mod events;
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 mod pending;
 
-pub use collection::Collection;
+pub use collection::{Changed, Collection, ReadMark};
 pub use conflict::{ConflictOutcome, OpenConflict};
 pub use entity::{Confirmed, Entity, Projection};
 pub use pending::{OpState, PendingOp};
@@ -193,6 +193,22 @@ impl Store {
         let mut all: Vec<E> = collection.fold(self.pending.iter()).into_values().collect();
         all.sort_by(order);
         all
+    }
+
+    /// Where `collection`'s view is now: a reader that kept the mark of an
+    /// earlier read knows from it whether anything changed since.
+    pub fn mark<E: Entity>(&self, collection: &Collection<E>) -> ReadMark {
+        collection.read(self.pending.iter(), None, |_, _| ()).0
+    }
+
+    /// The displays as the operator sees them, lent by id, with which of them
+    /// changed since the mark of an earlier read (see [`Collection::read`]).
+    pub fn read_devices<R>(
+        &self,
+        since: Option<ReadMark>,
+        read: impl FnOnce(&BTreeMap<String, Device>, Changed) -> R,
+    ) -> (ReadMark, R) {
+        self.devices.read(self.pending.iter(), since, read)
     }
 
     /// The displays as the operator sees them, by id.
