@@ -4,6 +4,7 @@
 //! server refuses.
 
 mod dialogs;
+mod index;
 mod table;
 
 use leptos::prelude::*;

@@ -1,23 +1,21 @@
 //! The fleet table, its toolbar, and the group playlists. Rows are keyed by
-//! id: an edit elsewhere re-renders only the cells it changed.
+//! id: an edit elsewhere re-renders only the cells it changed. Only the rows
+//! in the window (and a margin) are drawn.
 
 use std::collections::HashMap;
 
 use leptos::prelude::*;
 
-use super::{Dialogs, Filters, Showing, SortKey};
+use super::{
+    index::{group_name, FleetIndex, Query},
+    Dialogs, Filters, Showing, SortKey,
+};
 use crate::{
     app::use_session,
     components::{ago, status_badge::StatusBadge},
     model::{Change, DeployState, Device, DeviceGroup, DeviceStatus, Playlist},
     sync::{platform::now_ms, use_devices, use_library, use_schedules, use_sync},
 };
-
-pub(super) fn group_name(groups: &[DeviceGroup], id: Option<&str>) -> String {
-    id.and_then(|id| groups.iter().find(|g| g.id == id))
-        .map(|g| g.name.clone())
-        .unwrap_or_else(|| "—".into())
-}
 
 fn playlist_name(lists: &[Playlist], id: Option<&str>) -> Option<String> {
     id.and_then(|id| lists.iter().find(|p| p.id == id))
@@ -149,50 +147,6 @@ pub(super) fn Toolbar(filters: Filters) -> impl IntoView {
     }
 }
 
-fn visible(devices: &[Device], groups: &[DeviceGroup], filters: Filters) -> Vec<Device> {
-    let search = filters.search.get().trim().to_lowercase();
-    let group = filters.group.get();
-    let status = filters.status.get();
-    let (key, ascending) = filters.sort.get();
-    let mut rows: Vec<Device> = devices
-        .iter()
-        .filter(|d| match group.as_str() {
-            "" => true,
-            "none" => d.group_id.is_none(),
-            g => d.group_id.as_deref() == Some(g),
-        })
-        .filter(|d| status.is_empty() || d.status.as_str() == status)
-        .filter(|d| {
-            search.is_empty()
-                || d.name.to_lowercase().contains(&search)
-                || d.timezone.to_lowercase().contains(&search)
-                || d.tags.iter().any(|t| t.to_lowercase().contains(&search))
-                || group_name(groups, d.group_id.as_deref())
-                    .to_lowercase()
-                    .contains(&search)
-        })
-        .cloned()
-        .collect();
-    rows.sort_by(|a, b| {
-        let ord = match key {
-            SortKey::Name => a.name.to_lowercase().cmp(&b.name.to_lowercase()),
-            SortKey::Group => group_name(groups, a.group_id.as_deref())
-                .cmp(&group_name(groups, b.group_id.as_deref())),
-            SortKey::Status => a.status.cmp(&b.status),
-            SortKey::LastSeen => b.last_seen.cmp(&a.last_seen),
-            SortKey::TimeZone => a.timezone.cmp(&b.timezone),
-        }
-        .then_with(|| a.name.cmp(&b.name))
-        .then_with(|| a.id.cmp(&b.id));
-        if ascending {
-            ord
-        } else {
-            ord.reverse()
-        }
-    });
-    rows
-}
-
 #[component]
 fn SortHeader(label: &'static str, key: SortKey, filters: Filters) -> impl IntoView {
     let sort = filters.sort;
@@ -222,83 +176,175 @@ fn SortHeader(label: &'static str, key: SortKey, filters: Filters) -> impl IntoV
     }
 }
 
-/// One row as shown: the display and what its cells say besides it.
+/// One row as shown: the display, what its cells say besides it, and its
+/// place in the table (for `aria-rowindex`).
 #[derive(Debug, Clone, PartialEq)]
 struct Row {
     device: Device,
     group: String,
     playlist: String,
     pending: bool,
+    place: usize,
 }
 
+/// Rows drawn beyond the view, above and below, so a scroll shows drawn rows.
+const MARGIN: usize = 12;
+/// Up to this many rows the table draws them all: cheap at that size, and
+/// the browser's find-in-page then sees every display.
+const DRAW_ALL: usize = 250;
+/// Rows the server draws, and the browser until it has measured its window:
+/// the first screen of a tall display and more.
+const FIRST_ROWS: usize = 60;
+/// A row's height until one is measured (style.css keeps rows one line).
+const ROW_HEIGHT: f64 = 45.0;
+
+/// Which rows are drawn: the ones in the window plus a margin, of `len`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Viewport {
+    /// How far the window's top is below the table body's top, in pixels.
+    top: f64,
+    height: f64,
+    row: f64,
+}
+
+impl Viewport {
+    fn rows(self, len: usize) -> (usize, usize) {
+        if len <= DRAW_ALL {
+            return (0, len);
+        }
+        if self.height <= 0.0 {
+            return (0, FIRST_ROWS.min(len));
+        }
+        let first = (self.top / self.row).floor().max(0.0) as usize;
+        let last = ((self.top + self.height) / self.row).ceil().max(0.0) as usize;
+        let last = last.saturating_add(MARGIN).min(len);
+        (first.saturating_sub(MARGIN).min(last), last)
+    }
+}
+
+/// The fleet table. It holds an index of the whole fleet (sort, filters,
+/// search; see `index`) and draws only the rows in the window plus a margin,
+/// between two spacers as tall as the rows not drawn, so 20,000 displays
+/// cost the page what sixty do. The server draws the first rows.
 #[component]
 pub(super) fn DeviceTable(filters: Filters, dialogs: Dialogs) -> impl IntoView {
     let sync = use_sync();
     let session = use_session();
     let devices = use_devices();
     let lists = use_library().playlists;
+    let index = StoredValue::new(FleetIndex::default());
+    // Moves when the rows shown (which, and in what order) change.
+    let shape = Memo::new(move |_| {
+        let query = Query {
+            search: filters.search.get(),
+            group: filters.group.get(),
+            status: filters.status.get(),
+            sort: filters.sort.get(),
+        };
+        let groups = devices.groups.get();
+        devices
+            .with_store(|store| index.try_update_value(|ix| ix.refresh(store, &groups, &query)))
+            .unwrap_or_default()
+    });
+    // Shown and in all: the index's, or the server's while only the first
+    // screen of a big fleet is here.
+    let counts = Memo::new(move |_| {
+        // Read, not only tracked: the index is brought up to date by it.
+        shape.get();
+        let here = index.with_value(|ix| (ix.shown().len(), ix.total()));
+        match devices.first_screen.get() {
+            Some(first) => (first.matching, first.total),
+            None => here,
+        }
+    });
+    let drawable = Memo::new(move |_| {
+        // Read, not only tracked: the index is brought up to date by it.
+        shape.get();
+        index.with_value(|ix| ix.shown().len())
+    });
+    let viewport = RwSignal::new(Viewport {
+        top: 0.0,
+        height: 0.0,
+        row: ROW_HEIGHT,
+    });
+    let body = NodeRef::<leptos::html::Tbody>::new();
+    let range = Memo::new(move |_| viewport.get().rows(drawable.get()));
+    let still_coming = move || counts.get().0.saturating_sub(drawable.get());
     let pending_ids = Memo::new(move |_| {
         sync.store.with(|s| {
             s.pending()
                 .iter()
                 .map(|p| p.op.change.entity_id().to_string())
-                .collect::<Vec<_>>()
+                .collect::<std::collections::HashSet<_>>()
         })
     });
-    let rows = Memo::new(move |_| {
+    // The drawn rows, read from the store one by one.
+    let window = Memo::new(move |_| {
+        // Read, not only tracked: the index is brought up to date by it.
+        shape.get();
+        let (first, last) = range.get();
         let pending = pending_ids.get();
+        let ids: Vec<String> = index.with_value(|ix| {
+            ix.shown()[first.min(last)..last.min(ix.shown().len())]
+                .iter()
+                .map(|id| id.to_string())
+                .collect()
+        });
         devices.groups.with(|groups| {
-            let shown = devices.devices.with(|all| visible(all, groups, filters));
             lists.with(|lists| {
-                shown
-                    .into_iter()
-                    .map(|d| Row {
-                        group: group_name(groups, d.group_id.as_deref()),
-                        playlist: effective_playlist(&d, groups, lists),
-                        pending: pending.contains(&d.id),
-                        device: d,
-                    })
-                    .collect::<Vec<_>>()
+                devices.with_store(|store| {
+                    ids.iter()
+                        .enumerate()
+                        .filter_map(|(k, id)| store.device(id).map(|d| (k, d)))
+                        .map(|(k, d)| Row {
+                            group: group_name(groups, d.group_id.as_deref()),
+                            playlist: effective_playlist(&d, groups, lists),
+                            pending: pending.contains(&d.id),
+                            place: first + k,
+                            device: d,
+                        })
+                        .collect::<Vec<_>>()
+                })
             })
         })
     });
     let by_id = Memo::new(move |_| {
-        rows.with(|rows| {
+        window.with(|rows| {
             rows.iter()
                 .map(|r| (r.device.id.clone(), r.clone()))
                 .collect::<HashMap<_, _>>()
         })
     });
-    let total = Memo::new(move |_| devices.devices.with(Vec::len));
-    // "Last seen" is relative: it is brought up to date whenever the fleet changes.
+    // "Last seen" is relative: it is brought up to date whenever drawn rows change.
     let now = RwSignal::new(now_ms());
-    // Displays whose player has not acknowledged its latest manifest within a minute.
-    let deploys = use_schedules().deploys;
     let hydrated = crate::sync::use_hydrated();
-    let late = Memo::new(move |_| {
-        if !hydrated.get() {
-            return Default::default();
-        }
-        let at = now.get() as i64;
-        deploys.with(|all| {
-            all.iter()
-                .filter(|d| d.state(at) == DeployState::Late)
-                .map(|d| d.id.clone())
-                .collect::<std::collections::HashSet<String>>()
-        })
-    });
     Effect::new(move |_| {
-        devices.devices.track();
+        window.with(|_| ());
         now.set(now_ms());
     });
+    follow_window(body, viewport, drawable, hydrated);
+    // The spacers' height is an attribute, not a style: the policy allows
+    // no inline style, and a cell's `height` is a presentational hint.
+    let spacer = move |rows: Signal<usize>| {
+        use leptos::html::{td, tr};
+        let height = move || format!("{}", (rows.get() as f64 * viewport.with(|v| v.row)).round());
+        tr().class("spacer")
+            .attr("aria-hidden", "true")
+            .child(td().attr("colspan", "8").attr("height", height))
+    };
+    let above = Signal::derive(move || range.get().0);
+    let below = Signal::derive(move || drawable.get() - range.get().1.min(drawable.get()));
     view! {
         <p class="muted count" aria-live="polite">
-            {move || format!("{} of {} displays", rows.with(Vec::len), total.get())}
+            {move || {
+                let (shown, total) = counts.get();
+                format!("{shown} of {total} displays")
+            }}
         </p>
-        <table class="table devices">
+        <table class="table devices" aria-rowcount=move || counts.get().0 + 1>
             <caption class="visually-hidden">"Displays"</caption>
             <thead>
-                <tr>
+                <tr aria-rowindex="1">
                     <SortHeader label="Name" key=SortKey::Name filters/>
                     <SortHeader label="Group" key=SortKey::Group filters/>
                     <SortHeader label="Status" key=SortKey::Status filters/>
@@ -311,16 +357,74 @@ pub(super) fn DeviceTable(filters: Filters, dialogs: Dialogs) -> impl IntoView {
                     </Show>
                 </tr>
             </thead>
-            <tbody>
-                <Show when=move || rows.with(Vec::is_empty)>
+            <tbody node_ref=body>
+                <Show when=move || counts.with(|c| c.0 == 0)>
                     <tr class="empty"><td colspan="8">"No display matches. Clear the search or filters, or add a display."</td></tr>
                 </Show>
-                <For each=move || rows.get() key=|r| r.device.id.clone() let:row>
-                    <DeviceRow id=row.device.id by_id now late dialogs/>
+                {spacer(above)}
+                <For each=move || window.get() key=|r| r.device.id.clone() let:row>
+                    <DeviceRow id=row.device.id by_id now hydrated dialogs/>
                 </For>
+                {spacer(below)}
+                <Show when=move || { still_coming() > 0 }>
+                    <tr class="empty coming"><td colspan="8">{move || format!("Loading {} more displays…", still_coming())}</td></tr>
+                </Show>
             </tbody>
         </table>
     }
+}
+
+/// Keeps `viewport` on the part of the table body the browser window shows,
+/// and the row height measured, from hydration on.
+fn follow_window(
+    body: NodeRef<leptos::html::Tbody>,
+    viewport: RwSignal<Viewport>,
+    drawable: Memo<usize>,
+    hydrated: Signal<bool>,
+) {
+    #[cfg(feature = "hydrate")]
+    {
+        let measure = move || {
+            let Some(body) = body.get_untracked() else {
+                return;
+            };
+            let window = window();
+            let height = window
+                .inner_height()
+                .ok()
+                .and_then(|h| h.as_f64())
+                .unwrap_or(800.0);
+            let top = -body.get_bounding_client_rect().top();
+            let row = body
+                .query_selector("tr[data-id]")
+                .ok()
+                .flatten()
+                .map(|r| r.get_bounding_client_rect().height())
+                .filter(|h| *h > 0.0)
+                .unwrap_or_else(|| viewport.with_untracked(|v| v.row));
+            let next = Viewport { top, height, row };
+            // Only a move across a row boundary draws anything new.
+            let now = viewport.get_untracked();
+            if next.rows(usize::MAX) != now.rows(usize::MAX) || next.row != now.row {
+                viewport.set(next);
+            }
+        };
+        let scroll = window_event_listener(leptos::ev::scroll, move |_| measure());
+        let resize = window_event_listener(leptos::ev::resize, move |_| measure());
+        on_cleanup(move || {
+            scroll.remove();
+            resize.remove();
+        });
+        // Once hydrated, and whenever the list's length moves the body.
+        Effect::new(move |_| {
+            drawable.get();
+            if hydrated.get() {
+                measure();
+            }
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (body, viewport, drawable, hydrated);
 }
 
 #[component]
@@ -328,16 +432,18 @@ fn DeviceRow(
     id: String,
     by_id: Memo<HashMap<String, Row>>,
     now: RwSignal<f64>,
-    late: Memo<std::collections::HashSet<String>>,
+    hydrated: Signal<bool>,
     dialogs: Dialogs,
 ) -> impl IntoView {
     let session = use_session();
+    let schedules = use_schedules();
     let key = id.clone();
     let row = Memo::new(move |_| by_id.with(|m| m.get(&key).cloned()));
     let cell =
         move |f: fn(&Row) -> String| move || row.with(|r| r.as_ref().map(f).unwrap_or_default());
     let pending = move || row.with(|r| r.as_ref().is_some_and(|r| r.pending));
     let paired = move || row.with(|r| r.as_ref().is_some_and(|r| r.device.paired));
+    let place = move || row.with(|r| r.as_ref().map_or(0, |r| r.place + 2));
     let status = Memo::new(move |_| {
         row.with(|r| {
             r.as_ref()
@@ -352,9 +458,21 @@ fn DeviceRow(
         })
     });
     let id = StoredValue::new(id);
+    // Whether its player has not acknowledged its latest manifest within a
+    // minute; drawn after hydration only, since it moves with the clock.
+    let late = Memo::new(move |_| {
+        hydrated.get()
+            && schedules.with_store(|s| {
+                id.with_value(|id| {
+                    s.deploys
+                        .confirmed(id)
+                        .is_some_and(|d| d.state(now.get() as i64) == DeployState::Late)
+                })
+            })
+    });
     let open = move |what: Showing| dialogs.show(what, Some(id.get_value()));
     view! {
-        <tr data-id=id.get_value() class:row-pending=pending>
+        <tr data-id=id.get_value() aria-rowindex=place class:row-pending=pending>
             <th scope="row" class="name">
                 <a href=format!("/devices/{}", id.get_value())>{cell(|r| r.device.name.clone())}</a>
                 {move || paired().then(|| view! { <span class="paired" title="A player holds this display's token">" · paired"</span> })}
@@ -365,7 +483,7 @@ fn DeviceRow(
             <td>{move || row.with(|r| ago(r.as_ref().and_then(|r| r.device.last_seen), now.get()))}</td>
             <td>{cell(|r| r.device.timezone.clone())}</td>
             <td class="playlist">{cell(|r| r.playlist.clone())}
-                {move || late.with(|l| l.contains(&id.get_value())).then(|| view! {
+                {move || late.get().then(|| view! {
                     <span class="deploy late" data-deploy="Not received" title="The player has not acknowledged the latest manifest for over a minute">" not received"</span>
                 })}
             </td>
