@@ -76,14 +76,19 @@ export async function rename(page: Page, from: string, to: string): Promise<void
  * A server of its own on `port` (a fresh data directory, `who` as its admin),
  * for specs that stop it while a screen keeps going. Resolves once it is ready.
  */
-export async function startOwnServer(port: number, dataDir: string, who: { email: string; password: string }): Promise<ChildProcess> {
+export async function startOwnServer(
+  port: number,
+  dataDir: string,
+  who: { email: string; password: string },
+  options: { args?: string[]; env?: Record<string, string>; waitMs?: number } = {},
+): Promise<ChildProcess> {
   const bin = path.join(ROOT, process.env.VIZORA_BIN ?? 'target/release/vizora');
-  const child = spawn(bin, ['serve', '--bind', `127.0.0.1:${port}`, '--data-dir', dataDir, '--config', 'end2end/vizora.e2e.toml'], {
+  const child = spawn(bin, ['serve', '--bind', `127.0.0.1:${port}`, '--data-dir', dataDir, '--config', 'end2end/vizora.e2e.toml', ...(options.args ?? [])], {
     cwd: ROOT,
-    env: { ...process.env, VIZORA_ADMIN_EMAIL: who.email, VIZORA_ADMIN_PASSWORD: who.password, VIZORA_LOG: 'warn' },
+    env: { ...process.env, VIZORA_ADMIN_EMAIL: who.email, VIZORA_ADMIN_PASSWORD: who.password, VIZORA_LOG: 'warn', ...(options.env ?? {}) },
     stdio: 'ignore',
   });
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < (options.waitMs ?? 10_000) / 100; i++) {
     try {
       if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) return child;
     } catch {

@@ -179,6 +179,10 @@ pub struct ServeArgs {
     /// On an empty database, also load a demo fleet of 60 displays.
     #[arg(long, env = "VIZORA_DEMO")]
     pub demo: bool,
+    /// How many displays the demo fleet has. Past 60 the rest are plain
+    /// displays without a history, for trying the console on a big fleet.
+    #[arg(long, env = "VIZORA_DEMO_DISPLAYS", default_value_t = 60)]
+    pub demo_displays: usize,
 }
 
 #[derive(Args, Debug)]
@@ -226,7 +230,7 @@ pub async fn main() -> ExitCode {
                 data_dir: cli.global.data_dir.clone(),
                 database_url: cli.global.database_url(),
                 bind: args.bind,
-                demo: args.demo,
+                demo: args.demo.then_some(args.demo_displays),
             })
             .await
         }

@@ -50,8 +50,8 @@ pub struct Serve {
     pub database_url: String,
     /// Overrides the settings file's address.
     pub bind: Option<SocketAddr>,
-    /// On an empty database, also load (and drive) a demo fleet.
-    pub demo: bool,
+    /// On an empty database, also load (and drive) a demo fleet of this many displays.
+    pub demo: Option<usize>,
 }
 
 /// Migrates, seeds a first start, and serves until Ctrl-C.
@@ -104,7 +104,7 @@ pub async fn serve(args: Serve) -> Result<(), String> {
         println!("This login is printed only now; add more users with `vizora user add`.");
         println!();
     }
-    if args.demo && std::env::var("VIZORA_SIMULATE").map_or(true, |v| v != "off") {
+    if args.demo.is_some() && std::env::var("VIZORA_SIMULATE").map_or(true, |v| v != "off") {
         tools::demo::start_fleet(&state.core, addr).await;
     }
     if !state.core.settings.metrics_address.is_empty() {

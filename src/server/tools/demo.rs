@@ -57,7 +57,7 @@ pub async fn is_empty(db: &Db) -> Result<bool, sqlx::Error> {
 }
 
 /// Seeds an empty database; returns what to print, or `None` if it was not empty.
-pub async fn first_start(db: &Db, demo_fleet: bool) -> Result<Option<FirstStart>, String> {
+pub async fn first_start(db: &Db, demo_fleet: Option<usize>) -> Result<Option<FirstStart>, String> {
     if !is_empty(db).await.map_err(|e| e.to_string())? {
         return Ok(None);
     }
@@ -86,10 +86,11 @@ pub async fn first_start(db: &Db, demo_fleet: bool) -> Result<Option<FirstStart>
         group_ids.push(id);
     }
     let mut displays = 0;
-    if demo_fleet {
+    if let Some(fleet) = demo_fleet {
         let mut rng = StdRng::seed_from_u64(20_261_121);
         let mut tx = db.begin_write().await.map_err(|e| e.to_string())?;
-        for i in 0..60 {
+        let digits = fleet.max(10).ilog10() as usize + 1;
+        for i in 0..fleet {
             let g = i % GROUPS.len();
             let (city, tz) = SITES[(i * 3 + i / 7) % SITES.len()];
             let roll: f64 = rng.gen();
@@ -116,7 +117,7 @@ pub async fn first_start(db: &Db, demo_fleet: bool) -> Result<Option<FirstStart>
             let device = Device {
                 id: new_id(),
                 name: format!(
-                    "{} {:02} · {city}",
+                    "{} {:0digits$} · {city}",
                     GROUPS[g].trim_end_matches('s').trim_end_matches(" screen"),
                     i + 1
                 ),

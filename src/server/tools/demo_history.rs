@@ -91,7 +91,12 @@ fn statuses(
     out
 }
 
-/// Backfills every display of the organization that has no history yet.
+/// Displays that get a history: the demo's sixty. A bigger demo fleet
+/// (`--demo-displays`) is for the console's lists, and its other displays
+/// start with none.
+const HISTORY_DISPLAYS: usize = 60;
+
+/// Backfills the history of the organization's first [`HISTORY_DISPLAYS`].
 pub async fn backfill(core: &Core, org_id: &str, now: Millis) -> Result<(), AppError> {
     let started = std::time::Instant::now();
     let db = &core.db;
@@ -111,7 +116,11 @@ pub async fn backfill(core: &Core, org_id: &str, now: Millis) -> Result<(), AppE
     // instead of scattered over the table once per display.
     let mut batch = Batch::default();
     let mut statuses_of = Vec::new();
-    for device in devices::list(db, org_id).await? {
+    for device in devices::list(db, org_id)
+        .await?
+        .into_iter()
+        .take(HISTORY_DISPLAYS)
+    {
         let group = device.group_id.clone().unwrap_or_default();
         let since = device.last_seen.unwrap_or(now).min(now);
         let stretches = statuses(&mut rng, start, now, device.status, since);
