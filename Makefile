@@ -11,8 +11,9 @@ export VIZORA_TOOLS_DIR := $(TOOLS_DIR)
 setup:
 	@scripts/bootstrap.sh
 
+## The release build; scripts/build.sh skips it when no source changed since the last.
 build: setup
-	cargo leptos build --release --precompress
+	@scripts/build.sh
 
 ## Serve at http://127.0.0.1:3000 on SQLite under ./data, with a demo fleet on first start.
 run: build
