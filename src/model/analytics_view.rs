@@ -157,8 +157,9 @@ impl AnalyticsView {
             &mut self.by_group,
             &mut self.by_playlist,
         ] {
-            r.rows
-                .sort_by(|a, b| b.plays.cmp(&a.plays).then(a.label.cmp(&b.label)));
+            super::order::sort_by(&mut r.rows, |a, b| {
+                b.plays.cmp(&a.plays).then(a.label.cmp(&b.label))
+            });
         }
         changed
     }

@@ -10,6 +10,7 @@ pub mod device;
 pub mod display;
 pub mod event;
 pub mod op;
+pub mod order;
 pub mod playlist;
 pub mod schedule;
 pub mod token;

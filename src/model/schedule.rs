@@ -149,7 +149,7 @@ impl Recurrence {
             Recurrence::Day => "Every day".into(),
             Recurrence::Week { weekdays } => {
                 let mut days = weekdays.clone();
-                days.sort();
+                super::order::sort_by(&mut days, Ord::cmp);
                 days.dedup();
                 if days.len() == 7 {
                     "Every day".into()
@@ -790,7 +790,7 @@ fn sweep(mut claims: Vec<Claim>, from: Millis, to: Millis) -> Vec<Segment> {
     bounds.push(to);
     bounds.sort_unstable();
     bounds.dedup();
-    claims.sort_by_key(|c| c.start);
+    super::order::sort_by_key(&mut claims, |c| c.start);
     let mut pending = claims.into_iter().peekable();
     let mut live: BinaryHeap<Claim> = BinaryHeap::new();
     let mut out: Vec<Segment> = Vec::new();

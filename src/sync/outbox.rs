@@ -70,8 +70,8 @@ pub fn decode_one(text: &str) -> Result<PendingOp, String> {
 }
 
 /// Puts ops read in any order back in the order they were queued.
-pub fn sort_queued(ops: &mut [PendingOp]) {
-    ops.sort_by(|a, b| {
+pub fn sort_queued(ops: &mut Vec<PendingOp>) {
+    crate::model::order::sort_by(ops, |a, b| {
         a.queued_at
             .total_cmp(&b.queued_at)
             .then(a.order.cmp(&b.order))

@@ -272,8 +272,9 @@ impl FleetIndex {
     fn sort_all(&mut self) {
         let sort = self.sort.unwrap_or((SortKey::Name, true));
         let entries = &self.entries;
-        self.order
-            .sort_unstable_by(|a, b| compare(&entries[a], &entries[b], sort));
+        crate::model::order::sort_by(&mut self.order, |a, b| {
+            compare(&entries[a], &entries[b], sort)
+        });
     }
 
     /// The displays shown, in order.

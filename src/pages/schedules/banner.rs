@@ -73,7 +73,7 @@ pub fn TakeoverBanner() -> impl IntoView {
             .filter(|t| t.active_at(now))
             .map(|t| (t.starts_at, format!("“{}”", t.name)))
             .collect();
-        names.sort();
+        crate::model::order::sort_by(&mut names, Ord::cmp);
         names.into_iter().map(|(_, n)| n).collect::<Vec<_>>()
     });
     move || {

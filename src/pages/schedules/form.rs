@@ -462,7 +462,7 @@ pub fn ScheduleDialog(
                                         let on = event_target_checked(&ev);
                                         fields.update(|f| {
                                             f.weekdays.retain(|x| *x != w);
-                                            if on { f.weekdays.push(w); f.weekdays.sort(); }
+                                            if on { f.weekdays.push(w); crate::model::order::sort_by(&mut f.weekdays, Ord::cmp); }
                                         });
                                     }/>
                                 {w.short()}

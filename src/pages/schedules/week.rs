@@ -62,7 +62,9 @@ fn group_rows(groups: &[DeviceGroup], devices: &[Device]) -> Vec<Row> {
 
 fn display_rows(groups: &[DeviceGroup], devices: &[Device]) -> Vec<Row> {
     let mut sorted: Vec<&Device> = devices.iter().collect();
-    sorted.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+    crate::model::order::sort_by(&mut sorted, |a, b| {
+        a.name.cmp(&b.name).then(a.id.cmp(&b.id))
+    });
     sorted
         .into_iter()
         .take(MAX_DISPLAY_ROWS)

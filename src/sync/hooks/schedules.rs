@@ -122,7 +122,7 @@ pub fn use_executions(device_id: Option<String>) -> Signal<Option<Vec<Execution>
                 }
             }
         });
-        all.sort_by(|a, b| b.at.cmp(&a.at).then(a.id.cmp(&b.id)));
+        crate::model::order::sort_by(&mut all, |a, b| b.at.cmp(&a.at).then(a.id.cmp(&b.id)));
         all.truncate(EXECUTIONS_SHOWN);
         Some(all)
     });

@@ -185,10 +185,13 @@ impl<E: Entity> Collection<E> {
         if self.seeded && seq < self.as_of_seq {
             return false;
         }
-        self.confirmed = entities
-            .into_iter()
-            .map(|e| (e.id().to_string(), e))
-            .collect();
+        // Inserted one by one, not collected: `BTreeMap::from_iter` sorts
+        // its input first, a copy of the sort in the browser build for
+        // every entity kind.
+        self.confirmed = BTreeMap::new();
+        for e in entities {
+            self.confirmed.insert(e.id().to_string(), e);
+        }
         self.tombstones.clear();
         self.as_of_seq = seq;
         self.seeded = true;
@@ -300,6 +303,15 @@ impl<E: Entity> Collection<E> {
         self.read(pending, None, |view, _| view.clone()).1
     }
 
+    /// The fold's entities, in id order.
+    pub fn values<'a>(&self, pending: impl IntoIterator<Item = &'a PendingOp>) -> Vec<E>
+    where
+        E: 'a,
+    {
+        self.read(pending, None, |view, _| view.values().cloned().collect())
+            .1
+    }
+
     /// The fold, lent rather than copied, with what changed in it since
     /// `since` (a mark an earlier read returned; `None` for everything).
     /// Returns the mark to pass next time. Reading costs what the fold
@@ -314,14 +326,29 @@ impl<E: Entity> Collection<E> {
     where
         E: 'a,
     {
-        let pending: Vec<(&str, &Change)> = pending
-            .into_iter()
-            .map(|op| &op.op.change)
-            .filter(|change| change.target() == E::TARGET)
-            .map(|change| (change.entity_id(), change))
-            .collect();
+        // Only this wrapper is instantiated per caller (per closure and
+        // iterator): the fold itself is one body per entity kind, which keeps
+        // the browser build from carrying a copy of it for every reader.
+        let pending: Vec<&Change> = pending.into_iter().map(|op| &op.op.change).collect();
         let mut guard = self.view.folded();
-        let folded = &mut *guard;
+        let (mark, changed) = self.refold(&mut guard, &pending, since);
+        let view = guard.view.get_or_insert_with(BTreeMap::new);
+        (mark, read(view, changed))
+    }
+
+    /// Brings the kept fold up to date with `pending` and says what changed
+    /// since `since`.
+    fn refold(
+        &self,
+        folded: &mut Folded<E>,
+        pending: &[&Change],
+        since: Option<ReadMark>,
+    ) -> (ReadMark, Changed) {
+        let pending: Vec<(&str, &Change)> = pending
+            .iter()
+            .filter(|change| change.target() == E::TARGET)
+            .map(|change| (change.entity_id(), *change))
+            .collect();
         let stale: BTreeSet<String> = match &folded.view {
             None => {
                 let mut view = self.confirmed.clone();
@@ -389,7 +416,7 @@ impl<E: Entity> Collection<E> {
             instance: folded.instance,
             revision: folded.revision,
         };
-        (mark, read(view, changed))
+        (mark, changed)
     }
 
     /// One entity as [`Collection::fold`] would show it.

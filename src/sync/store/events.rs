@@ -29,7 +29,7 @@ impl Store {
     /// (alerts) go first. Returns how many new events the batch held.
     pub fn apply_stream_batch(&mut self, mut events: Vec<Event>) -> usize {
         events.retain(|e| e.seq > self.seq);
-        events.sort_by_key(|e| e.seq);
+        crate::model::order::sort_by_key(&mut events, |e| e.seq);
         events.dedup_by_key(|e| e.seq);
         let Some(last) = events.last().map(|e| e.seq) else {
             return 0;
@@ -50,7 +50,8 @@ impl Store {
                     || latest.get(&(e.body.kind(), e.body.entity_id())) == Some(&e.seq)
             })
             .collect();
-        apply.sort_by_key(|e| e.body.priority()); // stable: seq order within a priority
+        // Stable: seq order within a priority.
+        crate::model::order::sort_by_key(&mut apply, |e| e.body.priority());
         let apply: Vec<Event> = apply.into_iter().cloned().collect();
         for event in &apply {
             self.apply_event(event);

@@ -190,8 +190,8 @@ impl Store {
         collection: &Collection<E>,
         order: impl FnMut(&E, &E) -> std::cmp::Ordering,
     ) -> Vec<E> {
-        let mut all: Vec<E> = collection.fold(self.pending.iter()).into_values().collect();
-        all.sort_by(order);
+        let mut all: Vec<E> = collection.values(self.pending.iter());
+        crate::model::order::sort_by(&mut all, order);
         all
     }
 
@@ -211,9 +211,9 @@ impl Store {
         self.devices.read(self.pending.iter(), since, read)
     }
 
-    /// The displays as the operator sees them, by id.
+    /// The displays as the operator sees them, by id (the fold's own order).
     pub fn devices(&self) -> Vec<Device> {
-        self.sorted(&self.devices, |a, b| a.id.cmp(&b.id))
+        self.devices.values(self.pending.iter())
     }
 
     pub fn device(&self, id: &str) -> Option<Device> {
@@ -295,9 +295,9 @@ impl Store {
         })
     }
 
-    /// Deploy states by display id.
+    /// Deploy states by display id (the fold's own order).
     pub fn deploys(&self) -> Vec<Deploy> {
-        self.sorted(&self.deploys, |a, b| a.id.cmp(&b.id))
+        self.deploys.values(self.pending.iter())
     }
 
     /// The confirmed entity a change is about, as JSON (the merge's base).

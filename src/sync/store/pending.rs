@@ -100,11 +100,7 @@ impl Store {
         }
         if added {
             // A stable sort keeps what is in flight where it is relative to its peers.
-            self.pending.sort_by(|a, b| {
-                a.queued_at
-                    .total_cmp(&b.queued_at)
-                    .then(a.order.cmp(&b.order))
-            });
+            crate::sync::outbox::sort_queued(&mut self.pending);
         }
     }
 
