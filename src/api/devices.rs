@@ -10,8 +10,9 @@ use crate::{
 ///
 /// Called while the server renders the Devices page itself, it reads only
 /// the first screen of a big fleet (`server::devices::first_screen`, with
-/// the page's query string); the page then fetches the whole snapshot as
-/// data. Every other caller, the browser's included, gets it whole.
+/// the page's query string), and for the Overview only the counts by status
+/// (`counts_screen`); the page then fetches the whole snapshot as data.
+/// Every other caller, the browser's included, gets it whole.
 #[server(endpoint = "devices/snapshot")]
 pub async fn fetch_devices() -> Result<DevicesSnapshot, AppError> {
     use super::ssr::*;
@@ -20,17 +21,17 @@ pub async fn fetch_devices() -> Result<DevicesSnapshot, AppError> {
         async {
             let user = current_user()?;
             let core = &state()?.core;
-            let page = use_context::<axum::http::request::Parts>()
-                .filter(|parts| parts.uri.path() == "/devices");
-            match page {
-                Some(parts) => {
+            let page = use_context::<axum::http::request::Parts>();
+            match page.as_ref().map(|parts| (parts.uri.path(), parts)) {
+                Some(("/", _)) => devices::counts_screen(core, &user.org_id).await,
+                Some(("/devices", parts)) => {
                     let filters =
                         axum::extract::Query::<devices::store::Filters>::try_from_uri(&parts.uri)
                             .map(|q| q.0)
                             .unwrap_or_default();
                     devices::first_screen(core, &user.org_id, &filters).await
                 }
-                None => devices::snapshot(core, &user.org_id).await,
+                _ => devices::snapshot(core, &user.org_id).await,
             }
         }
         .await,

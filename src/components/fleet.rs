@@ -11,8 +11,19 @@ use crate::{
 #[component]
 pub fn FleetCounts() -> impl IntoView {
     let devices = use_devices();
-    // Counted in the store's own view: nothing is copied per change.
+    // Counted in the store's own view: nothing is copied per change; the
+    // server's counts while a big fleet's snapshot is still coming.
     let counts = Memo::new(move |_| {
+        let first = devices.first_screen.get().and_then(|f| f.by_status);
+        if let Some([online, idle, offline, error]) = first {
+            return [
+                online + idle + offline + error,
+                online,
+                idle,
+                offline,
+                error,
+            ];
+        }
         devices.with_store(|store| {
             store
                 .read_devices(None, |view, _| {

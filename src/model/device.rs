@@ -253,6 +253,10 @@ pub struct FirstScreen {
     /// Displays the page's search and filters let through (as the database
     /// reads them; the page's own search has the last word).
     pub matching: usize,
+    /// Displays by status, in `DeviceStatus::ALL`'s order, when the snapshot
+    /// holds none of the rows (the Overview's server render).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by_status: Option<[usize; 4]>,
 }
 
 #[cfg(test)]

@@ -116,6 +116,33 @@ pub async fn first_screen(
         groups: store::list_groups(&core.db, org_id).await?,
         seq,
         epoch,
-        first_screen: Some(FirstScreen { total, matching }),
+        first_screen: Some(FirstScreen {
+            total,
+            matching,
+            by_status: None,
+        }),
+    })
+}
+
+/// What the server render of the Overview reads of a fleet over
+/// `WHOLE_FLEET` displays: no rows, only the counts by status (the page
+/// fetches the whole snapshot as data once it runs).
+pub async fn counts_screen(core: &Core, org_id: &str) -> Result<DevicesSnapshot, AppError> {
+    let (epoch, seq) = log::position(&core.db, org_id).await?;
+    let by_status = store::count_by_status(&core.db, org_id).await?;
+    let total = by_status.iter().sum();
+    if total <= WHOLE_FLEET {
+        return snapshot(core, org_id).await;
+    }
+    Ok(DevicesSnapshot {
+        devices: Vec::new(),
+        groups: store::list_groups(&core.db, org_id).await?,
+        seq,
+        epoch,
+        first_screen: Some(FirstScreen {
+            total,
+            matching: total,
+            by_status: Some(by_status),
+        }),
     })
 }

@@ -6,7 +6,10 @@ use sqlx::{any::AnyRow, Any, Row, Transaction};
 
 use crate::{
     error::AppError,
-    model::{validate_device_name, validate_tags, Device, DeviceGroup, DevicePatch, EventBody},
+    model::{
+        validate_device_name, validate_tags, Device, DeviceGroup, DevicePatch, DeviceStatus,
+        EventBody,
+    },
     server::{
         core::{change::check_version, db, ids::validate_id, now_ms, Db},
         library::playlists,
@@ -96,6 +99,24 @@ pub async fn count(db: &Db, org_id: &str, filters: &Filters) -> Result<(usize, u
     let total: i64 = row.get("total");
     let matching: i64 = row.get("matching");
     Ok((total as usize, matching as usize))
+}
+
+/// Displays by status, in `DeviceStatus::ALL`'s order.
+pub async fn count_by_status(db: &Db, org_id: &str) -> Result<[usize; 4], AppError> {
+    let rows =
+        sqlx::query("SELECT status, COUNT(*) AS n FROM devices WHERE org_id = $1 GROUP BY status")
+            .bind(org_id)
+            .fetch_all(&db.pool)
+            .await?;
+    let mut counts = [0; 4];
+    for row in rows {
+        let status: String = row.get("status");
+        let n: i64 = row.get("n");
+        if let Some(i) = DeviceStatus::ALL.iter().position(|s| s.as_str() == status) {
+            counts[i] += n as usize;
+        }
+    }
+    Ok(counts)
 }
 
 /// The first `n` displays `filters` let through, by name (the index's order).

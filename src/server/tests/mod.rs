@@ -695,6 +695,12 @@ async fn a_big_fleet_renders_a_first_screen_with_its_counts() {
     assert_eq!((counts.total, counts.matching), (300, 300));
     assert_eq!(all.devices.len(), super::devices::FIRST_SCREEN);
     assert_eq!(all.devices[0].name, "Screen 000");
+    // The Overview's: no rows, the counts by status (Online, Idle, Offline, Error).
+    let overview = super::devices::counts_screen(core, &org).await.unwrap();
+    assert!(overview.devices.is_empty());
+    let counts = overview.first_screen.unwrap();
+    assert_eq!(counts.total, 300);
+    assert_eq!(counts.by_status, Some([200, 0, 0, 100]));
     let tokyo_errors = super::devices::first_screen(core, &org, &first(" TOKYO ", "error"))
         .await
         .unwrap();
