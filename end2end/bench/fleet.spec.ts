@@ -1,10 +1,9 @@
-import { execFile, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { brotliCompressSync } from 'node:zlib';
 import { expect, test } from '@playwright/test';
 import { ADMIN } from '../playwright.config';
-import { hydrated, signIn, startOwnServer } from '../tests/helpers';
+import { hydrated, signIn, useDemoFleet } from '../tests/helpers';
 
 // Issue 14's browser figures at 20,000 displays: the server render of
 // /devices (time and compressed size), typing in Search, and a burst of
@@ -16,20 +15,7 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const DATA_DIR = path.join(ROOT, 'target', 'bench-fleet-data');
 const BIN = path.join(ROOT, process.env.VIZORA_BIN ?? 'target/release/vizora');
 
-let server: ChildProcess | undefined;
-test.beforeAll(async () => {
-  rmSync(DATA_DIR, { recursive: true, force: true });
-  server = await startOwnServer(PORT, DATA_DIR, ADMIN, {
-    args: ['--demo', '--demo-displays', String(FLEET)],
-    env: { VIZORA_SIMULATE: 'off' },
-    waitMs: 120_000,
-  });
-});
-test.afterAll(() => {
-  server?.kill();
-  rmSync(DATA_DIR, { recursive: true, force: true });
-});
-test.use({ baseURL: `http://127.0.0.1:${PORT}` });
+useDemoFleet(PORT, FLEET, DATA_DIR);
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))];
 

@@ -1,9 +1,7 @@
-import { rmSync } from 'node:fs';
 import path from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import { expect, test, type Page } from '@playwright/test';
 import { ADMIN } from '../playwright.config';
-import { hydrated, row, signIn, startOwnServer, unique } from './helpers';
+import { hydrated, row, signIn, unique, useDemoFleet } from './helpers';
 
 // Issue 14: the Devices table with a fleet of 20,000 displays, on a server of
 // its own (`serve --demo --demo-displays 20000`, nothing simulated), so the
@@ -14,23 +12,8 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const DATA_DIR = path.join(ROOT, 'target', 'e2e-fleet-data');
 
 test.describe.configure({ mode: 'serial', timeout: 180_000 });
-test.use({ baseURL: `http://127.0.0.1:${PORT}` });
 
-let server: ChildProcess | undefined;
-
-test.beforeAll(async () => {
-  rmSync(DATA_DIR, { recursive: true, force: true });
-  server = await startOwnServer(PORT, DATA_DIR, ADMIN, {
-    args: ['--demo', '--demo-displays', String(FLEET)],
-    env: { VIZORA_SIMULATE: 'off' },
-    waitMs: 120_000,
-  });
-});
-
-test.afterAll(() => {
-  server?.kill();
-  rmSync(DATA_DIR, { recursive: true, force: true });
-});
+useDemoFleet(PORT, FLEET, DATA_DIR);
 
 async function fleetPage(page: Page): Promise<void> {
   page.on('pageerror', (e) => console.log(`page error: ${e.message}`));

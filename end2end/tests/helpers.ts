@@ -1,7 +1,8 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { expect, type Browser, type Page } from '@playwright/test';
+import { expect, test, type Browser, type Page } from '@playwright/test';
 import { ADMIN, DATA_DIR } from '../playwright.config';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -97,4 +98,24 @@ export async function startOwnServer(
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error('server did not start');
+}
+
+/** A demo fleet of `displays` on a server of its own at `port`, nothing
+ * simulated, for the spec file that calls this (started before its tests,
+ * stopped and its data removed after); the file's pages go to it. */
+export function useDemoFleet(port: number, displays: number, dataDir: string): void {
+  let server: ChildProcess | undefined;
+  test.beforeAll(async () => {
+    rmSync(dataDir, { recursive: true, force: true });
+    server = await startOwnServer(port, dataDir, ADMIN, {
+      args: ['--demo', '--demo-displays', String(displays)],
+      env: { VIZORA_SIMULATE: 'off' },
+      waitMs: 120_000,
+    });
+  });
+  test.afterAll(() => {
+    server?.kill();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  test.use({ baseURL: `http://127.0.0.1:${port}` });
 }
