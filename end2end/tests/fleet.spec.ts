@@ -42,26 +42,28 @@ test('20,000 displays: the server sends a first screen and the counts, the page 
   expect(new Set(statuses)).toEqual(new Set(['error']));
 });
 
-test('20,000 displays: the Overview is rendered from the counts, not the fleet, and stays right once the fleet is in', async ({ page, context }) => {
-  page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
-  await signIn(page, ADMIN, '/settings');
-  const cookie = (await context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
-  const html = await (await fetch(`http://127.0.0.1:${PORT}/`, { headers: { cookie } })).text();
-  // Every display's row in the page's data was about 3 MB; the counts are a few bytes.
-  expect(html.length).toBeLessThan(200_000);
-  expect(html).not.toContain('Warehouse 19999');
-  const kpi = (name: string) => page.locator(`[data-kpi="${name}"] .kpi-value`);
-  const value = async (name: string) => Number(await kpi(name).textContent());
-  await page.goto('/');
-  await hydrated(page);
-  await expect(kpi('displays')).toHaveText(String(FLEET));
-  await expect(page.locator('.connection[data-state="live"]')).toBeVisible({ timeout: 30_000 });
-  // After the whole snapshot seeded the store, the counts are the store's and agree.
-  await page.waitForLoadState('networkidle');
-  await expect(kpi('displays')).toHaveText(String(FLEET));
-  const parts = (await Promise.all(['online', 'idle', 'offline', 'error'].map(value))).reduce((a, b) => a + b, 0);
-  expect(parts).toBe(FLEET);
-});
+for (const [name, at] of [['Overview', '/'], ['Health', '/health']]) {
+  test(`20,000 displays: ${name} is rendered from the counts, not the fleet, and stays right once the fleet is in`, async ({ page, context }) => {
+    page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
+    await signIn(page, ADMIN, '/settings');
+    const cookie = (await context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+    const html = await (await fetch(`http://127.0.0.1:${PORT}${at}`, { headers: { cookie } })).text();
+    // Every display's row in the page's data was about 3 MB; the counts are a few bytes.
+    expect(html.length).toBeLessThan(200_000);
+    expect(html).not.toContain('Warehouse 19999');
+    const kpi = (kind: string) => page.locator(`[data-kpi="${kind}"] .kpi-value`);
+    const value = async (kind: string) => Number(await kpi(kind).textContent());
+    await page.goto(at);
+    await hydrated(page);
+    await expect(kpi('displays')).toHaveText(String(FLEET));
+    await expect(page.locator('.connection[data-state="live"]')).toBeVisible({ timeout: 30_000 });
+    // After the whole snapshot seeded the store, the counts are the store's and agree.
+    await page.waitForLoadState('networkidle');
+    await expect(kpi('displays')).toHaveText(String(FLEET));
+    const parts = (await Promise.all(['online', 'idle', 'offline', 'error'].map(value))).reduce((a, b) => a + b, 0);
+    expect(parts).toBe(FLEET);
+  });
+}
 
 test('20,000 displays: the count is right, only the rows in view are drawn, the end scrolls into view', async ({ page }) => {
   await fleetPage(page);

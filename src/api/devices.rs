@@ -10,7 +10,7 @@ use crate::{
 ///
 /// Called while the server renders the Devices page itself, it reads only
 /// the first screen of a big fleet (`server::devices::first_screen`, with
-/// the page's query string), and for the Overview only the counts by status
+/// the page's query string), and for Overview and Health only the counts by status
 /// (`counts_screen`); the page then fetches the whole snapshot as data.
 /// Every other caller, the browser's included, gets it whole.
 #[server(endpoint = "devices/snapshot")]
@@ -23,7 +23,7 @@ pub async fn fetch_devices() -> Result<DevicesSnapshot, AppError> {
             let core = &state()?.core;
             let page = use_context::<axum::http::request::Parts>();
             match page.as_ref().map(|parts| (parts.uri.path(), parts)) {
-                Some(("/", _)) => devices::counts_screen(core, &user.org_id).await,
+                Some(("/" | "/health", _)) => devices::counts_screen(core, &user.org_id).await,
                 Some(("/devices", parts)) => {
                     let filters =
                         axum::extract::Query::<devices::store::Filters>::try_from_uri(&parts.uri)

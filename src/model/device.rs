@@ -254,7 +254,7 @@ pub struct FirstScreen {
     /// reads them; the page's own search has the last word).
     pub matching: usize,
     /// Displays by status, in `DeviceStatus::ALL`'s order, when the snapshot
-    /// holds none of the rows (the Overview's server render).
+    /// holds none of the rows (the server render of Overview and Health).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by_status: Option<[usize; 4]>,
 }

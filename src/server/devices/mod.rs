@@ -124,7 +124,7 @@ pub async fn first_screen(
     })
 }
 
-/// What the server render of the Overview reads of a fleet over
+/// What the server render of Overview and Health reads of a fleet over
 /// `WHOLE_FLEET` displays: no rows, only the counts by status (the page
 /// fetches the whole snapshot as data once it runs).
 pub async fn counts_screen(core: &Core, org_id: &str) -> Result<DevicesSnapshot, AppError> {
