@@ -14,15 +14,11 @@ pub fn FleetCounts() -> impl IntoView {
     // Counted in the store's own view: nothing is copied per change; the
     // server's counts while a big fleet's snapshot is still coming.
     let counts = Memo::new(move |_| {
-        let first = devices.first_screen.get().and_then(|f| f.by_status);
-        if let Some([online, idle, offline, error]) = first {
-            return [
-                online + idle + offline + error,
-                online,
-                idle,
-                offline,
-                error,
-            ];
+        let first = devices.first_screen.get();
+        if let Some((total, [online, idle, offline, error])) =
+            first.and_then(|f| Some((f.total, f.by_status?)))
+        {
+            return [total, online, idle, offline, error];
         }
         devices.with_store(|store| {
             store

@@ -5,11 +5,25 @@
 //! copies were 140 KB of the bundle's code. Here the sorting is done once,
 //! on positions, behind a `dyn` comparison; what stays generic per caller is
 //! the comparison's call and moving the elements into their new order.
+//! The server build sorts with the standard library.
 
 use std::cmp::Ordering;
 
 /// Sorts `items` by `compare`, stably (equal elements keep their order).
-pub fn sort_by<T>(items: &mut Vec<T>, mut compare: impl FnMut(&T, &T) -> Ordering) {
+/// The server, where code size does not matter and the schedule sweep sorts
+/// on every manifest, uses the standard sort directly.
+// A `Vec`, not a slice: the browser's sort moves the elements out and back.
+#[allow(clippy::ptr_arg)]
+pub fn sort_by<T>(items: &mut Vec<T>, compare: impl FnMut(&T, &T) -> Ordering) {
+    #[cfg(not(target_arch = "wasm32"))]
+    items.sort_by(compare);
+    #[cfg(target_arch = "wasm32")]
+    sort_by_positions(items, compare);
+}
+
+/// [`sort_by`] as the browser does it: one sort of positions for all.
+#[cfg(any(target_arch = "wasm32", test))]
+fn sort_by_positions<T>(items: &mut Vec<T>, mut compare: impl FnMut(&T, &T) -> Ordering) {
     if items.len() < 2 {
         return;
     }
@@ -24,6 +38,7 @@ pub fn sort_by_key<T, K: Ord>(items: &mut Vec<T>, mut key: impl FnMut(&T) -> K) 
 }
 
 /// The positions `0..len` in the order `compare` puts them (stable).
+#[cfg(any(target_arch = "wasm32", test))]
 fn positions(len: usize, compare: &mut dyn FnMut(usize, usize) -> Ordering) -> Vec<usize> {
     let mut order: Vec<usize> = (0..len).collect();
     order.sort_by(|a, b| compare(*a, *b));
@@ -47,12 +62,12 @@ mod tests {
             .collect();
         let mut expected = items.clone();
         expected.sort_by_key(|a| a.0);
-        sort_by(&mut items, |a, b| a.0.cmp(&b.0));
+        sort_by_positions(&mut items, |a, b| a.0.cmp(&b.0));
         assert_eq!(items, expected);
         sort_by_key(&mut items, |x| std::cmp::Reverse(x.1));
         assert_eq!(items.first().map(|x| x.1), Some(499));
         let mut one = vec![1];
-        sort_by(&mut one, |a: &i32, b| a.cmp(b));
+        sort_by_positions(&mut one, |a: &i32, b| a.cmp(b));
         assert_eq!(one, vec![1]);
     }
 }
