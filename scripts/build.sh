@@ -15,5 +15,5 @@ if [ -z "${VIZORA_REBUILD:-}" ] && [ -f "$stamp" ] && [ -x target/release/vizora
 fi
 # Stamp the start, so a file edited during the build makes the next one run.
 touch target/.release-build.next 2>/dev/null || { mkdir -p target && touch target/.release-build.next; }
-cargo leptos build --release --precompress
+cargo leptos build --release --precompress --split
 mv target/.release-build.next "$stamp"

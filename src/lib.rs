@@ -19,12 +19,19 @@ pub mod sync;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
-    // Playwright waits for this marker before it clicks.
-    if let Some(body) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.body())
-    {
+    // Pages are parts of their own (app::lazy_page): hydration waits for the
+    // page's part, so it ends after this entry returns.
+    wasm_bindgen_futures::spawn_local(async {
+        let Some(body) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.body())
+        else {
+            return;
+        };
+        leptos::mount::hydrate_from_async(body.clone(), app::App)
+            .await
+            .forget();
+        // Playwright waits for this marker before it clicks.
         let _ = body.set_attribute("data-hydrated", "true");
-    }
+    });
 }

@@ -28,7 +28,7 @@ test('a console page, its wasm, script and styles arrive compressed, hash-named 
     expect(['br', 'gzip'], `${kind} ${r!.url()}`).toContain(h['content-encoding']);
     expect(h['vary'] ?? '', `${kind} Vary`).toMatch(/accept-encoding/i);
     if (kind !== 'html') {
-      expect(new URL(r!.url()).pathname, 'asset names carry their hash').toMatch(/^\/pkg\/vizora\.[A-Za-z0-9_-]{16,}\.(wasm|js|css)$/);
+      expect(new URL(r!.url()).pathname, 'asset names carry their hash').toMatch(/^\/pkg\/(vizora|__wasm_split|split_[a-z]+_part_\d+|chunk_\d+)\.[A-Za-z0-9_-]{16,}\.(wasm|js|css)$/);
       expect(h['cache-control']).toBe('public, max-age=31536000, immutable');
     }
   }
