@@ -51,6 +51,12 @@ pub const ROWS_PER_STATEMENT: usize = 32;
 /// a statement, 39 s at 32).
 pub const FLEET_ROWS_PER_STATEMENT: usize = 100;
 
+/// Displays a periodic fleet-wide write (last-seen times, metrics samples)
+/// covers in one transaction. The write turn is first come, first served, so
+/// a status change that arrives while 19,000 rows are written waits for the
+/// transaction in hand, not for the whole fleet's.
+pub const FLEET_ROWS_PER_TURN: usize = 5 * FLEET_ROWS_PER_STATEMENT;
+
 /// `($first, …, $first+n-1)`: one row's marks in a multi-row statement.
 pub fn marks(first: usize, n: usize) -> String {
     format!("({})", list(first, n))

@@ -568,26 +568,24 @@ pub async fn paired(
         .collect()
 }
 
-/// Heartbeats are kept in memory; this writes their last-seen times in one
-/// transaction (no events: status changes are the events).
+/// Heartbeats are kept in memory; this writes their last-seen times, a few
+/// hundred displays to a transaction (no events: status changes are the
+/// events), so a status change never waits behind the whole fleet's.
 pub async fn write_last_seen(db: &Db, seen: &[(String, i64)]) -> Result<(), AppError> {
-    if seen.is_empty() {
-        return Ok(());
-    }
-    // A fleet's worth every few seconds, many displays to a statement, in
-    // one transaction.
-    let mut tx = db.begin_write().await?;
-    for chunk in seen.chunks(db::FLEET_ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "UPDATE devices SET last_seen = v.column2 FROM (VALUES {}) AS v WHERE devices.id = v.column1",
-            db::rows(1, chunk.len(), 2)
-        );
-        let mut q = sqlx::query(&sql);
-        for (id, at) in chunk {
-            q = q.bind(id).bind(*at);
+    for turn in seen.chunks(db::FLEET_ROWS_PER_TURN) {
+        let mut tx = db.begin_write().await?;
+        for chunk in turn.chunks(db::FLEET_ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "UPDATE devices SET last_seen = v.column2 FROM (VALUES {}) AS v WHERE devices.id = v.column1",
+                db::rows(1, chunk.len(), 2)
+            );
+            let mut q = sqlx::query(&sql);
+            for (id, at) in chunk {
+                q = q.bind(id).bind(*at);
+            }
+            q.execute(&mut **tx).await?;
         }
-        q.execute(&mut **tx).await?;
+        tx.commit().await?;
     }
-    tx.commit().await?;
     Ok(())
 }

@@ -15,8 +15,7 @@ use crate::{
 /// How long metric samples are kept.
 pub const METRICS_RETENTION_MS: i64 = 7 * 24 * 3_600_000;
 
-/// Writes one sample per display that beat within the offline window, in one
-/// transaction.
+/// Writes one sample per display that beat within the offline window.
 pub async fn sample(
     db: &Db,
     fleet: &[(String, Beat)],
@@ -30,29 +29,33 @@ pub async fn sample(
     if fresh.is_empty() {
         return Ok(());
     }
-    // Many displays to a statement: the write turn a whole fleet's samples
-    // hold stays short.
-    let mut tx = db.begin_write().await?;
-    for chunk in fresh.chunks(crate::server::core::db::FLEET_ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO device_metrics (at, device_id, org_id, cpu_pct, memory_pct, temperature_c, storage_free_pct) \
-             VALUES {} ON CONFLICT (device_id, at) DO NOTHING",
-            crate::server::core::db::rows(1, chunk.len(), 7)
-        );
-        let mut q = sqlx::query(&sql);
-        for (device_id, b) in chunk {
-            q = q
-                .bind(now)
-                .bind(device_id)
-                .bind(&b.org_id)
-                .bind(b.metrics.cpu_pct)
-                .bind(b.metrics.memory_pct)
-                .bind(b.metrics.temperature_c)
-                .bind(b.metrics.storage_free_pct);
+    // Many displays to a statement, a few hundred to a transaction: the
+    // write turn is first come, first served, so a status change waits for
+    // one transaction's worth, never for the whole fleet's samples.
+    use crate::server::core::db::{rows, FLEET_ROWS_PER_STATEMENT, FLEET_ROWS_PER_TURN};
+    for turn in fresh.chunks(FLEET_ROWS_PER_TURN) {
+        let mut tx = db.begin_write().await?;
+        for chunk in turn.chunks(FLEET_ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO device_metrics (at, device_id, org_id, cpu_pct, memory_pct, temperature_c, storage_free_pct) \
+                 VALUES {} ON CONFLICT (device_id, at) DO NOTHING",
+                rows(1, chunk.len(), 7)
+            );
+            let mut q = sqlx::query(&sql);
+            for (device_id, b) in chunk {
+                q = q
+                    .bind(now)
+                    .bind(device_id)
+                    .bind(&b.org_id)
+                    .bind(b.metrics.cpu_pct)
+                    .bind(b.metrics.memory_pct)
+                    .bind(b.metrics.temperature_c)
+                    .bind(b.metrics.storage_free_pct);
+            }
+            q.execute(&mut **tx).await?;
         }
-        q.execute(&mut **tx).await?;
+        tx.commit().await?;
     }
-    tx.commit().await?;
     Ok(())
 }
 
