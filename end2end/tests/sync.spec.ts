@@ -91,6 +91,10 @@ test('injected 503s are retried and then applied; an injected 422 rolls back at 
 });
 
 test('two operators: different fields both kept; the same field opens the conflict panel, and both choices work', async ({ browser }) => {
+  // Three rounds of two operators going offline and back, about sixty
+  // steps: on a busy 2-core machine it ran out of the 30 s default once,
+  // mid-click, with every step passing.
+  test.setTimeout(60_000);
   const alice = await devicesPage(browser);
   const bob = await devicesPage(browser, addUser('editor'));
   const name = unique('Shared');
