@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { expect, test, type Browser } from '@playwright/test';
-import { ADMIN, PORT } from '../playwright.config';
-import { hydrated, signIn } from '../tests/helpers';
+import { PORT } from '../playwright.config';
+import { hydrated, signedInState } from '../tests/helpers';
 
 // What a first visit (empty cache) of each page transfers: its HTML and the
 // scripts, wasm and styles it loads, each counted as the server sends it to a
@@ -64,12 +64,7 @@ async function firstVisit(browser: Browser, storageState: any, pagePath: string)
 
 test('a first visit of each page stays within its budget', async ({ browser }) => {
   const budget: Record<string, number> = JSON.parse(fs.readFileSync(BUDGET_FILE, 'utf8'));
-  const login = await browser.newContext();
-  const page = await login.newPage();
-  await signIn(page, ADMIN, '/devices');
-  await hydrated(page);
-  const signedIn = await login.storageState();
-  await login.close();
+  const signedIn = await signedInState(browser);
 
   const rows: string[] = [];
   const over: string[] = [];

@@ -36,6 +36,18 @@ export async function signIn(page: Page, who = ADMIN, next = '/'): Promise<void>
   await expect(page).toHaveURL(new RegExp(next === '/' ? '/$' : next.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
 }
 
+/** The cookies of a fresh sign-in as `who`, for contexts that must start
+ * signed in with an empty cache (`browser.newContext({ storageState })`). */
+export async function signedInState(browser: Browser, who = ADMIN) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, who, '/devices');
+  await hydrated(page);
+  const state = await context.storageState();
+  await context.close();
+  return state;
+}
+
 /** A page signed in as `who`, on /devices, hydrated and live. */
 export async function devicesPage(browser: Browser, who = ADMIN): Promise<Page> {
   const context = await browser.newContext();

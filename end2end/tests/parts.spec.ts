@@ -1,6 +1,6 @@
 import { expect, test, type Browser } from '@playwright/test';
 import { ADMIN } from '../playwright.config';
-import { hydrated, signIn } from './helpers';
+import { hydrated, signedInState, signIn } from './helpers';
 
 // The browser build is split (`cargo leptos build --split`, src/app.rs): a
 // shared part (vizora.*.wasm) that every page loads, and the parts of the
@@ -37,12 +37,7 @@ async function firstVisit(browser: Browser, path: string, storageState?: any): P
 }
 
 test('each page loads the shared part and its own, and never another page\'s', async ({ browser }) => {
-  const login = await browser.newContext();
-  const page = await login.newPage();
-  await signIn(page, ADMIN, '/devices');
-  await hydrated(page);
-  const signedIn = await login.storageState();
-  await login.close();
+  const signedIn = await signedInState(browser);
 
   const seen: Record<string, Loaded> = {};
   for (const [path, state, part] of [
