@@ -89,15 +89,19 @@ pub fn Accounts(is_admin: Signal<bool>) -> impl IntoView {
                 {loaded(|s, ui| view! { <Sessions sessions=s.sessions ui/> }.into_any())}
             </Transition>
         </section>
-        <Show when=move || is_admin.get()>
-            <section class="panel" aria-labelledby="users-heading">
-                <h2 id="users-heading">"Accounts"</h2>
-                <AddAccount reload/>
-                <Transition fallback=|| view! { <p class="muted">"Loading accounts…"</p> }>
+        // The Transition is made whoever is signed in, outside the Show: a
+        // Transition or resource made in a closure that runs when the session
+        // resolves takes its hydration id in whatever order the server's
+        // tasks ran, and the browser then matches data to the wrong one.
+        <Transition fallback=move || is_admin.get().then(|| view! { <p class="muted">"Loading accounts…"</p> })>
+            <Show when=move || is_admin.get()>
+                <section class="panel" aria-labelledby="users-heading">
+                    <h2 id="users-heading">"Accounts"</h2>
+                    <AddAccount reload/>
                     {loaded(|s, ui| view! { <Users users=s.users ui/> }.into_any())}
-                </Transition>
-            </section>
-        </Show>
+                </section>
+            </Show>
+        </Transition>
         {move || ending.get().map(|s| {
             let id = s.id.clone();
             view! {

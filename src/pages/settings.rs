@@ -9,7 +9,8 @@ use crate::{
     api::tokens::{create_token, list_tokens, revoke_token},
     app::use_session,
     components::{activity::ActivityList, ago},
-    model::{AlertRule, Change, Role, RulePatch, Severity},
+    error::AppError,
+    model::{AlertRule, ApiToken, Change, Role, RulePatch, Severity},
     pages::accounts::Accounts,
     sync::{platform::now_ms, use_alerts, use_sync},
 };
@@ -22,6 +23,18 @@ pub fn SettingsPage() -> impl IntoView {
             .0
             .with(|s| s.as_ref().is_some_and(|s| s.role == Role::Admin))
     };
+    // Made here, in page order, not in the admin-only panel: see Accounts.
+    let token_version = RwSignal::new(0u32);
+    let tokens = Resource::new(
+        move || (token_version.get(), is_admin()),
+        |(_, admin)| async move {
+            if admin {
+                list_tokens().await.map(Some)
+            } else {
+                Ok(None)
+            }
+        },
+    );
     view! {
         <Title text="Settings"/>
         <header class="page-header">
@@ -39,14 +52,14 @@ pub fn SettingsPage() -> impl IntoView {
             })}
             </Suspense>
         </section>
-        <Suspense fallback=|| ()>
+        <Transition fallback=|| ()>
             <Show
                 when=is_admin
                 fallback=|| view! { <p class="muted">"API tokens are managed by an admin."</p> }
             >
-                <ApiTokens/>
+                <ApiTokens tokens version=token_version/>
             </Show>
-        </Suspense>
+        </Transition>
         // Inside Suspense: who is signed in (and so what the panels show)
         // is known before the server renders them, as the browser hydrates.
         <Suspense fallback=|| ()>
@@ -189,11 +202,13 @@ fn RuleRow(rule: AlertRule, is_admin: Signal<bool>) -> impl IntoView {
 }
 
 /// Tokens for the REST API: made here, shown once, stored hashed, revocable.
+/// `tokens` is the list (`None` for a non-admin), read again when `version` moves.
 #[component]
-fn ApiTokens() -> impl IntoView {
+fn ApiTokens(
+    tokens: Resource<Result<Option<Vec<ApiToken>>, AppError>>,
+    version: RwSignal<u32>,
+) -> impl IntoView {
     let sync = use_sync();
-    let version = RwSignal::new(0u32);
-    let tokens = Resource::new(move || version.get(), |_| list_tokens());
     let name = RwSignal::new(String::new());
     let role = RwSignal::new("editor".to_string());
     let fresh = RwSignal::new(None::<String>);
@@ -239,8 +254,8 @@ fn ApiTokens() -> impl IntoView {
                     <code class="token-secret">{secret}</code>
                 </div>
             })}
-            <Transition fallback=|| ()>
-                {move || tokens.get().map(|r| r.map(|list| {
+            {move || tokens.get().map(|r| r.map(|list| {
+                    let list = list.unwrap_or_default();
                     let now = now_ms();
                     view! {
                         <table class="table">
@@ -276,7 +291,6 @@ fn ApiTokens() -> impl IntoView {
                         </table>
                     }
                 }))}
-            </Transition>
         </section>
     }
 }
