@@ -16,11 +16,11 @@ export default defineConfig({
   workers: 2,
   // One retry, so a single timing flake does not block everything else; the
   // list reporter still names every spec that needed it ("flaky"). Seen
-  // flaky on these 2-core machines: player (offline within three intervals)
-  // and api-tokens, causes not found yet; sync (offline reload, the service
-  // worker) and accounts (a deactivation sent with the version from before
-  // the role change) were product defects, since fixed. Defects to fix, not
-  // to live with.
+  // flaky on these 2-core machines: player (offline within three intervals),
+  // cause not found yet; api-tokens (Settings' hydration ids taken in server
+  // task order), sync (offline reload, the service worker) and accounts (a
+  // deactivation sent with the version from before the role change) were
+  // product defects, since fixed. Defects to fix, not to live with.
   retries: 1,
   reporter: [['list']],
   use: {
