@@ -19,8 +19,9 @@ pub mod sync;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    // Pages are parts of their own (app::lazy_page): hydration waits for the
-    // page's part, so it ends after this entry returns.
+    // Routes' views are in parts of the build (app::console_part and its
+    // kin): hydration waits for the page's part, so it ends after this entry
+    // returns.
     wasm_bindgen_futures::spawn_local(async {
         let Some(body) = web_sys::window()
             .and_then(|w| w.document())
