@@ -88,6 +88,12 @@ pub struct Db {
     /// once reads a great deal) while everyone else waits for the turn.
     /// On PostgreSQL the same pool as reads.
     write_pool: AnyPool,
+    /// The stream's reads of the event log (the hub's reader per
+    /// organization, an operator's catch-up). On SQLite a pool of its own,
+    /// so the events that show a fleet coming up reach operators while the
+    /// fleet's own reads (every display's hello reads its manifest) queue
+    /// for the shared pool. On PostgreSQL the same pool as reads.
+    pub stream_pool: AnyPool,
     pub backend: Backend,
     /// Kept for connections outside the pool (the PostgreSQL listener).
     pub url: String,
@@ -290,23 +296,28 @@ impl Db {
                 })
         };
         let open = |e: sqlx::Error| format!("cannot open the database: {e}");
-        let (pool, write_pool) = match backend {
+        let (pool, write_pool, stream_pool) = match backend {
             Backend::Sqlite => (
                 pool_of(8)
                     .connect_with(options.clone())
                     .await
                     .map_err(open)?,
-                pool_of(1).connect_with(options).await.map_err(open)?,
+                pool_of(1)
+                    .connect_with(options.clone())
+                    .await
+                    .map_err(open)?,
+                pool_of(2).connect_with(options).await.map_err(open)?,
             ),
             Backend::Postgres => {
                 let pool = pool_of(16).connect_with(options).await.map_err(open)?;
-                (pool.clone(), pool)
+                (pool.clone(), pool.clone(), pool)
             }
         };
         let writes = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
         Ok(Db {
             pool,
             write_pool,
+            stream_pool,
             backend,
             url,
             writes,

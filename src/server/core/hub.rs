@@ -2,6 +2,9 @@
 //! new events out to that organization's sockets. A commit only wakes the
 //! reader; the reader always reads the rows, so a lost wake-up (or a change
 //! made by another node) is picked up by the next poll and nothing is lost.
+//! Observers (the display gateway's router) are called by the reader itself,
+//! so they see every event however large the burst; sockets subscribe to a
+//! bounded channel and catch up from the log when they fall behind.
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -25,9 +28,15 @@ pub struct Shared {
     pub frame: String,
 }
 
+/// Called by an organization's reader with each event, in `seq` order, as
+/// it is read: it never lags, so it must be quick (no I/O, a lock held for
+/// a lookup at most).
+pub type Observer = Arc<dyn Fn(&Event) + Send + Sync>;
+
 struct Feed {
     events: broadcast::Sender<Arc<Shared>>,
     wake: Arc<Notify>,
+    observers: Arc<std::sync::Mutex<Vec<Observer>>>,
 }
 
 pub struct StreamHub {
@@ -61,21 +70,53 @@ impl StreamHub {
         org_id: &str,
     ) -> Result<broadcast::Receiver<Arc<Shared>>, crate::error::AppError> {
         let mut feeds = self.feeds.lock().await;
-        if let Some(feed) = feeds.get(org_id) {
-            return Ok(feed.events.subscribe());
+        Ok(self.feed(&mut feeds, org_id).await?.events.subscribe())
+    }
+
+    /// Every event of the organization from now on, handed to `observer` by
+    /// the reader itself, before any socket has it. Unlike a subscriber an
+    /// observer cannot fall behind a burst (the display gateway's router
+    /// sees every event of a fleet connecting at once).
+    pub async fn observe(
+        &self,
+        org_id: &str,
+        observer: Observer,
+    ) -> Result<(), crate::error::AppError> {
+        let mut feeds = self.feeds.lock().await;
+        let feed = self.feed(&mut feeds, org_id).await?;
+        feed.observers.lock().unwrap().push(observer);
+        Ok(())
+    }
+
+    /// The organization's feed, its reader started from the log's head.
+    async fn feed<'a>(
+        &self,
+        feeds: &'a mut HashMap<String, Feed>,
+        org_id: &str,
+    ) -> Result<&'a Feed, crate::error::AppError> {
+        if !feeds.contains_key(org_id) {
+            let (_, head) = log::position(&self.db, org_id).await?;
+            let (tx, _) = broadcast::channel(FANOUT_CAPACITY);
+            let wake = Arc::new(Notify::new());
+            let observers = Arc::new(std::sync::Mutex::new(Vec::new()));
+            feeds.insert(
+                org_id.to_string(),
+                Feed {
+                    events: tx.clone(),
+                    wake: wake.clone(),
+                    observers: observers.clone(),
+                },
+            );
+            tokio::spawn(follow(
+                self.db.clone(),
+                org_id.to_string(),
+                head,
+                tx,
+                wake,
+                observers,
+            ));
         }
-        let (_, head) = log::position(&self.db, org_id).await?;
-        let (tx, rx) = broadcast::channel(FANOUT_CAPACITY);
-        let wake = Arc::new(Notify::new());
-        feeds.insert(
-            org_id.to_string(),
-            Feed {
-                events: tx.clone(),
-                wake: wake.clone(),
-            },
-        );
-        tokio::spawn(follow(self.db.clone(), org_id.to_string(), head, tx, wake));
-        Ok(rx)
+        Ok(&feeds[org_id])
     }
 }
 
@@ -108,6 +149,7 @@ async fn follow(
     mut cursor: i64,
     tx: broadcast::Sender<Arc<Shared>>,
     wake: Arc<Notify>,
+    observers: Arc<std::sync::Mutex<Vec<Observer>>>,
 ) {
     loop {
         let _ = tokio::time::timeout(POLL, wake.notified()).await;
@@ -116,8 +158,12 @@ async fn follow(
                 Ok(events) if events.is_empty() => break,
                 Ok(events) => {
                     super::metrics::METRICS.events.add(events.len() as u64);
+                    let observing = observers.lock().unwrap().clone();
                     for event in events {
                         cursor = event.seq;
+                        for observe in &observing {
+                            observe(&event);
+                        }
                         // No subscriber is fine: sockets read the log when they connect.
                         let frame = serde_json::to_string(&crate::model::StreamFrame::Event {
                             event: event.clone(),

@@ -188,14 +188,14 @@ pub async fn read_since(
     .bind(org_id)
     .bind(since)
     .bind(limit)
-    .fetch_all(&db.pool)
+    .fetch_all(&db.stream_pool)
     .await?;
     rows.iter().map(event_from_row).collect()
 }
 
 /// The stream's epoch and head (last committed seq).
 pub async fn position(db: &Db, org_id: &str) -> Result<(String, i64), AppError> {
-    position_on(&mut *db.pool.acquire().await?, org_id).await
+    position_on(&mut *db.stream_pool.acquire().await?, org_id).await
 }
 
 /// The position as `conn` sees it (inside a snapshot, the one its rows are at).

@@ -189,7 +189,38 @@ where
     push(sink, Message::Text(text.into())).await
 }
 
-/// Sends every logged event after `*last`, advancing it.
+/// Queues one message without flushing it, or gives up on a peer that has
+/// not made room in time. A burst is queued this way and flushed once.
+async fn queue<S>(sink: &mut S, message: Message) -> Result<(), ()>
+where
+    S: Sink<Message> + Unpin,
+{
+    match tokio::time::timeout(SEND_TIMEOUT, sink.feed(message)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(()),
+        Err(_) => {
+            METRICS.slow_operators_dropped.inc();
+            Err(())
+        }
+    }
+}
+
+async fn flush<S>(sink: &mut S) -> Result<(), ()>
+where
+    S: Sink<Message> + Unpin,
+{
+    match tokio::time::timeout(SEND_TIMEOUT, sink.flush()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(()),
+        Err(_) => {
+            METRICS.slow_operators_dropped.inc();
+            Err(())
+        }
+    }
+}
+
+/// Sends every logged event after `*last`, advancing it: a page of the log
+/// at a time, flushed once a page.
 async fn catch_up<S>(sink: &mut S, core: &Core, org_id: &str, last: &mut i64) -> Result<(), ()>
 where
     S: Sink<Message> + Unpin,
@@ -203,11 +234,15 @@ where
         }
         for event in events {
             *last = event.seq;
-            send(sink, &StreamFrame::Event { event }).await?;
+            let text = serde_json::to_string(&StreamFrame::Event { event }).map_err(|_| ())?;
+            queue(sink, Message::Text(text.into())).await?;
         }
+        flush(sink).await?;
     }
 }
 
+/// Queues `shared` unless the catch-up sent it already; a gap is filled
+/// from the log. The caller flushes.
 async fn forward<S>(
     sink: &mut S,
     core: &Core,
@@ -225,12 +260,50 @@ where
         return catch_up(sink, core, org_id, last).await; // fill the gap from the log
     }
     *last = shared.event.seq;
-    push(sink, Message::Text(shared.frame.clone().into())).await?;
+    queue(sink, Message::Text(shared.frame.clone().into())).await?;
     METRICS.deliveries.inc();
     METRICS
         .delivery_seconds
         .observe((now_ms() - shared.event.at).max(0) as f64 / 1000.0);
     Ok(())
+}
+
+/// The most events taken from the hub for one flush.
+const BURST: usize = 256;
+
+/// Forwards `first` and whatever else already waits (up to [`BURST`]),
+/// then flushes once: a burst of events is a few writes to the socket,
+/// not one per event. Catches up from the log when the hub says this
+/// socket fell behind. Whether any event touched credentials is returned,
+/// so the caller checks the session after the burst.
+async fn forward_burst<S>(
+    sink: &mut S,
+    core: &Core,
+    org_id: &str,
+    last: &mut i64,
+    live: &mut tokio::sync::broadcast::Receiver<Arc<Shared>>,
+    first: Arc<Shared>,
+) -> Result<bool, ()>
+where
+    S: Sink<Message> + Unpin,
+{
+    METRICS.operator_queue_depth.observe(live.len() as f64);
+    let mut credentials = first.event.body.touches_credentials();
+    forward(sink, core, org_id, last, &first).await?;
+    for _ in 1..BURST {
+        match live.try_recv() {
+            Ok(next) => {
+                credentials |= next.event.body.touches_credentials();
+                forward(sink, core, org_id, last, &next).await?;
+            }
+            Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => {
+                catch_up(sink, core, org_id, last).await?;
+            }
+            Err(_) => break,
+        }
+    }
+    flush(sink).await?;
+    Ok(credentials)
 }
 
 /// Whether the stream's credential still holds; when it has ended, says so
@@ -323,15 +396,11 @@ pub async fn serve<S, R, E>(
     loop {
         let step = tokio::select! {
             received = live.recv() => match received {
-                Ok(event) => {
-                    METRICS.operator_queue_depth.observe(live.len() as f64);
-                    match forward(&mut sink, &core, org, &mut last, &event).await {
-                        Ok(()) if event.event.body.touches_credentials() => {
-                            still_signed_in(&mut sink, &recheck).await
-                        }
-                        done => done,
-                    }
-                }
+                Ok(event) => match forward_burst(&mut sink, &core, org, &mut last, &mut live, event).await {
+                    Ok(true) => still_signed_in(&mut sink, &recheck).await,
+                    Ok(false) => Ok(()),
+                    Err(()) => Err(()),
+                },
                 Err(RecvError::Lagged(_)) => catch_up(&mut sink, &core, org, &mut last).await,
                 Err(RecvError::Closed) => Err(()),
             },

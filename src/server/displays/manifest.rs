@@ -10,8 +10,8 @@ use sha2::{Digest, Sha256};
 use crate::{
     error::AppError,
     model::{
-        segment_at, Content, ContentKind, EventBody, Manifest, ManifestItem, ManifestPlaylist,
-        Millis, Playlist,
+        segment_at, Content, ContentKind, Device, EventBody, Manifest, ManifestItem,
+        ManifestPlaylist, Millis, Playlist,
     },
     server::{
         core::{now_ms, Core},
@@ -166,12 +166,23 @@ pub async fn manifest_at(
     device_id: &str,
     now: Millis,
 ) -> Result<(Manifest, Watch), AppError> {
+    match devices::get(&core.db, org_id, device_id).await? {
+        Some(device) => manifest_of(core, org_id, &device, now).await,
+        None => Ok((Manifest::default(), Watch::default())),
+    }
+}
+
+/// [`manifest_at`] for a display already read (a hello reads it with the
+/// token).
+pub async fn manifest_of(
+    core: &Core,
+    org_id: &str,
+    device: &Device,
+    now: Millis,
+) -> Result<(Manifest, Watch), AppError> {
     let db = &core.db;
-    let Some(device) = devices::get(db, org_id, device_id).await? else {
-        return Ok((Manifest::default(), Watch::default()));
-    };
     let from = now - now.rem_euclid(BLOCK_MS);
-    let (segments, plan) = timeline::of_device(db, org_id, &device, from, from + SPAN_MS).await?;
+    let (segments, plan) = timeline::of_device(db, org_id, device, from, from + SPAN_MS).await?;
     let mut watch = Watch {
         group_id: device.group_id.clone(),
         own_playlist: device.playlist_id.clone(),

@@ -99,7 +99,7 @@ pub struct Gateway {
     connections: Mutex<HashMap<String, Connection>>,
     beats: Mutex<HashMap<String, Beat>>,
     next_conn: AtomicU64,
-    /// Organizations whose events a router task is dispatching to displays.
+    /// Organizations whose events a router (a hub observer) dispatches to displays.
     routers: Mutex<HashSet<String>>,
     /// Wakes the status ticker when a heartbeat changes a display's status,
     /// so the change reaches operators at once rather than on the next tick.
@@ -279,16 +279,6 @@ impl Gateway {
         if let Some(c) = self.connections.lock().unwrap().get_mut(device_id) {
             if c.conn_id == conn_id {
                 c.refresh_queued = false;
-            }
-        }
-    }
-
-    /// The router fell behind and missed events: every display of the
-    /// organization reads its manifest again.
-    fn refresh_all(&self, org_id: &str) {
-        for c in self.connections.lock().unwrap().values_mut() {
-            if c.org_id == org_id {
-                c.refresh();
             }
         }
     }

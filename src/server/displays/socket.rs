@@ -23,13 +23,14 @@ use futures::{
 use tokio::{sync::mpsc, time::Instant};
 
 use super::{
+    manifest::manifest_of,
     manifest_for,
     pairing::{self, Claim, Offer},
     plays, Control, Gateway,
 };
 use crate::{
     error::AppError,
-    model::{format_pairing_code, DisplayMsg, Execution, Manifest, ServerMsg},
+    model::{format_pairing_code, Deploy, Device, DisplayMsg, Execution, Manifest, ServerMsg},
     player::OnAir,
     server::{
         analytics::ingest,
@@ -346,8 +347,17 @@ async fn handle(
             Ok(Some((org_id, device))) => {
                 let conn_id = gateway.connect(&org_id, &device.id, control_tx.clone());
                 *session = Some(
-                    start_session(core, gateway, out, org_id, device.id, device.name, conn_id)
-                        .await,
+                    start_session(
+                        core,
+                        gateway,
+                        out,
+                        org_id,
+                        device.id.clone(),
+                        device.name.clone(),
+                        Some(&device),
+                        conn_id,
+                    )
+                    .await,
                 );
                 Outcome::Done
             }
@@ -533,43 +543,39 @@ async fn check_claim(
                 return false;
             }
             let conn_id = gateway.connect(&org_id, &device_id, control_tx.clone());
-            *session =
-                Some(start_session(core, gateway, out, org_id, device_id, name, conn_id).await);
+            *session = Some(
+                start_session(core, gateway, out, org_id, device_id, name, None, conn_id).await,
+            );
             true
         }
     }
 }
 
-/// Starts the organization's router once: one subscriber to its events that
-/// tells only the displays an event concerns, instead of every display's
-/// loop waking for every event (ten thousand wake-ups per status change).
+/// Starts the organization's router once: an observer of its events (the
+/// hub's reader hands it each one as it reads it, so it never falls behind
+/// a burst) that tells only the displays an event concerns, instead of
+/// every display's loop waking for every event (ten thousand wake-ups per
+/// status change).
 pub(super) async fn ensure_router(core: &Core, gateway: &Arc<Gateway>, org_id: &str) {
     if !gateway.routers.lock().unwrap().insert(org_id.to_string()) {
         return;
     }
-    // Subscribed before the first manifest is read, so no change falls between.
-    let Ok(mut rx) = core.hub.subscribe(org_id).await else {
-        gateway.routers.lock().unwrap().remove(org_id);
-        return;
-    };
-    let gateway = gateway.clone();
-    let org_id = org_id.to_string();
-    tokio::spawn(async move {
-        loop {
-            match rx.recv().await {
-                Ok(shared) => {
-                    gateway.route(&org_id, &shared.event.body);
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    gateway.refresh_all(&org_id);
-                }
-                Err(_) => break,
-            }
+    // Observing before the first manifest is read, so no change falls between.
+    let router = Arc::downgrade(gateway);
+    let org = org_id.to_string();
+    let observer: crate::server::core::hub::Observer = Arc::new(move |event| {
+        if let Some(gateway) = router.upgrade() {
+            gateway.route(&org, &event.body);
         }
-        gateway.routers.lock().unwrap().remove(&org_id);
     });
+    if core.hub.observe(org_id, observer).await.is_err() {
+        gateway.routers.lock().unwrap().remove(org_id);
+    }
 }
 
+/// Welcomes the display and sends its manifest. `device` is the display
+/// as its hello read it (with the token), if it was read.
+#[allow(clippy::too_many_arguments)]
 async fn start_session(
     core: &Core,
     gateway: &Arc<Gateway>,
@@ -577,6 +583,7 @@ async fn start_session(
     org_id: String,
     device_id: String,
     name: String,
+    device: Option<&Device>,
     conn_id: u64,
 ) -> Session {
     let _ = out.say(ServerMsg::Welcome {
@@ -585,15 +592,18 @@ async fn start_session(
         heartbeat_seconds: core.settings.heartbeat_seconds.max(1),
     });
     ensure_router(core, gateway, &org_id).await;
-    let (manifest, watch) = manifest_for(core, &org_id, &device_id)
-        .await
-        .unwrap_or_default();
+    let read = match device {
+        Some(device) => manifest_of(core, &org_id, device, now_ms()).await,
+        None => manifest_for(core, &org_id, &device_id).await,
+    };
+    let (manifest, watch) = read.unwrap_or_default();
     gateway.watch(&device_id, conn_id, watch);
-    sent(core, gateway, &org_id, &device_id, &manifest).await;
+    // One read of the deploy state serves the "sent" record and what it plays.
+    let state = deploys::state(&core.db, &org_id, &device_id).await;
+    let known = state.as_ref().ok().map(Option::as_ref);
+    sent(core, gateway, &org_id, &device_id, &manifest, known).await;
     let _ = out.say(ServerMsg::Manifest(manifest.clone()));
-    let playing = deploys::playing(&core.db, &org_id, &device_id)
-        .await
-        .unwrap_or_default();
+    let playing = state.ok().flatten().and_then(|d| d.playing_playlist_id);
     Session {
         org_id,
         device_id,
@@ -654,7 +664,7 @@ async fn refresh_manifest(core: &Core, gateway: &Gateway, out: &Outgoing, s: &mu
     if let Ok((manifest, watch)) = manifest_for(core, &s.org_id, &s.device_id).await {
         gateway.watch(&s.device_id, s.conn_id, watch);
         if manifest != s.manifest {
-            sent(core, gateway, &s.org_id, &s.device_id, &manifest).await;
+            sent(core, gateway, &s.org_id, &s.device_id, &manifest, None).await;
             s.manifest = manifest.clone();
             return out.say(ServerMsg::Manifest(manifest));
         }
@@ -662,12 +672,20 @@ async fn refresh_manifest(core: &Core, gateway: &Gateway, out: &Outgoing, s: &mu
     true
 }
 
-/// Records that `manifest` goes out to the display (its deploy: "sent").
+/// Records that `manifest` goes out to the display (its deploy: "sent"),
+/// given its deploy state if the caller read it.
 /// A failure to record never keeps the manifest from the display.
-async fn sent(core: &Core, gateway: &Gateway, org_id: &str, device_id: &str, manifest: &Manifest) {
+async fn sent(
+    core: &Core,
+    gateway: &Gateway,
+    org_id: &str,
+    device_id: &str,
+    manifest: &Manifest,
+    state: Option<Option<&Deploy>>,
+) {
     if let Err(e) = gateway
         .deploys
-        .sent(core, org_id, device_id, &manifest.version)
+        .sent(core, org_id, device_id, &manifest.version, state)
         .await
     {
         tracing::warn!(device = %device_id, error = %e, "could not record a deploy");

@@ -40,16 +40,10 @@ pub async fn list(db: &Db, org_id: &str) -> Result<Vec<Deploy>, AppError> {
     Ok(rows.iter().map(deploy_of).collect())
 }
 
-/// The playlist a display was last known to play (from its switches).
-pub async fn playing(db: &Db, org_id: &str, device_id: &str) -> Result<Option<String>, AppError> {
-    let row: Option<(Option<String>,)> = sqlx::query_as(
-        "SELECT playing_playlist_id FROM manifest_deploys WHERE org_id = $1 AND device_id = $2",
-    )
-    .bind(org_id)
-    .bind(device_id)
-    .fetch_optional(&db.pool)
-    .await?;
-    Ok(row.and_then(|r| r.0))
+/// A display's deploy state (where its manifest is, what it plays), if it
+/// has one.
+pub async fn state(db: &Db, org_id: &str, device_id: &str) -> Result<Option<Deploy>, AppError> {
+    find(&db.pool, org_id, device_id).await
 }
 
 async fn find<'e>(
@@ -124,19 +118,27 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// The server sent manifest `version` to the display.
+    /// The server sent manifest `version` to the display, whose deploy
+    /// state the caller read (`state`) or must be read here (`None`).
     pub async fn sent(
         &self,
         core: &Core,
         org_id: &str,
         device_id: &str,
         version: &str,
+        state: Option<Option<&Deploy>>,
     ) -> Result<(), AppError> {
         let edit = Edit::Sent {
             version: version.to_string(),
             at: now_ms(),
         };
-        self.unless_unchanged(core, org_id, device_id, edit).await
+        match state {
+            Some(before) => {
+                self.unless_same(core, org_id, device_id, before, edit)
+                    .await
+            }
+            None => self.unless_unchanged(core, org_id, device_id, edit).await,
+        }
     }
 
     /// The display's player acknowledged manifest `version`.
@@ -176,10 +178,24 @@ impl Writer {
         device_id: &str,
         edit: Edit,
     ) -> Result<(), AppError> {
-        if let Some(before) = find(&core.db.pool, org_id, device_id).await? {
+        let before = find(&core.db.pool, org_id, device_id).await?;
+        self.unless_same(core, org_id, device_id, before.as_ref(), edit)
+            .await
+    }
+
+    /// Queues `edit` unless it leaves `before` as it is.
+    async fn unless_same(
+        &self,
+        core: &Core,
+        org_id: &str,
+        device_id: &str,
+        before: Option<&Deploy>,
+        edit: Edit,
+    ) -> Result<(), AppError> {
+        if let Some(before) = before {
             let mut after = before.clone();
             edit.apply(&mut after);
-            if after == before {
+            if after == *before {
                 return Ok(());
             }
         }
