@@ -174,6 +174,23 @@ pub async fn group_playlist(
     Ok(row.and_then(|r| r.get("playlist_id")))
 }
 
+/// Every group of the organization that has a default playlist, with it.
+pub async fn group_playlists(
+    db: &Db,
+    org_id: &str,
+) -> Result<std::collections::HashMap<String, String>, AppError> {
+    let rows = sqlx::query(
+        "SELECT id, playlist_id FROM device_groups WHERE org_id = $1 AND playlist_id IS NOT NULL",
+    )
+    .bind(org_id)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get("id"), r.get("playlist_id")))
+        .collect())
+}
+
 fn group_from_row(r: &AnyRow) -> DeviceGroup {
     DeviceGroup {
         id: r.get("id"),

@@ -17,7 +17,7 @@ use crate::{
         core::{now_ms, Core},
         devices::store as devices,
         library::{content, playlists},
-        schedules::timeline::{self, Reach},
+        schedules::timeline::{PlanCache, Reach},
     },
 };
 
@@ -152,37 +152,34 @@ fn manifest_items(playlist: &Playlist, library: &HashMap<String, Content>) -> Ve
 /// What a display plays: the timeline from the last whole block on, every
 /// playlist it names with each item's URL, hash and duration, and what
 /// plays now; and what it was read from, to know when to look again.
+/// The organization's plan comes from `plans` (the gateway's, which the
+/// event log keeps current).
 pub async fn manifest_for(
     core: &Core,
+    plans: &PlanCache,
     org_id: &str,
     device_id: &str,
-) -> Result<(Manifest, Watch), AppError> {
-    manifest_at(core, org_id, device_id, now_ms()).await
-}
-
-pub async fn manifest_at(
-    core: &Core,
-    org_id: &str,
-    device_id: &str,
-    now: Millis,
 ) -> Result<(Manifest, Watch), AppError> {
     match devices::get(&core.db, org_id, device_id).await? {
-        Some(device) => manifest_of(core, org_id, &device, now).await,
+        Some(device) => manifest_of(core, plans, org_id, &device, now_ms()).await,
         None => Ok((Manifest::default(), Watch::default())),
     }
 }
 
-/// [`manifest_at`] for a display already read (a hello reads it with the
-/// token).
+/// [`manifest_for`] a display already read (a hello reads it with the
+/// token), at `now`.
 pub async fn manifest_of(
     core: &Core,
+    plans: &PlanCache,
     org_id: &str,
     device: &Device,
     now: Millis,
 ) -> Result<(Manifest, Watch), AppError> {
     let db = &core.db;
     let from = now - now.rem_euclid(BLOCK_MS);
-    let (segments, plan) = timeline::of_device(db, org_id, device, from, from + SPAN_MS).await?;
+    let (segments, plan) = plans
+        .of_device(db, org_id, device, from, from + SPAN_MS)
+        .await?;
     let mut watch = Watch {
         group_id: device.group_id.clone(),
         own_playlist: device.playlist_id.clone(),

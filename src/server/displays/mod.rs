@@ -109,6 +109,9 @@ pub struct Gateway {
     plays: crate::server::analytics::ingest::Ingest,
     /// Deploy states and switches go through this node's writer (batched).
     deploys: crate::server::schedules::deploys::Writer,
+    /// The plans manifests are read from, per organization, kept current
+    /// by the router.
+    plans: crate::server::schedules::timeline::PlanCache,
 }
 
 impl Gateway {
@@ -123,6 +126,7 @@ impl Gateway {
             reports,
             plays: Default::default(),
             deploys: Default::default(),
+            plans: Default::default(),
         }
     }
 

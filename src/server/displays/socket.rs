@@ -565,11 +565,16 @@ pub(super) async fn ensure_router(core: &Core, gateway: &Arc<Gateway>, org_id: &
     let org = org_id.to_string();
     let observer: crate::server::core::hub::Observer = Arc::new(move |event| {
         if let Some(gateway) = router.upgrade() {
+            // The plan first: the displays told to refresh read the new one.
+            gateway.plans.changed(&org, &event.body);
             gateway.route(&org, &event.body);
         }
     });
-    if core.hub.observe(org_id, observer).await.is_err() {
-        gateway.routers.lock().unwrap().remove(org_id);
+    match core.hub.observe(org_id, observer).await {
+        Ok(()) => gateway.plans.follow(org_id),
+        Err(_) => {
+            gateway.routers.lock().unwrap().remove(org_id);
+        }
     }
 }
 
@@ -593,8 +598,8 @@ async fn start_session(
     });
     ensure_router(core, gateway, &org_id).await;
     let read = match device {
-        Some(device) => manifest_of(core, &org_id, device, now_ms()).await,
-        None => manifest_for(core, &org_id, &device_id).await,
+        Some(device) => manifest_of(core, &gateway.plans, &org_id, device, now_ms()).await,
+        None => manifest_for(core, &gateway.plans, &org_id, &device_id).await,
     };
     let (manifest, watch) = read.unwrap_or_default();
     gateway.watch(&device_id, conn_id, watch);
@@ -661,7 +666,8 @@ async fn derive_switch(core: &Core, gateway: &Gateway, s: &mut Session) {
 /// display stopped reading.
 async fn refresh_manifest(core: &Core, gateway: &Gateway, out: &Outgoing, s: &mut Session) -> bool {
     gateway.refreshed(&s.device_id, s.conn_id);
-    if let Ok((manifest, watch)) = manifest_for(core, &s.org_id, &s.device_id).await {
+    if let Ok((manifest, watch)) = manifest_for(core, &gateway.plans, &s.org_id, &s.device_id).await
+    {
         gateway.watch(&s.device_id, s.conn_id, watch);
         if manifest != s.manifest {
             sent(core, gateway, &s.org_id, &s.device_id, &manifest, None).await;

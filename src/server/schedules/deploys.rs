@@ -3,7 +3,10 @@
 //! the log, so every operator's console shows them live; a state that did
 //! not change (a player reconnecting to the same manifest) writes nothing.
 
-use std::{collections::HashMap, sync::OnceLock};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::OnceLock,
+};
 
 use sqlx::{any::AnyRow, Any, Row, Transaction};
 use tokio::sync::{mpsc, oneshot};
@@ -275,10 +278,20 @@ async fn write_batch(core: &Core, org_id: &str, edits: &[(String, Edit)]) -> Res
         }
     }
     let before = held.clone();
+    let executions: Vec<&Execution> = edits
+        .iter()
+        .filter_map(|(_, edit)| match edit {
+            Edit::Executed(e) => Some(e),
+            _ => None,
+        })
+        .collect();
+    // A replayed switch (its id stored before, or twice in this batch)
+    // changes nothing.
+    let mut fresh = insert_executions(&mut tx, org_id, &executions).await?;
     let mut bodies = Vec::new();
     for (device_id, edit) in edits {
         if let Edit::Executed(e) = edit {
-            if !insert_execution(&mut tx, org_id, e).await? {
+            if !fresh.remove(&e.id) {
                 continue;
             }
             bodies.push(EventBody::ExecutionRecorded {
@@ -334,31 +347,48 @@ async fn write_batch(core: &Core, org_id: &str, edits: &[(String, Edit)]) -> Res
     system::commit(core, org_id, tx, bodies).await
 }
 
-/// Stores a switch once by its id; `false` when its id was stored before.
-async fn insert_execution(
+/// Stores switches once by their ids, many to a statement; returns the
+/// ids stored now (not those stored before, nor a second use of an id in
+/// `executions`).
+async fn insert_executions(
     tx: &mut Transaction<'_, Any>,
     org_id: &str,
-    e: &Execution,
-) -> Result<bool, AppError> {
-    let inserted = sqlx::query(
-        "INSERT INTO schedule_executions (id, org_id, device_id, at, playlist_id, source, schedule_id, takeover_id, previous_playlist_id, reported, received_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(&e.id)
-    .bind(org_id)
-    .bind(&e.device_id)
-    .bind(e.at)
-    .bind(&e.playlist_id)
-    .bind(e.source.as_str())
-    .bind(&e.schedule_id)
-    .bind(&e.takeover_id)
-    .bind(&e.previous_playlist_id)
-    .bind(i64::from(e.reported))
-    .bind(now_ms())
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    Ok(inserted > 0)
+    executions: &[&Execution],
+) -> Result<HashSet<String>, AppError> {
+    let mut seen = HashSet::new();
+    let first: Vec<&Execution> = executions
+        .iter()
+        .copied()
+        .filter(|e| seen.insert(e.id.as_str()))
+        .collect();
+    let mut stored = HashSet::new();
+    let received_at = now_ms();
+    for chunk in first.chunks(db::FLEET_ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO schedule_executions (id, org_id, device_id, at, playlist_id, source, schedule_id, takeover_id, previous_playlist_id, reported, received_at) \
+             VALUES {} ON CONFLICT (id) DO NOTHING RETURNING id",
+            db::rows(1, chunk.len(), 11)
+        );
+        let mut q = sqlx::query(&sql);
+        for e in chunk {
+            q = q
+                .bind(&e.id)
+                .bind(org_id)
+                .bind(&e.device_id)
+                .bind(e.at)
+                .bind(&e.playlist_id)
+                .bind(e.source.as_str())
+                .bind(&e.schedule_id)
+                .bind(&e.takeover_id)
+                .bind(&e.previous_playlist_id)
+                .bind(i64::from(e.reported))
+                .bind(received_at);
+        }
+        for row in q.fetch_all(&mut **tx).await? {
+            stored.insert(row.get::<String, _>("id"));
+        }
+    }
+    Ok(stored)
 }
 
 fn execution_of(r: &AnyRow) -> Execution {

@@ -2,11 +2,16 @@
 //! own and its group's schedules, the dayparts, the takeovers for its group
 //! or the fleet) evaluated by the shared rule, `model::timeline`.
 
-use std::collections::HashSet;
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Arc, Mutex},
+};
 
 use crate::{
     error::AppError,
-    model::{timeline, Daypart, Device, Millis, Plan, Schedule, Screen, Segment, Takeover},
+    model::{
+        timeline, Daypart, Device, EventBody, Millis, Plan, Schedule, Screen, Segment, Takeover,
+    },
     server::{core::Db, devices::store as devices},
 };
 
@@ -117,4 +122,181 @@ pub async fn of_device(
     let screen = Screen::of(device, group_default.as_deref());
     let segments = timeline(&screen, plan.plan(), from, to);
     Ok((segments, plan))
+}
+
+/// One organization's whole plan in memory: every schedule and daypart,
+/// the takeovers not ended before `since`, and each group's default
+/// playlist. A display's part of it is filtered out in memory.
+struct OrgPlan {
+    since: Millis,
+    schedules: Vec<Schedule>,
+    dayparts: Vec<Daypart>,
+    takeovers: Vec<Takeover>,
+    group_playlists: HashMap<String, String>,
+}
+
+impl OrgPlan {
+    async fn read(db: &Db, org_id: &str, since: Millis) -> Result<Self, AppError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE org_id = $1 ORDER BY id"
+        ))
+        .bind(org_id)
+        .fetch_all(&db.pool)
+        .await?;
+        let schedules = rows
+            .iter()
+            .map(schedule_of)
+            .collect::<Result<Vec<_>, _>>()?;
+        let dayparts = store::list_dayparts(db, org_id).await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {TAKEOVER_COLUMNS} FROM takeovers \
+             WHERE org_id = $1 AND COALESCE(ended_at, ends_at, $2) >= $2"
+        ))
+        .bind(org_id)
+        .bind(since)
+        .fetch_all(&db.pool)
+        .await?;
+        let takeovers = rows.iter().map(takeover_of).collect();
+        let group_playlists = devices::group_playlists(db, org_id).await?;
+        Ok(Self {
+            since,
+            schedules,
+            dayparts,
+            takeovers,
+            group_playlists,
+        })
+    }
+
+    /// What [`plan_for`] and [`group_default`] read for `device`.
+    fn of(&self, device: &Device, since: Millis) -> (DevicePlan, Option<String>) {
+        let group = device.group_id.as_deref();
+        let schedules: Vec<Schedule> = self
+            .schedules
+            .iter()
+            .filter(|s| s.spec.targets(&device.id, group))
+            .cloned()
+            .collect();
+        let dayparts = if schedules.iter().any(|s| s.spec.daypart_id.is_some()) {
+            self.dayparts.clone()
+        } else {
+            Vec::new()
+        };
+        let takeovers = self
+            .takeovers
+            .iter()
+            .filter(|t| {
+                // As `plan_for` asks: `COALESCE(ended_at, ends_at, since) >= since`.
+                t.targets(group) && t.ended_at.or(t.ends_at).is_none_or(|end| end >= since)
+            })
+            .cloned()
+            .collect();
+        let default = group.and_then(|g| self.group_playlists.get(g).cloned());
+        (
+            DevicePlan {
+                schedules,
+                dayparts,
+                takeovers,
+            },
+            default,
+        )
+    }
+}
+
+/// Whether an event can change an organization's plan (what [`OrgPlan`]
+/// holds). A group's default playlist goes with its group's upsert, or
+/// with the playlist's deletion.
+fn changes_plan(body: &EventBody) -> bool {
+    matches!(
+        body,
+        EventBody::ScheduleUpserted { .. }
+            | EventBody::ScheduleDeleted { .. }
+            | EventBody::DaypartUpserted { .. }
+            | EventBody::DaypartDeleted { .. }
+            | EventBody::TakeoverUpserted { .. }
+            | EventBody::GroupUpserted { .. }
+            | EventBody::PlaylistDeleted { .. }
+    )
+}
+
+/// The plans of the organizations whose displays are connected, so a
+/// fleet connecting at once reads each organization's plan once rather
+/// than its schedules and takeovers once per display. Whoever holds it
+/// hands it every event of the organization ([`PlanCache::changed`],
+/// called by the event log's reader), and a plan read while an event
+/// that changes it went by is not kept.
+#[derive(Default)]
+pub struct PlanCache {
+    orgs: Mutex<HashMap<String, Kept>>,
+}
+
+/// One organization's entry: how many plan-changing events went by, and
+/// the plan read since the last of them.
+#[derive(Default)]
+struct Kept {
+    changes: u64,
+    plan: Option<Arc<OrgPlan>>,
+}
+
+impl PlanCache {
+    /// From now on every event of `org_id` is handed to [`Self::changed`]:
+    /// its plan may be kept. Until then each display's is read afresh.
+    pub fn follow(&self, org_id: &str) {
+        self.orgs
+            .lock()
+            .unwrap()
+            .entry(org_id.to_string())
+            .or_default();
+    }
+
+    /// An event of `org_id` went by: a plan it may change is dropped.
+    pub fn changed(&self, org_id: &str, body: &EventBody) {
+        if changes_plan(body) {
+            if let Some(kept) = self.orgs.lock().unwrap().get_mut(org_id) {
+                kept.changes += 1;
+                kept.plan = None;
+            }
+        }
+    }
+
+    async fn org_plan(
+        &self,
+        db: &Db,
+        org_id: &str,
+        since: Millis,
+    ) -> Result<Arc<OrgPlan>, AppError> {
+        let seen = {
+            let orgs = self.orgs.lock().unwrap();
+            match orgs.get(org_id) {
+                Some(Kept {
+                    plan: Some(plan), ..
+                }) if plan.since <= since => return Ok(plan.clone()),
+                Some(kept) => Some(kept.changes),
+                None => None,
+            }
+        };
+        let plan = Arc::new(OrgPlan::read(db, org_id, since).await?);
+        if let Some(kept) = self.orgs.lock().unwrap().get_mut(org_id) {
+            if Some(kept.changes) == seen {
+                kept.plan = Some(plan.clone());
+            }
+        }
+        Ok(plan)
+    }
+
+    /// [`of_device`], from the organization's plan in memory (read once
+    /// after each change to it).
+    pub async fn of_device(
+        &self,
+        db: &Db,
+        org_id: &str,
+        device: &Device,
+        from: Millis,
+        to: Millis,
+    ) -> Result<(Vec<Segment>, DevicePlan), AppError> {
+        let org_plan = self.org_plan(db, org_id, from).await?;
+        let (plan, group_default) = org_plan.of(device, from);
+        let screen = Screen::of(device, group_default.as_deref());
+        let segments = timeline(&screen, plan.plan(), from, to);
+        Ok((segments, plan))
+    }
 }

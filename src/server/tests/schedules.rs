@@ -729,3 +729,133 @@ async fn a_player_that_does_not_report_its_switches_gets_them_derived() {
     assert_eq!((e.reported, e.source), (false, Source::Default));
     assert_eq!(e.device_id, device_id);
 }
+
+/// The gateway reads an organization's plan once and filters each display's
+/// part in memory: the same timeline as reading it per display, kept until
+/// an event that changes the plan goes by; an organization whose events it
+/// does not follow is read afresh every time.
+#[tokio::test]
+async fn the_gateway_reads_an_organizations_plan_once_until_an_event_changes_it() {
+    use crate::server::schedules::timeline::{self, PlanCache};
+    let f = fixture().await;
+    let core = &f.state.core;
+    let org = f.editor.org_id.clone();
+    let (lobby, hall) = (
+        group(&f, &org, "Lobbies").await,
+        group(&f, &org, "Halls").await,
+    );
+    let (p, q) = (playlist(&f, "Breakfast").await, playlist(&f, "Alarm").await);
+    let created = change::apply(
+        core,
+        &f.editor,
+        op(Change::CreateDevice {
+            device_id: new_id(),
+            name: "Lobby 1".into(),
+            group_id: Some(lobby.clone()),
+            tags: vec![],
+            timezone: "Europe/Berlin".into(),
+        }),
+    )
+    .await
+    .unwrap();
+    let EventBody::DeviceUpserted { device } = created.event.body else {
+        panic!("not a display: {:?}", created.event.body)
+    };
+    let mut mine = all_day("Mine", &p, &lobby);
+    mine.device_id = Some(device.id.clone());
+    mine.group_id = None;
+    for spec in [
+        mine,
+        all_day("Lobbies", &p, &lobby),
+        all_day("Halls", &q, &hall),
+    ] {
+        change::apply(
+            core,
+            &f.editor,
+            op(Change::CreateSchedule {
+                schedule_id: new_id(),
+                spec,
+            }),
+        )
+        .await
+        .unwrap();
+    }
+    // One for the fleet, one for another group, one ended at once.
+    for (group_id, end) in [(None, false), (Some(hall.clone()), false), (None, true)] {
+        let takeover_id = new_id();
+        change::apply(
+            core,
+            &f.editor,
+            op(Change::StartTakeover {
+                takeover_id: takeover_id.clone(),
+                name: "Drill".into(),
+                playlist_id: q.clone(),
+                group_id,
+                starts_at: None,
+                ends_at: None,
+            }),
+        )
+        .await
+        .unwrap();
+        if end {
+            change::apply(
+                core,
+                &f.editor,
+                versioned(1, Change::EndTakeover { takeover_id }),
+            )
+            .await
+            .unwrap();
+        }
+    }
+    let from = crate::server::core::now_ms() + 60_000;
+    let to = from + 54 * 3_600_000;
+    let (direct, plan) = timeline::of_device(&core.db, &org, &device, from, to)
+        .await
+        .unwrap();
+    assert_eq!((plan.schedules.len(), plan.takeovers.len()), (2, 1));
+    let cache = PlanCache::default();
+    cache.follow(&org);
+    let (cached, cached_plan) = cache
+        .of_device(&core.db, &org, &device, from, to)
+        .await
+        .unwrap();
+    assert_eq!(cached, direct, "the same timeline as reading per display");
+    assert_eq!(cached_plan.reach(), plan.reach());
+
+    // A new schedule for the display's group: kept out until its event goes by.
+    let added = change::apply(
+        core,
+        &f.editor,
+        op(Change::CreateSchedule {
+            schedule_id: new_id(),
+            spec: all_day("Later", &q, &lobby),
+        }),
+    )
+    .await
+    .unwrap();
+    async fn schedules(
+        cache: &PlanCache,
+        db: &crate::server::core::Db,
+        org: &str,
+        device: &crate::model::Device,
+        (from, to): (i64, i64),
+    ) -> usize {
+        let (_, plan) = cache.of_device(db, org, device, from, to).await.unwrap();
+        plan.schedules.len()
+    }
+    let schedules = |cache| schedules(cache, &core.db, &org, &device, (from, to));
+    assert_eq!(schedules(&cache).await, 2, "the plan in memory is used");
+    // Events about something else leave it.
+    cache.changed(
+        &org,
+        &EventBody::DeviceUpserted {
+            device: device.clone(),
+        },
+    );
+    assert_eq!(schedules(&cache).await, 2);
+    cache.changed(&org, &added.event.body);
+    assert_eq!(schedules(&cache).await, 3, "read again after the change");
+    // Not followed: read every time.
+    let unfollowed = PlanCache::default();
+    assert_eq!(schedules(&unfollowed).await, 3);
+}
