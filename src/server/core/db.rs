@@ -51,6 +51,23 @@ pub const ROWS_PER_STATEMENT: usize = 32;
 /// a statement, 39 s at 32).
 pub const FLEET_ROWS_PER_STATEMENT: usize = 100;
 
+/// Parameters a fleet-wide statement binds at most: a wide row (a deploy
+/// state binds 8, a switch 11) takes fewer rows to a statement, since the
+/// binding cost grows with the square of the parameters.
+const FLEET_PARAMS_PER_STATEMENT: usize = 300;
+
+/// Rows of `width` parameters a fleet-wide statement takes.
+pub const fn fleet_rows(width: usize) -> usize {
+    let rows = FLEET_PARAMS_PER_STATEMENT / width;
+    if rows == 0 {
+        1
+    } else if rows > FLEET_ROWS_PER_STATEMENT {
+        FLEET_ROWS_PER_STATEMENT
+    } else {
+        rows
+    }
+}
+
 /// Displays a periodic fleet-wide write (last-seen times, metrics samples)
 /// covers in one transaction. The write turn is first come, first served, so
 /// a status change that arrives while 19,000 rows are written waits for the

@@ -312,7 +312,7 @@ async fn write_batch(core: &Core, org_id: &str, edits: &[(String, Edit)]) -> Res
         .values()
         .filter(|d| before.get(&d.id) != Some(*d))
         .collect();
-    for chunk in changed.chunks(db::FLEET_ROWS_PER_STATEMENT) {
+    for chunk in changed.chunks(db::fleet_rows(8)) {
         let values: Vec<String> = (0..chunk.len())
             .map(|r| format!("($1, {})", db::list(2 + 8 * r, 8)))
             .collect();
@@ -363,7 +363,7 @@ async fn insert_executions(
         .collect();
     let mut stored = HashSet::new();
     let received_at = now_ms();
-    for chunk in first.chunks(db::FLEET_ROWS_PER_STATEMENT) {
+    for chunk in first.chunks(db::fleet_rows(11)) {
         let sql = format!(
             "INSERT INTO schedule_executions (id, org_id, device_id, at, playlist_id, source, schedule_id, takeover_id, previous_playlist_id, reported, received_at) \
              VALUES {} ON CONFLICT (id) DO NOTHING RETURNING id",
