@@ -166,12 +166,10 @@ pub async fn handler(
         })
 }
 
-/// Sends one message, or gives up on a peer that has not taken it in time.
-async fn push<S>(sink: &mut S, message: Message) -> Result<(), ()>
-where
-    S: Sink<Message> + Unpin,
-{
-    match tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await {
+/// Awaits a write to the peer, or gives up on a peer that has not taken it
+/// in time.
+async fn in_time<E>(write: impl std::future::Future<Output = Result<(), E>>) -> Result<(), ()> {
+    match tokio::time::timeout(SEND_TIMEOUT, write).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(_)) => Err(()),
         Err(_) => {
@@ -179,6 +177,14 @@ where
             Err(())
         }
     }
+}
+
+/// Sends one message (and flushes it).
+async fn push<S>(sink: &mut S, message: Message) -> Result<(), ()>
+where
+    S: Sink<Message> + Unpin,
+{
+    in_time(sink.send(message)).await
 }
 
 async fn send<S>(sink: &mut S, frame: &StreamFrame) -> Result<(), ()>
@@ -189,34 +195,20 @@ where
     push(sink, Message::Text(text.into())).await
 }
 
-/// Queues one message without flushing it, or gives up on a peer that has
-/// not made room in time. A burst is queued this way and flushed once.
+/// Queues one message without flushing it. A burst is queued this way and
+/// flushed once.
 async fn queue<S>(sink: &mut S, message: Message) -> Result<(), ()>
 where
     S: Sink<Message> + Unpin,
 {
-    match tokio::time::timeout(SEND_TIMEOUT, sink.feed(message)).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(_)) => Err(()),
-        Err(_) => {
-            METRICS.slow_operators_dropped.inc();
-            Err(())
-        }
-    }
+    in_time(sink.feed(message)).await
 }
 
 async fn flush<S>(sink: &mut S) -> Result<(), ()>
 where
     S: Sink<Message> + Unpin,
 {
-    match tokio::time::timeout(SEND_TIMEOUT, sink.flush()).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(_)) => Err(()),
-        Err(_) => {
-            METRICS.slow_operators_dropped.inc();
-            Err(())
-        }
-    }
+    in_time(sink.flush()).await
 }
 
 /// Sends every logged event after `*last`, advancing it: a page of the log

@@ -61,19 +61,12 @@ pub async fn plan_for(
     since: Millis,
 ) -> Result<DevicePlan, AppError> {
     let group = device.group_id.as_deref().unwrap_or("");
-    let rows = sqlx::query(&format!(
-        "SELECT {SCHEDULE_COLUMNS} FROM schedules \
-         WHERE org_id = $1 AND (device_id = $2 OR group_id = $3)"
-    ))
-    .bind(org_id)
-    .bind(&device.id)
-    .bind(group)
-    .fetch_all(&db.pool)
+    let schedules = schedules_where(
+        db,
+        "org_id = $1 AND (device_id = $2 OR group_id = $3)",
+        &[org_id, &device.id, group],
+    )
     .await?;
-    let schedules = rows
-        .iter()
-        .map(schedule_of)
-        .collect::<Result<Vec<_>, _>>()?;
     let dayparts = if schedules.iter().any(|s| s.spec.daypart_id.is_some()) {
         store::list_dayparts(db, org_id).await?
     } else {
@@ -95,6 +88,24 @@ pub async fn plan_for(
         dayparts,
         takeovers,
     })
+}
+
+/// The schedules `condition` (on their columns, with `args` as `$1`…) picks.
+async fn schedules_where(
+    db: &Db,
+    condition: &str,
+    args: &[&str],
+) -> Result<Vec<Schedule>, AppError> {
+    let sql = format!("SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE {condition}");
+    let mut q = sqlx::query(&sql);
+    for arg in args {
+        q = q.bind(*arg);
+    }
+    q.fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(schedule_of)
+        .collect()
 }
 
 /// The default playlist of the display's group, if it has a group.
@@ -137,16 +148,7 @@ struct OrgPlan {
 
 impl OrgPlan {
     async fn read(db: &Db, org_id: &str, since: Millis) -> Result<Self, AppError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE org_id = $1 ORDER BY id"
-        ))
-        .bind(org_id)
-        .fetch_all(&db.pool)
-        .await?;
-        let schedules = rows
-            .iter()
-            .map(schedule_of)
-            .collect::<Result<Vec<_>, _>>()?;
+        let schedules = schedules_where(db, "org_id = $1 ORDER BY id", &[org_id]).await?;
         let dayparts = store::list_dayparts(db, org_id).await?;
         let rows = sqlx::query(&format!(
             "SELECT {TAKEOVER_COLUMNS} FROM takeovers \
