@@ -72,7 +72,7 @@ pub const fn fleet_rows(width: usize) -> usize {
 /// covers in one transaction. The write turn is first come, first served, so
 /// a status change that arrives while 19,000 rows are written waits for the
 /// transaction in hand, not for the whole fleet's.
-pub const FLEET_ROWS_PER_TURN: usize = 5 * FLEET_ROWS_PER_STATEMENT;
+pub const FLEET_ROWS_PER_TURN: usize = 2 * FLEET_ROWS_PER_STATEMENT;
 
 /// `($first, …, $first+n-1)`: one row's marks in a multi-row statement.
 pub fn marks(first: usize, n: usize) -> String {
