@@ -346,19 +346,7 @@ async fn handle(
         ) => match devices::by_token(&core.db, &sha256_hex(token.trim())).await {
             Ok(Some((org_id, device))) => {
                 let conn_id = gateway.connect(&org_id, &device.id, control_tx.clone());
-                *session = Some(
-                    start_session(
-                        core,
-                        gateway,
-                        out,
-                        org_id,
-                        device.id.clone(),
-                        device.name.clone(),
-                        Some(&device),
-                        conn_id,
-                    )
-                    .await,
-                );
+                *session = Some(start_session(core, gateway, out, org_id, device, conn_id).await);
                 Outcome::Done
             }
             Ok(None) => {
@@ -538,14 +526,17 @@ async fn check_claim(
             if !out.say(ServerMsg::Paired {
                 token: o.token,
                 device_id: device_id.clone(),
-                name: name.clone(),
+                name,
             }) {
                 return false;
             }
+            // Gone already (deleted meanwhile), or unreadable: the player
+            // reconnects with the token it now holds and is told which.
+            let Ok(Some(device)) = devices::get(&core.db, &org_id, &device_id).await else {
+                return false;
+            };
             let conn_id = gateway.connect(&org_id, &device_id, control_tx.clone());
-            *session = Some(
-                start_session(core, gateway, out, org_id, device_id, name, None, conn_id).await,
-            );
+            *session = Some(start_session(core, gateway, out, org_id, device, conn_id).await);
             true
         }
     }
@@ -578,37 +569,42 @@ pub(super) async fn ensure_router(core: &Core, gateway: &Arc<Gateway>, org_id: &
     }
 }
 
-/// Welcomes the display and sends its manifest. `device` is the display
-/// as its hello read it (with the token), if it was read.
-#[allow(clippy::too_many_arguments)]
+/// Welcomes the display (as its hello or its claim read it) and sends its
+/// manifest.
 async fn start_session(
     core: &Core,
     gateway: &Arc<Gateway>,
     out: &Outgoing,
     org_id: String,
-    device_id: String,
-    name: String,
-    device: Option<&Device>,
+    device: Device,
     conn_id: u64,
 ) -> Session {
     let _ = out.say(ServerMsg::Welcome {
-        device_id: device_id.clone(),
-        name,
+        device_id: device.id.clone(),
+        name: device.name.clone(),
         heartbeat_seconds: core.settings.heartbeat_seconds.max(1),
     });
     ensure_router(core, gateway, &org_id).await;
-    let read = match device {
-        Some(device) => manifest_of(core, &gateway.plans, &org_id, device, now_ms()).await,
-        None => manifest_for(core, &gateway.plans, &org_id, &device_id).await,
-    };
-    let (manifest, watch) = read.unwrap_or_default();
+    let (manifest, watch) = manifest_of(core, &gateway.plans, &org_id, &device, now_ms())
+        .await
+        .unwrap_or_default();
+    let device_id = device.id;
     gateway.watch(&device_id, conn_id, watch);
     // One read of the deploy state serves the "sent" record and what it plays.
-    let state = deploys::state(&core.db, &org_id, &device_id).await;
-    let known = state.as_ref().ok().map(Option::as_ref);
-    sent(core, gateway, &org_id, &device_id, &manifest, known).await;
+    let state = deploys::state(&core.db, &org_id, &device_id)
+        .await
+        .unwrap_or_default();
+    sent(
+        core,
+        gateway,
+        &org_id,
+        &device_id,
+        &manifest,
+        state.as_ref(),
+    )
+    .await;
     let _ = out.say(ServerMsg::Manifest(manifest.clone()));
-    let playing = state.ok().flatten().and_then(|d| d.playing_playlist_id);
+    let playing = state.and_then(|d| d.playing_playlist_id);
     Session {
         org_id,
         device_id,
@@ -670,6 +666,7 @@ async fn refresh_manifest(core: &Core, gateway: &Gateway, out: &Outgoing, s: &mu
     {
         gateway.watch(&s.device_id, s.conn_id, watch);
         if manifest != s.manifest {
+            // Not read first: the writer compares it in its batch.
             sent(core, gateway, &s.org_id, &s.device_id, &manifest, None).await;
             s.manifest = manifest.clone();
             return out.say(ServerMsg::Manifest(manifest));
@@ -679,7 +676,7 @@ async fn refresh_manifest(core: &Core, gateway: &Gateway, out: &Outgoing, s: &mu
 }
 
 /// Records that `manifest` goes out to the display (its deploy: "sent"),
-/// given its deploy state if the caller read it.
+/// given its deploy state as the caller knows it.
 /// A failure to record never keeps the manifest from the display.
 async fn sent(
     core: &Core,
@@ -687,11 +684,11 @@ async fn sent(
     org_id: &str,
     device_id: &str,
     manifest: &Manifest,
-    state: Option<Option<&Deploy>>,
+    before: Option<&Deploy>,
 ) {
     if let Err(e) = gateway
         .deploys
-        .sent(core, org_id, device_id, &manifest.version, state)
+        .sent(core, org_id, device_id, &manifest.version, before)
         .await
     {
         tracing::warn!(device = %device_id, error = %e, "could not record a deploy");

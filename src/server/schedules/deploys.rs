@@ -122,26 +122,23 @@ pub struct Writer {
 
 impl Writer {
     /// The server sent manifest `version` to the display, whose deploy
-    /// state the caller read (`state`) or must be read here (`None`).
+    /// state the caller knows (`None`: it has none, or it was not read).
+    /// An edit that changes nothing queues nothing; one queued anyway is
+    /// compared in the writer's batch and writes nothing if unchanged.
     pub async fn sent(
         &self,
         core: &Core,
         org_id: &str,
         device_id: &str,
         version: &str,
-        state: Option<Option<&Deploy>>,
+        before: Option<&Deploy>,
     ) -> Result<(), AppError> {
         let edit = Edit::Sent {
             version: version.to_string(),
             at: now_ms(),
         };
-        match state {
-            Some(before) => {
-                self.unless_same(core, org_id, device_id, before, edit)
-                    .await
-            }
-            None => self.unless_unchanged(core, org_id, device_id, edit).await,
-        }
+        self.unless_same(core, org_id, device_id, before, edit)
+            .await
     }
 
     /// The display's player acknowledged manifest `version`.

@@ -231,12 +231,28 @@ pub struct PlanCache {
     orgs: Mutex<HashMap<String, Kept>>,
 }
 
-/// One organization's entry: how many plan-changing events went by, and
-/// the plan read since the last of them.
+/// One organization's entry: how many plan-changing events went by, the
+/// plan read since the last of them, and the turn to read it, so displays
+/// that miss it together (a takeover refreshes the whole fleet at once)
+/// wait for one read instead of each making its own.
 #[derive(Default)]
 struct Kept {
     changes: u64,
     plan: Option<Arc<OrgPlan>>,
+    reading: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// What the cache holds for an organization, asked at an instant.
+enum Lookup {
+    /// Its events are not followed: read its plan afresh.
+    NotFollowed,
+    Kept(Arc<OrgPlan>),
+    /// Not kept (or kept from a later instant): `changes` so far, and the
+    /// turn to read it.
+    Missing {
+        changes: u64,
+        reading: Arc<tokio::sync::Mutex<()>>,
+    },
 }
 
 impl PlanCache {
@@ -260,21 +276,36 @@ impl PlanCache {
         }
     }
 
+    fn lookup(&self, org_id: &str, since: Millis) -> Lookup {
+        match self.orgs.lock().unwrap().get(org_id) {
+            None => Lookup::NotFollowed,
+            Some(Kept {
+                plan: Some(plan), ..
+            }) if plan.since <= since => Lookup::Kept(plan.clone()),
+            Some(kept) => Lookup::Missing {
+                changes: kept.changes,
+                reading: kept.reading.clone(),
+            },
+        }
+    }
+
     async fn org_plan(
         &self,
         db: &Db,
         org_id: &str,
         since: Millis,
     ) -> Result<Arc<OrgPlan>, AppError> {
-        let seen = {
-            let orgs = self.orgs.lock().unwrap();
-            match orgs.get(org_id) {
-                Some(Kept {
-                    plan: Some(plan), ..
-                }) if plan.since <= since => return Ok(plan.clone()),
-                Some(kept) => Some(kept.changes),
-                None => None,
-            }
+        let reading = match self.lookup(org_id, since) {
+            Lookup::NotFollowed => return Ok(Arc::new(OrgPlan::read(db, org_id, since).await?)),
+            Lookup::Kept(plan) => return Ok(plan),
+            Lookup::Missing { reading, .. } => reading,
+        };
+        let _turn = reading.lock().await;
+        // Whoever read while this one waited may have kept it.
+        let seen = match self.lookup(org_id, since) {
+            Lookup::Kept(plan) => return Ok(plan),
+            Lookup::Missing { changes, .. } => Some(changes),
+            Lookup::NotFollowed => None,
         };
         let plan = Arc::new(OrgPlan::read(db, org_id, since).await?);
         if let Some(kept) = self.orgs.lock().unwrap().get_mut(org_id) {
