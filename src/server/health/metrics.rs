@@ -29,10 +29,10 @@ pub async fn sample(
     // Many displays to a statement, a few hundred to a transaction: the
     // write turn is first come, first served, so a status change waits for
     // one transaction's worth, never for the whole fleet's samples.
-    use crate::server::core::db::{rows, FLEET_ROWS_PER_STATEMENT, FLEET_ROWS_PER_TURN};
+    use crate::server::core::db::{fleet_rows, rows, FLEET_ROWS_PER_TURN};
     for turn in fresh.chunks(FLEET_ROWS_PER_TURN) {
         let mut tx = db.begin_write().await?;
-        for chunk in turn.chunks(FLEET_ROWS_PER_STATEMENT) {
+        for chunk in turn.chunks(fleet_rows(7)) {
             let sql = format!(
                 "INSERT INTO device_metrics (at, device_id, org_id, cpu_pct, memory_pct, temperature_c, storage_free_pct) \
                  VALUES {} ON CONFLICT (device_id, at) DO NOTHING",
