@@ -295,16 +295,20 @@ impl Db {
         };
         let options =
             AnyConnectOptions::from_str(&url).map_err(|e| format!("database URL: {e}"))?;
-        let pool_of = |connections: u32| {
+        // `cache_kib`: each SQLite connection's own page cache.
+        let pool_of = |connections: u32, cache_kib: u32| {
             AnyPoolOptions::new()
                 .max_connections(connections)
                 .after_connect(move |conn, _| {
                     Box::pin(async move {
                         if backend == Backend::Sqlite {
                             conn.execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                             PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY;",
+                                format!(
+                                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                                     PRAGMA cache_size = -{cache_kib}; PRAGMA temp_store = MEMORY;"
+                                )
+                                .as_str(),
                             )
                             .await?;
                         }
@@ -315,18 +319,28 @@ impl Db {
         let open = |e: sqlx::Error| format!("cannot open the database: {e}");
         let (pool, write_pool, stream_pool) = match backend {
             Backend::Sqlite => (
-                pool_of(8)
+                pool_of(8, 16_384)
                     .connect_with(options.clone())
                     .await
                     .map_err(open)?,
-                pool_of(1)
+                pool_of(1, 16_384)
                     .connect_with(options.clone())
                     .await
                     .map_err(open)?,
-                pool_of(2).connect_with(options).await.map_err(open)?,
+                // The stream reads the log's newest pages: SQLite's default
+                // 2 MiB holds them. A large cache there only grew with every
+                // event a connect storm wrote (the server's memory per
+                // display, measured by `vizora loadtest`).
+                pool_of(2, 2_048)
+                    .connect_with(options)
+                    .await
+                    .map_err(open)?,
             ),
             Backend::Postgres => {
-                let pool = pool_of(16).connect_with(options).await.map_err(open)?;
+                let pool = pool_of(16, 16_384)
+                    .connect_with(options)
+                    .await
+                    .map_err(open)?;
                 (pool.clone(), pool.clone(), pool)
             }
         };

@@ -46,6 +46,9 @@ use crate::{
 
 /// The largest message a display may send (a screenshot is the largest).
 pub const MAX_MESSAGE: usize = 1_200_000;
+/// Each display socket's read buffer, which every socket holds for as long
+/// as it lives: a heartbeat (about 300 bytes) fits in one read.
+const READ_BUFFER: usize = 512;
 /// Messages waiting to be written to one display.
 pub const OUTGOING: usize = 32;
 /// How long one write to a display may take before it is hung up on.
@@ -68,11 +71,12 @@ pub async fn handler(
 ) -> Response {
     // Display messages are small (a heartbeat is about 300 bytes): a small
     // read buffer, allocated up front for every socket, keeps twenty
-    // thousand of them cheap; a large message is read in more steps. What
-    // the server writes goes out at once, with no buffer held back.
+    // thousand of them cheap; a larger frame's buffer is reserved once its
+    // header says how large it is. What the server writes goes out at
+    // once, with no buffer held back.
     ws.max_message_size(MAX_MESSAGE)
         .max_frame_size(MAX_MESSAGE)
-        .read_buffer_size(2 * 1024)
+        .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
         .max_write_buffer_size(64 * 1024)
         .on_upgrade(move |socket| async move {
