@@ -1,7 +1,8 @@
 //! The database: one sqlx `Any` pool over SQLite (embedded default, WAL,
 //! `synchronous=FULL` so an acknowledged change survives a crash, 16 MiB of
-//! page cache a connection instead of the default 2: a year's report or a
-//! burst of plays touches more pages than that) or PostgreSQL
+//! page cache a reading or writing connection instead of the default 2: a
+//! year's report or a burst of plays touches more pages than that; the
+//! stream's connections keep the default) or PostgreSQL
 //! (several nodes). Queries use `$N` placeholders, which both accept.
 //!
 //! Writes take turns. SQLite has one write lock, and a writer that waits for
