@@ -130,9 +130,27 @@ pub async fn of_device(
 ) -> Result<(Vec<Segment>, DevicePlan), AppError> {
     let plan = plan_for(db, org_id, device, from).await?;
     let group_default = group_default(db, org_id, device).await?;
-    let screen = Screen::of(device, group_default.as_deref());
+    Ok(timeline_of(
+        device,
+        plan,
+        group_default.as_deref(),
+        from,
+        to,
+    ))
+}
+
+/// `device`'s timeline over `[from, to)` from its plan and its group's
+/// default playlist, however they were read; with the plan.
+fn timeline_of(
+    device: &Device,
+    plan: DevicePlan,
+    group_default: Option<&str>,
+    from: Millis,
+    to: Millis,
+) -> (Vec<Segment>, DevicePlan) {
+    let screen = Screen::of(device, group_default);
     let segments = timeline(&screen, plan.plan(), from, to);
-    Ok((segments, plan))
+    (segments, plan)
 }
 
 /// One organization's whole plan in memory: every schedule and daypart,
@@ -328,8 +346,12 @@ impl PlanCache {
     ) -> Result<(Vec<Segment>, DevicePlan), AppError> {
         let org_plan = self.org_plan(db, org_id, from).await?;
         let (plan, group_default) = org_plan.of(device, from);
-        let screen = Screen::of(device, group_default.as_deref());
-        let segments = timeline(&screen, plan.plan(), from, to);
-        Ok((segments, plan))
+        Ok(timeline_of(
+            device,
+            plan,
+            group_default.as_deref(),
+            from,
+            to,
+        ))
     }
 }
