@@ -17,13 +17,13 @@ pub mod plays;
 pub mod socket;
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::{HashMap, HashSet, VecDeque},
     sync::{atomic::AtomicU64, Arc, Mutex},
 };
 
 use axum::{extract::FromRef, routing::get, Router};
 use futures::future::BoxFuture;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 
 pub use fleet::{derive_status, Beat};
 pub use manifest::{manifest_for, Watch};
@@ -60,10 +60,63 @@ enum Control {
 /// for an unpair, so the queue never holds more than this.
 const CONTROL: usize = 16;
 
+/// Where the gateway leaves [`Control`] messages for one connection's loop:
+/// a queue of at most [`CONTROL`] that holds nothing on the heap while it
+/// is empty (a tokio channel allocates a block of 32 slots up front, a
+/// kilobyte for every display connected).
+#[derive(Default)]
+struct Mailbox {
+    queue: Mutex<VecDeque<Control>>,
+    wake: Notify,
+}
+
+/// The gateway's side of a connection's [`Mailbox`].
+#[derive(Clone, Default)]
+struct ControlTx(Arc<Mailbox>);
+
+impl ControlTx {
+    /// Leaves `control` for the loop; `false` when its queue is full.
+    fn try_send(&self, control: Control) -> bool {
+        let mut queue = self.0.queue.lock().unwrap();
+        if queue.len() >= CONTROL {
+            return false;
+        }
+        queue.push_back(control);
+        drop(queue);
+        self.0.wake.notify_one();
+        true
+    }
+
+    /// Room left in the queue.
+    fn room(&self) -> usize {
+        CONTROL.saturating_sub(self.0.queue.lock().unwrap().len())
+    }
+
+    /// The next message, once there is one. Safe to drop while it waits:
+    /// a message leaves the queue only as it is returned.
+    async fn recv(&self) -> Control {
+        loop {
+            let next = {
+                let mut queue = self.0.queue.lock().unwrap();
+                let next = queue.pop_front();
+                if queue.is_empty() && queue.capacity() > 0 {
+                    queue.shrink_to_fit();
+                }
+                next
+            };
+            if let Some(control) = next {
+                return control;
+            }
+            // A message left since the queue was looked at stored a permit.
+            self.0.wake.notified().await;
+        }
+    }
+}
+
 struct Connection {
     conn_id: u64,
     org_id: String,
-    control: mpsc::Sender<Control>,
+    control: ControlTx,
     /// A `Refresh` is in the queue and not yet taken: do not queue another.
     refresh_queued: bool,
     watch: Watch,
@@ -75,7 +128,7 @@ impl Connection {
         if self.refresh_queued {
             return true;
         }
-        self.refresh_queued = self.control.try_send(Control::Refresh).is_ok();
+        self.refresh_queued = self.control.try_send(Control::Refresh);
         self.refresh_queued
     }
 }
@@ -95,7 +148,7 @@ pub trait Reports: Send + Sync {
 
 pub struct Gateway {
     /// The codes this node's sockets show, to wake them when a claim commits here.
-    pairings: Mutex<HashMap<String, mpsc::Sender<Control>>>,
+    pairings: Mutex<HashMap<String, ControlTx>>,
     connections: Mutex<HashMap<String, Connection>>,
     beats: Mutex<HashMap<String, Beat>>,
     next_conn: AtomicU64,
@@ -132,7 +185,7 @@ impl Gateway {
 
     /// Registers a paired display's connection; a second connection with
     /// the same token replaces the first.
-    fn connect(&self, org_id: &str, device_id: &str, control: mpsc::Sender<Control>) -> u64 {
+    fn connect(&self, org_id: &str, device_id: &str, control: ControlTx) -> u64 {
         let conn_id = self
             .next_conn
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -193,13 +246,11 @@ impl Gateway {
         let id = new_id();
         let sent = self.connections.lock().unwrap().get(device_id).map(|c| {
             // Room stays for an unpair and a refresh.
-            c.control.capacity() > 2
-                && c.control
-                    .try_send(Control::Command {
-                        id: id.clone(),
-                        command,
-                    })
-                    .is_ok()
+            c.control.room() > 2
+                && c.control.try_send(Control::Command {
+                    id: id.clone(),
+                    command,
+                })
         });
         match sent {
             Some(true) => Ok(id),

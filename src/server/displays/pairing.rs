@@ -13,9 +13,8 @@
 
 use rand::Rng;
 use sqlx::Row;
-use tokio::sync::mpsc;
 
-use super::{new_device_token, Control, Gateway};
+use super::{new_device_token, Control, ControlTx, Gateway};
 use crate::{
     error::AppError,
     model::{format_pairing_code, normalize_pairing_code, PAIRING_ALPHABET},
@@ -176,7 +175,7 @@ pub async fn prune(db: &Db) -> Result<(), AppError> {
 
 impl Gateway {
     /// This node's socket showing `code` wants to hear of its claim at once.
-    pub(super) fn watch_code(&self, code: &str, control: &mpsc::Sender<Control>) {
+    pub(super) fn watch_code(&self, code: &str, control: &ControlTx) {
         self.pairings
             .lock()
             .unwrap()

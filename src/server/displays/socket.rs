@@ -11,7 +11,7 @@
 //! [`WRITE_TIMEOUT`] ends the connection, and [`MAX_STRIKES`] protocol errors
 //! within a minute close it.
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::VecDeque, sync::Arc, task::Poll, time::Duration};
 
 use axum::{
     extract::{ws::Message, State, WebSocketUpgrade},
@@ -20,17 +20,17 @@ use axum::{
 use futures::{
     future::BoxFuture, stream::FuturesUnordered, FutureExt, Sink, SinkExt, Stream, StreamExt,
 };
-use tokio::{sync::mpsc, time::Instant};
+use tokio::time::Instant;
 
 use super::{
     manifest::manifest_of,
     manifest_for,
     pairing::{self, Claim, Offer},
-    plays, Control, Gateway,
+    plays, Control, ControlTx, Gateway,
 };
 use crate::{
     error::AppError,
-    model::{format_pairing_code, Deploy, Device, DisplayMsg, Execution, Manifest, ServerMsg},
+    model::{format_pairing_code, Device, DisplayMsg, Execution, Manifest, ServerMsg},
     player::OnAir,
     server::{
         analytics::ingest,
@@ -107,6 +107,10 @@ pub(super) struct Session {
     reports: bool,
     /// The playlist the display was last known to play (its deploy state).
     playing: Option<String>,
+    /// Its deploy state records that it received `manifest` (a display
+    /// reconnecting to the manifest it has): its acknowledgement writes
+    /// nothing.
+    received: bool,
     /// A switch the timeline made at this instant that the player has not
     /// reported yet.
     due: Option<(i64, OnAir)>,
@@ -145,21 +149,73 @@ impl Session {
     }
 }
 
-/// The queue to the display's writer. `say` is false when the display is
-/// not keeping up (or gone): the caller hangs up rather than buffer more.
-/// Messages wait as their text (and whether it is the last), so the queue
-/// every connection holds is a few bytes a slot, not a manifest's size.
-struct Outgoing(mpsc::Sender<(String, bool)>);
+/// What waits to be written to the display: the connection's own loop
+/// writes it (no task or channel of its own per display). `say` is false
+/// when the display is not keeping up: the caller hangs up rather than
+/// buffer more. Messages wait as their text, so a connection holds a few
+/// bytes a slot, not a manifest's size.
+#[derive(Default)]
+struct Outgoing(std::sync::Mutex<VecDeque<String>>);
 
 impl Outgoing {
     #[must_use]
     fn say(&self, msg: ServerMsg) -> bool {
-        METRICS
-            .display_queue_depth
-            .observe((OUTGOING - self.0.capacity()) as f64);
-        let last = matches!(msg, ServerMsg::Unpaired { .. });
         let text = serde_json::to_string(&msg).unwrap_or_default();
-        self.0.try_send((text, last)).is_ok()
+        let mut queue = self.0.lock().unwrap();
+        METRICS.display_queue_depth.observe(queue.len() as f64);
+        if queue.len() >= OUTGOING {
+            return false;
+        }
+        queue.push_back(text);
+        true
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.lock().unwrap().is_empty()
+    }
+
+    /// Hands `sink` what waits, as many as it takes, and flushes it. Ready
+    /// when all of it is flushed; every step it makes is recorded in
+    /// `progress` (the write timeout runs from the last one). Safe to drop
+    /// at any point: a message leaves the queue only as the sink takes it.
+    fn write<'a, O>(
+        &'a self,
+        sink: &'a mut O,
+        progress: &'a mut Instant,
+    ) -> impl std::future::Future<Output = Result<(), ()>> + 'a
+    where
+        O: Sink<String> + Unpin,
+    {
+        futures::future::poll_fn(move |cx| loop {
+            let mut queue = self.0.lock().unwrap();
+            if queue.is_empty() {
+                drop(queue);
+                return match sink.poll_flush_unpin(cx) {
+                    Poll::Ready(Ok(())) => {
+                        *progress = Instant::now();
+                        Poll::Ready(Ok(()))
+                    }
+                    Poll::Ready(Err(_)) => Poll::Ready(Err(())),
+                    Poll::Pending => Poll::Pending,
+                };
+            }
+            match sink.poll_ready_unpin(cx) {
+                Poll::Ready(Ok(())) => {
+                    let text = queue.pop_front().unwrap_or_default();
+                    if queue.is_empty() && queue.capacity() > 4 {
+                        // A burst's slots are not kept for the connection's life.
+                        queue.shrink_to(4);
+                    }
+                    drop(queue);
+                    *progress = Instant::now();
+                    if sink.start_send_unpin(text).is_err() {
+                        return Poll::Ready(Err(()));
+                    }
+                }
+                Poll::Ready(Err(_)) => return Poll::Ready(Err(())),
+                Poll::Pending => return Poll::Pending,
+            }
+        })
     }
 }
 
@@ -187,22 +243,18 @@ impl Strikes {
 pub async fn run<I, O>(core: Core, gateway: Arc<Gateway>, mut incoming: I, outgoing: O)
 where
     I: Stream<Item = String> + Unpin + Send,
-    O: Sink<String> + Unpin + Send + 'static,
+    O: Sink<String> + Unpin + Send,
 {
     let _open = Held::new(&METRICS.display_connections);
-    let (out_tx, mut out_rx) = mpsc::channel::<(String, bool)>(OUTGOING);
-    let writer = tokio::spawn(async move {
-        let mut outgoing = outgoing;
-        while let Some((text, last)) = out_rx.recv().await {
-            match tokio::time::timeout(WRITE_TIMEOUT, outgoing.send(text)).await {
-                Ok(Ok(())) if !last => {}
-                _ => break,
-            }
-        }
-        let _ = tokio::time::timeout(WRITE_TIMEOUT, outgoing.close()).await;
-    });
-    let out = Outgoing(out_tx);
-    let (control_tx, mut control_rx) = mpsc::channel::<Control>(super::CONTROL);
+    let mut outgoing = outgoing;
+    let out = Outgoing::default();
+    // Writing: flushed once what waits is written; the last step a write
+    // made, and when the display is hung up on if it makes no other.
+    let mut flushed = true;
+    let mut progress = Instant::now();
+    let write_timeout = tokio::time::sleep(WRITE_TIMEOUT);
+    tokio::pin!(write_timeout);
+    let control_tx = ControlTx::default();
     let mut session: Option<Session> = None;
     let mut offer: Option<Offer> = None;
     let mut strikes = Strikes {
@@ -222,7 +274,22 @@ where
     let mut acks: FuturesUnordered<BoxFuture<'static, (String, Result<bool, AppError>)>> =
         FuturesUnordered::new();
     loop {
+        if flushed && !out.is_empty() {
+            flushed = false;
+            progress = Instant::now();
+            write_timeout.as_mut().reset(progress + WRITE_TIMEOUT);
+        }
         let keep_going = tokio::select! {
+            written = out.write(&mut outgoing, &mut progress), if !flushed => {
+                flushed = true;
+                written.is_ok()
+            },
+            _ = &mut write_timeout, if !flushed => {
+                // Hung up on only when the write made no step for so long.
+                let deadline = progress + WRITE_TIMEOUT;
+                write_timeout.as_mut().reset(deadline);
+                deadline > Instant::now()
+            },
             Some(first) = acks.next(), if !acks.is_empty() => {
                 // One write answers many plays: one message says so.
                 let mut ids = Vec::new();
@@ -261,7 +328,7 @@ where
                     Outcome::Refused(message) => out.say(ServerMsg::Refused { message }),
                 }
             }
-            Some(control) = control_rx.recv() => match control {
+            control = control_tx.recv() => match control {
                 Control::Claimed => {
                     Box::pin(check_claim(&core, &gateway, &out, &control_tx, &mut session, &mut offer)).await
                 }
@@ -305,8 +372,14 @@ where
     if let Some(s) = session {
         gateway.disconnected(&s.device_id, s.conn_id);
     }
-    drop(out);
-    let _ = writer.await;
+    // What was said last (an `unpaired`, a refusal) still goes out.
+    let mut progress = Instant::now();
+    let _ = tokio::time::timeout(WRITE_TIMEOUT, async {
+        if out.write(&mut outgoing, &mut progress).await.is_ok() {
+            let _ = outgoing.close().await;
+        }
+    })
+    .await;
 }
 
 /// What one message from the display came to.
@@ -336,7 +409,7 @@ async fn handle(
     core: &Core,
     gateway: &Arc<Gateway>,
     out: &Outgoing,
-    control_tx: &mpsc::Sender<Control>,
+    control_tx: &ControlTx,
     session: &mut Option<Session>,
     offer: &mut Option<Offer>,
     msg: DisplayMsg,
@@ -379,14 +452,14 @@ async fn handle(
             if version.is_empty() || version.len() > 64 {
                 return Outcome::Refused("A manifest version is 1 to 64 characters.".into());
             }
-            match gateway
-                .deploys
-                .received(core, &s.org_id, &s.device_id, &version)
-                .await
-            {
-                Ok(()) => Outcome::Done,
-                Err(e) => Outcome::Refused(e.to_string()),
+            let current = version == s.manifest.version;
+            if !(current && s.received) {
+                gateway
+                    .deploys
+                    .received(core, &s.org_id, &s.device_id, &version);
+                s.received = current;
             }
+            Outcome::Done
         }
         (
             DisplayMsg::Switched {
@@ -476,7 +549,7 @@ async fn offer_code(
     core: &Core,
     gateway: &Gateway,
     out: &Outgoing,
-    control_tx: &mpsc::Sender<Control>,
+    control_tx: &ControlTx,
     offer: &mut Option<Offer>,
 ) -> Outcome {
     match pairing::offer(&core.db).await {
@@ -500,7 +573,7 @@ async fn check_claim(
     core: &Core,
     gateway: &Arc<Gateway>,
     out: &Outgoing,
-    control_tx: &mpsc::Sender<Control>,
+    control_tx: &ControlTx,
     session: &mut Option<Session>,
     offer: &mut Option<Offer>,
 ) -> bool {
@@ -598,16 +671,13 @@ async fn start_session(
     let state = deploys::state(&core.db, &org_id, &device_id)
         .await
         .unwrap_or_default();
-    sent(
-        core,
-        gateway,
-        &org_id,
-        &device_id,
-        &manifest,
-        state.as_ref(),
-    )
-    .await;
+    gateway
+        .deploys
+        .sent(core, &org_id, &device_id, &manifest.version, state.as_ref());
     let _ = out.say(ServerMsg::Manifest(manifest.clone()));
+    let received = state
+        .as_ref()
+        .is_some_and(|d| d.received_version.as_deref() == Some(manifest.version.as_str()));
     let playing = state.and_then(|d| d.playing_playlist_id);
     Session {
         org_id,
@@ -616,6 +686,7 @@ async fn start_session(
         manifest,
         reports: false,
         playing,
+        received,
         due: None,
     }
 }
@@ -671,30 +742,13 @@ async fn refresh_manifest(core: &Core, gateway: &Gateway, out: &Outgoing, s: &mu
         gateway.watch(&s.device_id, s.conn_id, watch);
         if manifest != s.manifest {
             // Not read first: the writer compares it in its batch.
-            sent(core, gateway, &s.org_id, &s.device_id, &manifest, None).await;
+            gateway
+                .deploys
+                .sent(core, &s.org_id, &s.device_id, &manifest.version, None);
             s.manifest = manifest.clone();
+            s.received = false;
             return out.say(ServerMsg::Manifest(manifest));
         }
     }
     true
-}
-
-/// Records that `manifest` goes out to the display (its deploy: "sent"),
-/// given its deploy state as the caller knows it.
-/// A failure to record never keeps the manifest from the display.
-async fn sent(
-    core: &Core,
-    gateway: &Gateway,
-    org_id: &str,
-    device_id: &str,
-    manifest: &Manifest,
-    before: Option<&Deploy>,
-) {
-    if let Err(e) = gateway
-        .deploys
-        .sent(core, org_id, device_id, &manifest.version, before)
-        .await
-    {
-        tracing::warn!(device = %device_id, error = %e, "could not record a deploy");
-    }
 }

@@ -76,6 +76,13 @@ enum Edit {
 }
 
 impl Edit {
+    /// Whether this edit leaves `d` as it is.
+    fn leaves(&self, d: &Deploy) -> bool {
+        let mut after = d.clone();
+        self.apply(&mut after);
+        after == *d
+    }
+
     /// The deploy state after this edit (the time moves only when the
     /// version does).
     fn apply(&self, d: &mut Deploy) {
@@ -125,35 +132,36 @@ impl Writer {
     /// state the caller knows (`None`: it has none, or it was not read).
     /// An edit that changes nothing queues nothing; one queued anyway is
     /// compared in the writer's batch and writes nothing if unchanged.
-    pub async fn sent(
+    /// Not waited for: the manifest goes out at once, and while a fleet
+    /// connects the display's "received" then usually shares this edit's
+    /// batch, one write and one event for both. A failure is logged.
+    pub fn sent(
         &self,
         core: &Core,
         org_id: &str,
         device_id: &str,
         version: &str,
         before: Option<&Deploy>,
-    ) -> Result<(), AppError> {
+    ) {
         let edit = Edit::Sent {
             version: version.to_string(),
             at: now_ms(),
         };
-        self.unless_same(core, org_id, device_id, before, edit)
-            .await
+        if before.is_some_and(|before| edit.leaves(before)) {
+            return;
+        }
+        drop(self.queue(core, org_id, device_id, edit));
     }
 
-    /// The display's player acknowledged manifest `version`.
-    pub async fn received(
-        &self,
-        core: &Core,
-        org_id: &str,
-        device_id: &str,
-        version: &str,
-    ) -> Result<(), AppError> {
+    /// The display's player acknowledged manifest `version`. Not read
+    /// first: the writer compares it in its batch, and the caller skips
+    /// one it knows is recorded. Not waited for (as [`Writer::sent`]).
+    pub fn received(&self, core: &Core, org_id: &str, device_id: &str, version: &str) {
         let edit = Edit::Received {
             version: version.to_string(),
             at: now_ms(),
         };
-        self.unless_unchanged(core, org_id, device_id, edit).await
+        drop(self.queue(core, org_id, device_id, edit));
     }
 
     /// A switch the display made (or that the server derived for it):
@@ -165,60 +173,27 @@ impl Writer {
                 "An execution id is 1 to 64 characters.",
             ));
         }
-        self.write(core, org_id, &e.device_id, Edit::Executed(e.clone()))
-            .await
+        let answer = self.queue(core, org_id, &e.device_id, Edit::Executed(e.clone()));
+        answer.await.map_err(|_| AppError::internal())?
     }
 
-    /// Most deploy edits change nothing (a player reconnecting to the
-    /// manifest it has): the state is read first, and only a change queues.
-    async fn unless_unchanged(
+    /// Queues `edit` for the writer; the receiver hears how its batch went.
+    fn queue(
         &self,
         core: &Core,
         org_id: &str,
         device_id: &str,
         edit: Edit,
-    ) -> Result<(), AppError> {
-        let before = find(&core.db.pool, org_id, device_id).await?;
-        self.unless_same(core, org_id, device_id, before.as_ref(), edit)
-            .await
-    }
-
-    /// Queues `edit` unless it leaves `before` as it is.
-    async fn unless_same(
-        &self,
-        core: &Core,
-        org_id: &str,
-        device_id: &str,
-        before: Option<&Deploy>,
-        edit: Edit,
-    ) -> Result<(), AppError> {
-        if let Some(before) = before {
-            let mut after = before.clone();
-            edit.apply(&mut after);
-            if after == *before {
-                return Ok(());
-            }
-        }
-        self.write(core, org_id, device_id, edit).await
-    }
-
-    async fn write(
-        &self,
-        core: &Core,
-        org_id: &str,
-        device_id: &str,
-        edit: Edit,
-    ) -> Result<(), AppError> {
+    ) -> oneshot::Receiver<Result<(), AppError>> {
         let queue = self.queue.get_or_init(|| {
             let (tx, rx) = mpsc::unbounded_channel();
             tokio::spawn(writer(core.clone(), rx));
             tx
         });
         let (done, answer) = oneshot::channel();
-        queue
-            .send((org_id.to_string(), device_id.to_string(), edit, done))
-            .map_err(|_| AppError::internal())?;
-        answer.await.map_err(|_| AppError::internal())?
+        // Sent unless the writer is gone: then the answer says so.
+        let _ = queue.send((org_id.to_string(), device_id.to_string(), edit, done));
+        answer
     }
 }
 
@@ -244,6 +219,9 @@ async fn writer(core: Core, mut queue: mpsc::UnboundedReceiver<Waiting>) {
                 .map(|(device_id, edit, done)| ((device_id, edit), done))
                 .unzip();
             let answer = write_batch(&core, &org_id, &work).await;
+            if let Err(e) = &answer {
+                tracing::warn!(org = %org_id, edits = work.len(), error = %e, "could not record deploy states");
+            }
             for done in waiting {
                 let _ = done.send(answer.clone());
             }
