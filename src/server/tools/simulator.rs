@@ -307,7 +307,16 @@ async fn display(
     metrics: &mut Drift,
     commands: &mut mpsc::Receiver<SimCommand>,
 ) -> Ended {
-    let Ok((socket, _)) = tokio_tungstenite::connect_async(url).await else {
+    // A display's messages are small: buffers of tungstenite's default size
+    // (128 KiB each, allocated up front) took a load test's display process
+    // past a gigabyte and much of the machine's time zeroing pages, time a
+    // run then charged to the server.
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0);
+    let Ok((socket, _)) =
+        tokio_tungstenite::connect_async_with_config(url, Some(config), false).await
+    else {
         return Ended::Dropped { long: false };
     };
     let (mut tx, mut rx) = socket.split();
