@@ -115,9 +115,47 @@ pub struct Db {
     pub backend: Backend,
     /// Kept for connections outside the pool (the PostgreSQL listener).
     pub url: String,
-    /// The write queue (SQLite only; see the module's comment). Tokio's mutex
-    /// hands itself to waiters in the order they asked.
-    writes: Option<Arc<Mutex<()>>>,
+    /// The write queue (SQLite only; see the module's comment).
+    writes: Option<Arc<Turns>>,
+}
+
+/// The write queue: tokio's mutex hands itself to waiters in the order they
+/// asked, and a bulk writer (a fleet's deploy states, plays, samples,
+/// last-seen times: work that can wait a moment) asks only while no other
+/// writer waits. So an operator's change or a status change waits for at
+/// most the bulk transactions already in the queue (one per bulk writer),
+/// never behind a connect storm's whole backlog of them.
+struct Turns {
+    lock: Arc<Mutex<()>>,
+    /// Writers waiting for a turn that bulk writers let go first.
+    urgent: std::sync::atomic::AtomicUsize,
+    /// Wakes the bulk writers when no urgent writer waits.
+    clear: tokio::sync::Notify,
+}
+
+/// Counts an urgent writer as waiting while it lives.
+struct Urgent(Arc<Turns>);
+
+impl Urgent {
+    fn new(turns: Arc<Turns>) -> Self {
+        turns
+            .urgent
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Urgent(turns)
+    }
+}
+
+impl Drop for Urgent {
+    fn drop(&mut self) {
+        if self
+            .0
+            .urgent
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst)
+            == 1
+        {
+            self.0.clear.notify_waiters();
+        }
+    }
 }
 
 /// A writer's turn: while it is held no other write of this node runs. Taken
@@ -213,13 +251,39 @@ impl Db {
     /// (Not an `async fn`, so the caller it records is the one that asked.)
     #[track_caller]
     pub fn turn(&self) -> impl std::future::Future<Output = Turn> + Send + 'static {
+        self.turn_as(false)
+    }
+
+    /// [`Db::turn`] for a bulk writer: asked for only while no other writer
+    /// waits (see [`Turns`]).
+    #[track_caller]
+    pub fn bulk_turn(&self) -> impl std::future::Future<Output = Turn> + Send + 'static {
+        self.turn_as(true)
+    }
+
+    #[track_caller]
+    fn turn_as(&self, bulk: bool) -> impl std::future::Future<Output = Turn> + Send + 'static {
         let by = std::panic::Location::caller();
         let queue = self.writes.clone();
         async move {
             let asked = std::time::Instant::now();
             match queue {
                 Some(queue) => {
-                    let guard = queue.lock_owned().await;
+                    let guard = if bulk {
+                        loop {
+                            let clear = queue.clear.notified();
+                            tokio::pin!(clear);
+                            clear.as_mut().enable();
+                            if queue.urgent.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                                break;
+                            }
+                            clear.await;
+                        }
+                        queue.lock.clone().lock_owned().await
+                    } else {
+                        let _waiting = Urgent::new(queue.clone());
+                        queue.lock.clone().lock_owned().await
+                    };
                     super::metrics::METRICS
                         .write_turn_wait_seconds
                         .observe_duration(asked.elapsed());
@@ -243,7 +307,23 @@ impl Db {
     pub fn begin_write(
         &self,
     ) -> impl std::future::Future<Output = Result<WriteTx, sqlx::Error>> + Send + '_ {
-        let turn = self.turn();
+        self.begin_write_as(false)
+    }
+
+    /// [`Db::begin_write`] for a bulk writer (see [`Db::bulk_turn`]).
+    #[track_caller]
+    pub fn begin_bulk_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<WriteTx, sqlx::Error>> + Send + '_ {
+        self.begin_write_as(true)
+    }
+
+    #[track_caller]
+    fn begin_write_as(
+        &self,
+        bulk: bool,
+    ) -> impl std::future::Future<Output = Result<WriteTx, sqlx::Error>> + Send + '_ {
+        let turn = self.turn_as(bulk);
         async move {
             let turn = turn.await;
             let tx = self.write_pool.begin().await?;
@@ -345,7 +425,13 @@ impl Db {
                 (pool.clone(), pool.clone(), pool)
             }
         };
-        let writes = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        let writes = (backend == Backend::Sqlite).then(|| {
+            Arc::new(Turns {
+                lock: Arc::new(Mutex::new(())),
+                urgent: Default::default(),
+                clear: Default::default(),
+            })
+        });
         Ok(Db {
             pool,
             write_pool,
@@ -435,6 +521,49 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(marks, 20);
+    }
+
+    /// A bulk writer that asks while another writer waits for the turn
+    /// lets it go first, and takes the turn once no one else waits.
+    #[tokio::test]
+    async fn a_bulk_writer_lets_a_waiting_writer_go_first() {
+        let (_dir, db) = with_table().await;
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let held = db.turn().await;
+        let write = |bulk: bool, n: i64| {
+            let (db, order) = (db.clone(), order.clone());
+            tokio::spawn(async move {
+                let _turn = if bulk {
+                    db.bulk_turn().await
+                } else {
+                    db.turn().await
+                };
+                order.lock().unwrap().push(n);
+            })
+        };
+        let waiting = || db.writes.as_ref().unwrap().urgent.load(Ordering::SeqCst);
+        let first = write(false, 1);
+        while waiting() < 1 {
+            tokio::task::yield_now().await;
+        }
+        // Asks before the third, goes after it: first come, first served
+        // would give 1, 2, 3.
+        let bulk = write(true, 2);
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        let third = write(false, 3);
+        while waiting() < 2 {
+            tokio::task::yield_now().await;
+        }
+        drop(held);
+        for w in [first, bulk, third] {
+            w.await.unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), vec![1, 3, 2]);
+        // With no one waiting, a bulk writer has the turn at once.
+        let turn = tokio::time::timeout(std::time::Duration::from_secs(5), db.bulk_turn()).await;
+        assert!(turn.is_ok());
     }
 
     /// Writers waiting for their turn hold no connection: however many

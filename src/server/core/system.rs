@@ -3,13 +3,37 @@
 //! stream as operators' changes, many in one transaction (one disk flush for
 //! a whole burst).
 
+use std::future::Future;
+
 use super::{db::WriteTx, log, Core};
 use crate::{error::AppError, model::EventBody};
 
 /// Opens a system transaction, in its write turn: it takes the lock that
-/// orders appends before anything is written.
-pub async fn begin(core: &Core, org_id: &str) -> Result<WriteTx, AppError> {
-    let mut tx = core.db.begin_write().await?;
+/// orders appends before anything is written. (Not an `async fn`, so a
+/// turn held long names the code that asked, not this function.)
+#[track_caller]
+pub fn begin<'a>(
+    core: &'a Core,
+    org_id: &'a str,
+) -> impl Future<Output = Result<WriteTx, AppError>> + Send + 'a {
+    locked(core.db.begin_write(), org_id)
+}
+
+/// [`begin`] for a bulk writer, which lets every other writer go first
+/// (see [`super::Db::bulk_turn`]).
+#[track_caller]
+pub fn begin_bulk<'a>(
+    core: &'a Core,
+    org_id: &'a str,
+) -> impl Future<Output = Result<WriteTx, AppError>> + Send + 'a {
+    locked(core.db.begin_bulk_write(), org_id)
+}
+
+async fn locked(
+    tx: impl Future<Output = Result<WriteTx, sqlx::Error>>,
+    org_id: &str,
+) -> Result<WriteTx, AppError> {
+    let mut tx = tx.await?;
     log::lock_stream(&mut tx, org_id).await?;
     Ok(tx)
 }

@@ -590,7 +590,7 @@ pub async fn paired(
 /// events), so a status change never waits behind the whole fleet's.
 pub async fn write_last_seen(db: &Db, seen: &[(String, i64)]) -> Result<(), AppError> {
     for turn in seen.chunks(db::FLEET_ROWS_PER_TURN) {
-        let mut tx = db.begin_write().await?;
+        let mut tx = db.begin_bulk_write().await?;
         for chunk in turn.chunks(db::FLEET_ROWS_PER_STATEMENT) {
             let sql = format!(
                 "UPDATE devices SET last_seen = v.column2 FROM (VALUES {}) AS v WHERE devices.id = v.column1",

@@ -249,10 +249,18 @@ pub async fn track_paired(core: &Core, gateway: &Arc<Gateway>) {
     }
 }
 
-/// Writes every derived status change as an event, 500 to a transaction.
+/// Status changes written in one transaction: as many as a batch of the
+/// deploy writer, which goes after them (it is a bulk writer). Between two
+/// of these every bulk writer waiting has its turn, so a fleet coming up
+/// at once is shown in a few large steps, not hundreds of small ones each
+/// behind a batch of deploy states.
+const STATUSES_PER_TURN: usize = 2_000;
+
+/// Writes every derived status change as an event, [`STATUSES_PER_TURN`]
+/// to a transaction.
 pub async fn write_statuses(core: &Core, gateway: &Gateway, interval_ms: i64) {
     for (org_id, changes) in gateway.status_changes(now_ms(), interval_ms) {
-        for chunk in changes.chunks(500) {
+        for chunk in changes.chunks(STATUSES_PER_TURN) {
             if record_statuses(core, &org_id, chunk).await.is_ok() {
                 let mut beats = gateway.beats.lock().unwrap();
                 for (device_id, status, _) in chunk {

@@ -31,7 +31,7 @@ pub async fn sample(
     // one transaction's worth, never for the whole fleet's samples.
     use crate::server::core::db::{fleet_rows, rows, FLEET_ROWS_PER_TURN};
     for turn in fresh.chunks(FLEET_ROWS_PER_TURN) {
-        let mut tx = db.begin_write().await?;
+        let mut tx = db.begin_bulk_write().await?;
         for chunk in turn.chunks(fleet_rows(7)) {
             let sql = format!(
                 "INSERT INTO device_metrics (at, device_id, org_id, cpu_pct, memory_pct, temperature_c, storage_free_pct) \
