@@ -118,6 +118,27 @@ impl AsyncWrite for Counted {
     }
 }
 
+/// Connections the kernel may hold for the server before it accepts them
+/// (capped by `net.core.somaxconn`). Tokio's `TcpListener::bind` asks for
+/// 1,024: a fleet of 19,000 connecting within seconds overflowed that, and
+/// each display whose handshake was dropped tried again a second or three
+/// later (the connect storm stalled at 13,500 for four seconds).
+const BACKLOG: u32 = 16_384;
+
+/// Listens on `addr` with room for a fleet connecting at once ([`BACKLOG`]).
+pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // As `TcpListener::bind`: a restart binds while old connections linger.
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
+}
+
 /// Serves `app` on `listener` until `stop` resolves, then lets open
 /// requests finish for a few seconds.
 pub async fn serve(

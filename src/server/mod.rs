@@ -83,9 +83,7 @@ pub async fn serve(args: Serve) -> Result<(), String> {
     }
     tokio::spawn(tasks::housekeeping(state.clone()));
     tokio::spawn(tasks::fleet_ticker(state.clone()));
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let listener = listen::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     println!(
         "Vizora is serving http://{addr} (database {})",
         args.database_url
