@@ -410,7 +410,7 @@ pub async fn write_batch(
     plays: &[&Play],
     recent: &mut RecentNames,
 ) -> Result<Vec<bool>, AppError> {
-    let mut tx = system::begin_bulk(core, org_id).await?;
+    let mut tx = system::open(core.db.begin_bulk_write(), org_id).await?;
     let mut stored = Vec::with_capacity(plays.len());
     let mut batch = Batch::default();
     let borrowed: Vec<PlayIn<'_>> = plays.iter().map(|p| p.borrowed()).collect();

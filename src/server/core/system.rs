@@ -16,20 +16,13 @@ pub fn begin<'a>(
     core: &'a Core,
     org_id: &'a str,
 ) -> impl Future<Output = Result<WriteTx, AppError>> + Send + 'a {
-    locked(core.db.begin_write(), org_id)
+    open(core.db.begin_write(), org_id)
 }
 
-/// [`begin`] for a bulk writer, which lets every other writer go first
+/// [`begin`] in the turn `tx` waits for: a bulk writer passes
+/// `core.db.begin_bulk_write()`, which lets every other writer go first
 /// (see [`super::Db::bulk_turn`]).
-#[track_caller]
-pub fn begin_bulk<'a>(
-    core: &'a Core,
-    org_id: &'a str,
-) -> impl Future<Output = Result<WriteTx, AppError>> + Send + 'a {
-    locked(core.db.begin_bulk_write(), org_id)
-}
-
-async fn locked(
+pub async fn open(
     tx: impl Future<Output = Result<WriteTx, sqlx::Error>>,
     org_id: &str,
 ) -> Result<WriteTx, AppError> {

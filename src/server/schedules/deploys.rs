@@ -233,7 +233,7 @@ async fn writer(core: Core, mut queue: mpsc::UnboundedReceiver<Waiting>) {
 /// deploy states are read and written many to a statement, and each
 /// one that changed is one `DeployUpdated` event (the last state of it).
 async fn write_batch(core: &Core, org_id: &str, edits: &[(String, Edit)]) -> Result<(), AppError> {
-    let mut tx = system::begin_bulk(core, org_id).await?;
+    let mut tx = system::open(core.db.begin_bulk_write(), org_id).await?;
     let mut ids: Vec<&str> = edits.iter().map(|(id, _)| id.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();
