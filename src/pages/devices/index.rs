@@ -171,7 +171,9 @@ impl FleetIndex {
                     .cloned()
                     .collect::<Vec<_>>()
             });
-            if took == Took::Order || requery || filtered != self.filtered {
+            // A new query that lets the same displays through (a search
+            // typed one letter further, say) draws nothing anew.
+            if took == Took::Order || filtered != self.filtered {
                 self.generation += 1;
             }
             self.filtered = filtered;
@@ -416,5 +418,27 @@ mod tests {
         set_status(&mut store, "d00051", 2, DeviceStatus::Offline);
         assert_eq!(index.refresh(&store, &groups(), &offline), filtered + 1);
         assert_eq!(shown(&index), expected(&store, &offline));
+    }
+
+    #[test]
+    fn a_new_search_that_shows_the_same_displays_keeps_the_generation() {
+        let store = fleet(100);
+        let mut index = FleetIndex::default();
+        let menu = query("menu", "", (SortKey::Name, true));
+        let first = index.refresh(&store, &groups(), &menu);
+        let shown_first = shown(&index);
+        // Every display in "Menu boards" matches both.
+        let further = query("menu b", "", (SortKey::Name, true));
+        assert_eq!(index.refresh(&store, &groups(), &further), first);
+        assert_eq!(shown(&index), shown_first);
+        assert_eq!(shown(&index), expected(&store, &further));
+        // One that lets fewer through is a new list.
+        let narrower = query("display 0000", "", (SortKey::Name, true));
+        assert_eq!(index.refresh(&store, &groups(), &narrower), first + 1);
+        assert_eq!(shown(&index), expected(&store, &narrower));
+        // Clearing the search shows the whole fleet again.
+        let all = query("", "", (SortKey::Name, true));
+        assert_eq!(index.refresh(&store, &groups(), &all), first + 2);
+        assert_eq!(shown(&index).len(), 100);
     }
 }
