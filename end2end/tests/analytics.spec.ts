@@ -57,24 +57,29 @@ test('a CSV export downloads the rows its table shows, quoted as RFC 4180 says',
   await expect(page).toHaveURL(/group=/);
   const table = page.locator('table[data-report="by-content"]');
   await expect(table.locator('tbody tr').first()).toBeVisible();
-  const shown = await table.locator('tbody tr').evaluateAll((rows) =>
-    rows.map((r) => [r.querySelector('th')!.textContent!.trim(), r.querySelector('td.plays')!.textContent!.replace(/,/g, '')]),
-  );
-  expect(shown.length).toBeGreaterThan(1);
-  const [download] = await Promise.all([
-    page.waitForEvent('download'),
-    page.locator('#by-content').getByRole('link', { name: 'Export per content as CSV' }).click(),
-  ]);
-  expect(download.suggestedFilename()).toBe('by-content.csv');
-  const text = readFileSync((await download.path())!, 'utf8');
-  const lines = text.split('\r\n').filter((l) => l.length > 0);
-  expect(lines[0]).toBe('Content,Plays,Play time (s),Share of plays (%)');
-  const parsed = lines.slice(1).map((l) => {
-    const m = l.match(/^("(?:[^"]|"")*"|[^,]*),(\d+),/)!;
-    const label = m[1].startsWith('"') ? m[1].slice(1, -1).replace(/""/g, '"') : m[1];
-    return [label, m[2]];
-  });
-  expect(parsed).toEqual(shown);
+  // The page is live: the group's report arriving (or a play counted)
+  // between reading the table and clicking would change what the link
+  // exports, so the two are compared as one step, again if they moved.
+  await expect(async () => {
+    const shown = await table.locator('tbody tr').evaluateAll((rows) =>
+      rows.map((r) => [r.querySelector('th')!.textContent!.trim(), r.querySelector('td.plays')!.textContent!.replace(/,/g, '')]),
+    );
+    expect(shown.length).toBeGreaterThan(1);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.locator('#by-content').getByRole('link', { name: 'Export per content as CSV' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('by-content.csv');
+    const text = readFileSync((await download.path())!, 'utf8');
+    const lines = text.split('\r\n').filter((l) => l.length > 0);
+    expect(lines[0]).toBe('Content,Plays,Play time (s),Share of plays (%)');
+    const parsed = lines.slice(1).map((l) => {
+      const m = l.match(/^("(?:[^"]|"")*"|[^,]*),(\d+),/)!;
+      const label = m[1].startsWith('"') ? m[1].slice(1, -1).replace(/""/g, '"') : m[1];
+      return [label, m[2]];
+    });
+    expect(parsed).toEqual(shown);
+  }).toPass({ timeout: 15_000 });
 });
 
 test('a rename by one operator appears in the other’s activity, live, with who made it', async ({ browser }) => {
