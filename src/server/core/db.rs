@@ -133,6 +133,21 @@ struct Turns {
     clear: tokio::sync::Notify,
 }
 
+impl Turns {
+    /// Resolves once no urgent writer waits.
+    async fn none_urgent(&self) {
+        loop {
+            let clear = self.clear.notified();
+            tokio::pin!(clear);
+            clear.as_mut().enable();
+            if self.urgent.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                return;
+            }
+            clear.await;
+        }
+    }
+}
+
 /// Counts an urgent writer as waiting while it lives.
 struct Urgent(Arc<Turns>);
 
@@ -269,21 +284,13 @@ impl Db {
             let asked = std::time::Instant::now();
             match queue {
                 Some(queue) => {
-                    let guard = if bulk {
-                        loop {
-                            let clear = queue.clear.notified();
-                            tokio::pin!(clear);
-                            clear.as_mut().enable();
-                            if queue.urgent.load(std::sync::atomic::Ordering::SeqCst) == 0 {
-                                break;
-                            }
-                            clear.await;
-                        }
-                        queue.lock.clone().lock_owned().await
+                    let _waiting = if bulk {
+                        queue.none_urgent().await;
+                        None
                     } else {
-                        let _waiting = Urgent::new(queue.clone());
-                        queue.lock.clone().lock_owned().await
+                        Some(Urgent::new(queue.clone()))
                     };
+                    let guard = queue.lock.clone().lock_owned().await;
                     super::metrics::METRICS
                         .write_turn_wait_seconds
                         .observe_duration(asked.elapsed());

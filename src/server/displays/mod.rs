@@ -60,13 +60,49 @@ enum Control {
 /// for an unpair, so the queue never holds more than this.
 const CONTROL: usize = 16;
 
-/// Where the gateway leaves [`Control`] messages for one connection's loop:
-/// a queue of at most [`CONTROL`] that holds nothing on the heap while it
-/// is empty (a tokio channel allocates a block of 32 slots up front, a
-/// kilobyte for every display connected).
+/// A queue of at most a given length that holds nothing on the heap while
+/// it is empty (a tokio channel allocates a block of 32 slots up front, a
+/// kilobyte for every display connected): what waits for one connection,
+/// to be written to the display or read by its loop.
+struct Bounded<T>(Mutex<VecDeque<T>>);
+
+impl<T> Default for Bounded<T> {
+    fn default() -> Self {
+        Bounded(Mutex::default())
+    }
+}
+
+impl<T> Bounded<T> {
+    /// Adds `item` unless `limit` already wait.
+    fn push(&self, item: T, limit: usize) -> bool {
+        let mut queue = self.0.lock().unwrap();
+        if queue.len() >= limit {
+            return false;
+        }
+        queue.push_back(item);
+        true
+    }
+
+    /// Takes the first; the storage goes once the queue is empty.
+    fn pop(&self) -> Option<T> {
+        let mut queue = self.0.lock().unwrap();
+        let first = queue.pop_front();
+        if queue.is_empty() && queue.capacity() > 0 {
+            queue.shrink_to_fit();
+        }
+        first
+    }
+
+    fn len(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+}
+
+/// Where the gateway leaves [`Control`] messages for one connection's loop,
+/// at most [`CONTROL`].
 #[derive(Default)]
 struct Mailbox {
-    queue: Mutex<VecDeque<Control>>,
+    queue: Bounded<Control>,
     wake: Notify,
 }
 
@@ -77,34 +113,23 @@ struct ControlTx(Arc<Mailbox>);
 impl ControlTx {
     /// Leaves `control` for the loop; `false` when its queue is full.
     fn try_send(&self, control: Control) -> bool {
-        let mut queue = self.0.queue.lock().unwrap();
-        if queue.len() >= CONTROL {
-            return false;
+        let left = self.0.queue.push(control, CONTROL);
+        if left {
+            self.0.wake.notify_one();
         }
-        queue.push_back(control);
-        drop(queue);
-        self.0.wake.notify_one();
-        true
+        left
     }
 
     /// Room left in the queue.
     fn room(&self) -> usize {
-        CONTROL.saturating_sub(self.0.queue.lock().unwrap().len())
+        CONTROL.saturating_sub(self.0.queue.len())
     }
 
     /// The next message, once there is one. Safe to drop while it waits:
     /// a message leaves the queue only as it is returned.
     async fn recv(&self) -> Control {
         loop {
-            let next = {
-                let mut queue = self.0.queue.lock().unwrap();
-                let next = queue.pop_front();
-                if queue.is_empty() && queue.capacity() > 0 {
-                    queue.shrink_to_fit();
-                }
-                next
-            };
-            if let Some(control) = next {
+            if let Some(control) = self.0.queue.pop() {
                 return control;
             }
             // A message left since the queue was looked at stored a permit.

@@ -11,7 +11,7 @@
 //! [`WRITE_TIMEOUT`] ends the connection, and [`MAX_STRIKES`] protocol errors
 //! within a minute close it.
 
-use std::{collections::VecDeque, sync::Arc, task::Poll, time::Duration};
+use std::{sync::Arc, task::Poll, time::Duration};
 
 use axum::{
     extract::{ws::Message, State, WebSocketUpgrade},
@@ -26,7 +26,7 @@ use super::{
     manifest::manifest_of,
     manifest_for,
     pairing::{self, Claim, Offer},
-    plays, Control, ControlTx, Gateway,
+    plays, Bounded, Control, ControlTx, Gateway,
 };
 use crate::{
     error::AppError,
@@ -155,29 +155,26 @@ impl Session {
 /// buffer more. Messages wait as their text, so a connection holds a few
 /// bytes a slot, not a manifest's size.
 #[derive(Default)]
-struct Outgoing(std::sync::Mutex<VecDeque<String>>);
+struct Outgoing(Bounded<String>);
 
 impl Outgoing {
     #[must_use]
     fn say(&self, msg: ServerMsg) -> bool {
         let text = serde_json::to_string(&msg).unwrap_or_default();
-        let mut queue = self.0.lock().unwrap();
-        METRICS.display_queue_depth.observe(queue.len() as f64);
-        if queue.len() >= OUTGOING {
-            return false;
-        }
-        queue.push_back(text);
-        true
+        METRICS.display_queue_depth.observe(self.0.len() as f64);
+        self.0.push(text, OUTGOING)
     }
 
     fn is_empty(&self) -> bool {
-        self.0.lock().unwrap().is_empty()
+        self.0.len() == 0
     }
 
     /// Hands `sink` what waits, as many as it takes, and flushes it. Ready
     /// when all of it is flushed; every step it makes is recorded in
     /// `progress` (the write timeout runs from the last one). Safe to drop
-    /// at any point: a message leaves the queue only as the sink takes it.
+    /// at any point: a message leaves the queue only as the sink takes it
+    /// (only this connection's loop says anything, so nothing comes
+    /// between looking and taking).
     fn write<'a, O>(
         &'a self,
         sink: &'a mut O,
@@ -187,33 +184,23 @@ impl Outgoing {
         O: Sink<String> + Unpin,
     {
         futures::future::poll_fn(move |cx| loop {
-            let mut queue = self.0.lock().unwrap();
-            if queue.is_empty() {
-                drop(queue);
-                return match sink.poll_flush_unpin(cx) {
-                    Poll::Ready(Ok(())) => {
-                        *progress = Instant::now();
-                        Poll::Ready(Ok(()))
-                    }
-                    Poll::Ready(Err(_)) => Poll::Ready(Err(())),
-                    Poll::Pending => Poll::Pending,
-                };
+            let step = if self.is_empty() {
+                sink.poll_flush_unpin(cx)
+            } else {
+                sink.poll_ready_unpin(cx)
+            };
+            match step {
+                Poll::Ready(Ok(())) => *progress = Instant::now(),
+                Poll::Ready(Err(_)) => return Poll::Ready(Err(())),
+                Poll::Pending => return Poll::Pending,
             }
-            match sink.poll_ready_unpin(cx) {
-                Poll::Ready(Ok(())) => {
-                    let text = queue.pop_front().unwrap_or_default();
-                    if queue.is_empty() && queue.capacity() > 4 {
-                        // A burst's slots are not kept for the connection's life.
-                        queue.shrink_to(4);
-                    }
-                    drop(queue);
-                    *progress = Instant::now();
+            match self.0.pop() {
+                Some(text) => {
                     if sink.start_send_unpin(text).is_err() {
                         return Poll::Ready(Err(()));
                     }
                 }
-                Poll::Ready(Err(_)) => return Poll::Ready(Err(())),
-                Poll::Pending => return Poll::Pending,
+                None => return Poll::Ready(Ok(())),
             }
         })
     }
